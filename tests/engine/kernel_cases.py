@@ -1,0 +1,71 @@
+"""Small model/data cases shared by the kernel tests, built without the config layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.model import ACTIVATIONS, LOSSES, Architecture, init_params, polynomial_features
+
+MODEL_KINDS = ("linear", "polynomial", "softmax", "mlp", "mlp-index")
+
+
+@dataclass
+class Case:
+    arch: Architecture
+    params: np.ndarray
+    xd: np.ndarray
+    xi: np.ndarray
+    yf: np.ndarray
+    yi: np.ndarray
+
+    @property
+    def x(self):
+        return self.xi if self.arch.input_kind == "index" else self.xd
+
+    @property
+    def y(self):
+        return self.yi if self.arch.loss == "cross_entropy" else self.yf
+
+    def kernel_args(self):
+        fan_in, fan_out, w_off, b_off = self.arch.meta()
+        return fan_in, fan_out, w_off, b_off, ACTIVATIONS[self.arch.activation], LOSSES[self.arch.loss]
+
+
+def make_case(kind: str, activation: str, loss: str, bias: bool, n: int = 23,
+              seed: int = 0) -> Case:
+    rng = np.random.default_rng(seed)
+    n_out = 3 if loss == "cross_entropy" else 2
+    p = 5
+    if kind == "mlp-index":
+        a, b = rng.integers(0, p, n), rng.integers(0, p, n)
+        xi = np.ascontiguousarray(np.stack([a, b + p], axis=1).astype(np.int64))
+        xd = np.empty((0, 0))
+        n_in, input_kind = 2 * p, "index"
+    else:
+        xd = rng.uniform(-1.0, 1.0, (n, 3))
+        if kind == "polynomial":
+            xd = polynomial_features(xd, 3)
+        xi = np.empty((0, 0), dtype=np.int64)
+        n_in, input_kind = xd.shape[1], "dense"
+    hidden = (7, 5) if kind.startswith("mlp") else ()
+    arch = Architecture(
+        sizes=(n_in, *hidden, n_out),
+        activation=activation if hidden else "linear",
+        loss=loss,
+        bias=bias,
+        input_kind=input_kind,
+        index_width=2 if input_kind == "index" else 0,
+    )
+    if loss == "cross_entropy":
+        yi = rng.integers(0, n_out, n).astype(np.int64)
+        yf = np.empty((0, 0))
+    else:
+        yf = rng.normal(size=(n, n_out))
+        yi = np.empty(0, dtype=np.int64)
+    params = init_params(arch, rng, 1.0)
+    if bias:  # non-zero biases so their gradients are exercised
+        for _w, b_view in arch.views(params):
+            b_view[:] = rng.normal(0.0, 0.1, b_view.shape)
+    return Case(arch, params, xd, xi, yf, yi)

@@ -1,0 +1,155 @@
+"""Gradients against finite differences; compiled kernels against the NumPy reference."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from engine import kernels, reference
+from engine.model import ACTIVATIONS, LOSSES
+from engine.optim import OPTIMIZER_CODES
+from tests.engine.kernel_cases import MODEL_KINDS, make_case
+
+LOSS_NAMES = tuple(LOSSES)
+ACT_NAMES = tuple(ACTIVATIONS)
+
+
+def _grad_cases():
+    for kind, loss, bias in itertools.product(MODEL_KINDS, LOSS_NAMES, (True, False)):
+        acts = ACT_NAMES if kind.startswith("mlp") else ("linear",)
+        for act in acts:
+            yield kind, act, loss, bias
+
+
+def _loss(case, params):
+    fan_in, fan_out, w_off, b_off, act, loss_code = case.kernel_args()
+    loss, _ = reference.loss_and_grad(params, case.x, case.y, case.arch.input_kind == "index",
+                                      fan_in, fan_out, w_off, b_off, act, loss_code)
+    return loss
+
+
+def _compiled_grad(case):
+    """Gradient from the compiled kernel: one step at lr 0 leaves it in the grad buffer."""
+    fan_in, fan_out, w_off, b_off, act, loss_code = case.kernel_args()
+    params, grad = case.params.copy(), np.zeros_like(case.params)
+    m, v = np.zeros_like(params), np.zeros_like(params)
+    out = np.empty(1), np.empty(1), np.empty(1)
+    done = kernels.train_chunk(
+        params, grad, m, v, case.xd, case.xi, case.yf, case.yi, fan_in, fan_out, w_off, b_off,
+        act, loss_code, np.empty(0, dtype=np.int64), np.zeros(2, dtype=np.int64),
+        np.zeros(1), 0, 0.0, 0.9, 0.999, 1e-8, 0.0, 0.0, 0.0, 0.0, case.arch.weight_mask(), 0,
+        *out,
+    )
+    assert done == 1
+    return out[0][0], grad
+
+
+@pytest.mark.parametrize("kind,act,loss,bias", list(_grad_cases()))
+def test_gradient_matches_central_differences(kind, act, loss, bias):
+    case = make_case(kind, act, loss, bias)
+    fan_in, fan_out, w_off, b_off, act_code, loss_code = case.kernel_args()
+    ref_loss, ref_grad = reference.loss_and_grad(
+        case.params, case.x, case.y, case.arch.input_kind == "index", fan_in, fan_out, w_off,
+        b_off, act_code, loss_code,
+    )
+    eps = 1e-6
+    numeric = np.empty_like(case.params)
+    for i in range(case.params.size):
+        plus, minus = case.params.copy(), case.params.copy()
+        plus[i] += eps
+        minus[i] -= eps
+        numeric[i] = (_loss(case, plus) - _loss(case, minus)) / (2 * eps)
+    scale = max(np.linalg.norm(numeric), np.linalg.norm(ref_grad), 1e-12)
+    assert np.linalg.norm(numeric - ref_grad) / scale < 1e-6
+
+    kernel_loss, kernel_grad = _compiled_grad(case)
+    assert kernel_loss == pytest.approx(ref_loss, rel=1e-12)
+    np.testing.assert_allclose(kernel_grad, ref_grad, rtol=1e-10, atol=1e-13)
+
+
+def _run_both(case, steps, opt, lr=0.05, batch=0, **hp):
+    """Run the compiled kernel and the reference for `steps` steps; return both states."""
+    fan_in, fan_out, w_off, b_off, act, loss_code = case.kernel_args()
+    n = case.x.shape[0]
+    rng = np.random.default_rng(1)
+    if batch:
+        rows = np.concatenate([rng.permutation(n)[:batch] for _ in range(steps)]).astype(np.int64)
+        ptr = np.arange(0, steps * batch + 1, batch, dtype=np.int64)
+    else:
+        rows, ptr = np.empty(0, dtype=np.int64), np.zeros(steps + 1, dtype=np.int64)
+    lrs = hp.pop("lrs", np.full(steps, lr))
+    settings = dict(momentum=0.9, beta1=0.9, beta2=0.98, eps=1e-8, weight_decay=0.0, l1=0.0,
+                    l2=0.0, clip_norm=0.0)
+    settings.update(hp)
+    results = []
+    for impl in (kernels, reference):
+        params, grad = case.params.copy(), np.zeros_like(case.params)
+        m, v = np.zeros_like(params), np.zeros_like(params)
+        losses, gnorms, ratios = np.empty(steps), np.empty(steps), np.empty(steps)
+        done = impl.train_chunk(
+            params, grad, m, v, case.xd, case.xi, case.yf, case.yi, fan_in, fan_out, w_off,
+            b_off, act, loss_code, rows, ptr, lrs, OPTIMIZER_CODES[opt], settings["momentum"],
+            settings["beta1"], settings["beta2"], settings["eps"], settings["weight_decay"],
+            settings["l1"], settings["l2"], settings["clip_norm"], case.arch.weight_mask(), 0,
+            losses, gnorms, ratios,
+        )
+        results.append((done, params, m, v, losses, gnorms, ratios))
+    return results
+
+
+REGULARIZERS = {
+    "none": {},
+    "l2": {"l2": 0.01},
+    "l1": {"l1": 0.001},
+    "decay": {"weight_decay": 0.05},
+    "clip": {"clip_norm": 0.05},
+}
+
+
+@pytest.mark.parametrize("opt", list(OPTIMIZER_CODES))
+@pytest.mark.parametrize("reg", list(REGULARIZERS))
+@pytest.mark.parametrize("kind", ["mlp", "mlp-index", "softmax"])
+def test_compiled_matches_reference_after_50_steps(opt, reg, kind):
+    loss = "cross_entropy" if kind != "mlp" else "mse"
+    case = make_case(kind, "tanh", loss, bias=True, n=40)
+    batch = 8 if opt != "gd" else 0
+    fast, slow = _run_both(case, 50, opt, batch=batch, **REGULARIZERS[reg])
+    assert fast[0] == slow[0] == 50
+    for a, b in zip(fast[1:], slow[1:]):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("schedule", ["constant", "step", "cosine", "warmup"])
+def test_compiled_matches_reference_with_schedules(schedule):
+    from engine.optim import HParams, lr_schedule
+
+    hp = HParams(kind="adamw", lr=0.05, weight_decay=0.1, batch_size=0, momentum=0.0,
+                 beta1=0.9, beta2=0.98, eps=1e-8, l1=0.0, l2=0.0, clip_norm=0.0,
+                 schedule=schedule, warmup_steps=10 if schedule == "warmup" else 0,
+                 step_every=10, step_gamma=0.5, min_lr=0.001, total_steps=50)
+    lrs = lr_schedule(hp, 0, 50)
+    case = make_case("mlp", "relu", "mse", bias=True, n=30)
+    fast, slow = _run_both(case, 50, "adamw", lrs=lrs, weight_decay=0.1)
+    np.testing.assert_allclose(fast[1], slow[1], rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("act", ACT_NAMES)
+@pytest.mark.parametrize("loss", LOSS_NAMES)
+def test_evaluate_matches_reference(act, loss):
+    case = make_case("mlp", act, loss, bias=True, n=50)
+    fan_in, fan_out, w_off, b_off, act_code, loss_code = case.kernel_args()
+    args = (case.params, case.xd, case.xi, case.yf, case.yi, fan_in, fan_out, w_off, b_off,
+            act_code, loss_code)
+    fast = kernels.evaluate(*args, 16)  # a block smaller than the split exercises blocking
+    slow = reference.evaluate(*args, 16)
+    np.testing.assert_allclose(fast, slow, rtol=1e-12, equal_nan=True)
+
+
+def test_nonfinite_loss_stops_the_chunk_before_updating():
+    case = make_case("linear", "linear", "mse", bias=True)
+    fast, slow = _run_both(case, 200, "sgd", lr=1e3)
+    assert fast[0] == slow[0] < 200
+    for done, *_state, losses, gnorms, _ratios in (fast, slow):
+        assert not (np.isfinite(losses[done]) and np.isfinite(gnorms[done]))
