@@ -208,8 +208,8 @@ def _workspace(fan_out, max_rows, in_width, dense_minibatch):
 @njit(**JIT_FLAGS)
 def train_chunk(params, grad, m, v, xd, xi, yf, yi, fan_in, fan_out, w_off, b_off, act,
                 loss_code, batch_rows, batch_ptr, lrs, opt_code, momentum, beta1, beta2, eps,
-                weight_decay, l1, l2, clip_norm, weight_mask, adam_step0, out_loss, out_gnorm,
-                out_ratio):
+                weight_decay, l1, l2, clip_norm, weight_mask, adam_step0, grad_stop, out_loss,
+                out_gnorm, out_ratio):
     """Run len(lrs) steps in place on params / m / v; return how many updates were applied.
 
     batch_rows / batch_ptr: step k trains on rows batch_rows[batch_ptr[k]:batch_ptr[k+1]];
@@ -219,9 +219,10 @@ def train_chunk(params, grad, m, v, xd, xi, yf, yi, fan_in, fan_out, w_off, b_of
     Per step: data-loss gradient, plus L2 (l2 * w) and L1 (l1 * sign w) on weights; the norm
     of that gradient is recorded, then it is clipped to clip_norm (if > 0); decoupled weight
     decay multiplies weights by (1 - lr * weight_decay); then the optimizer update.
-    If a step's loss or gradient norm is not finite, it is recorded and the chunk stops
-    before updating: the return value is then < len(lrs) and out_loss[returned] is the
-    offending value.
+    If a step's loss or gradient norm is not finite, or the gradient norm is below
+    grad_stop (the convergence criterion; 0 disables it), it is recorded and the chunk stops
+    before updating: the return value is then < len(lrs) and out_loss/out_gnorm[returned]
+    hold that step's values.
     """
     n_steps = lrs.shape[0]
     full_batch = batch_rows.shape[0] == 0
@@ -262,7 +263,7 @@ def train_chunk(params, grad, m, v, xd, xi, yf, yi, fan_in, fan_out, w_off, b_of
         gnorm = math.sqrt(sq)
         out_loss[k] = loss
         out_gnorm[k] = gnorm
-        if not (math.isfinite(loss) and math.isfinite(gnorm)):
+        if not (math.isfinite(loss) and math.isfinite(gnorm)) or gnorm < grad_stop:
             return k
         scale = 1.0
         if clip_norm > 0.0 and gnorm > clip_norm:

@@ -107,8 +107,8 @@ def loss_and_grad(params, x, y, index_input, fan_in, fan_out, w_off, b_off, act,
 
 def train_chunk(params, grad, m, v, xd, xi, yf, yi, fan_in, fan_out, w_off, b_off, act,
                 loss_code, batch_rows, batch_ptr, lrs, opt_code, momentum, beta1, beta2, eps,
-                weight_decay, l1, l2, clip_norm, weight_mask, adam_step0, out_loss, out_gnorm,
-                out_ratio):
+                weight_decay, l1, l2, clip_norm, weight_mask, adam_step0, grad_stop, out_loss,
+                out_gnorm, out_ratio):
     """Same contract as engine.kernels.train_chunk."""
     index_input = xi.shape[0] > 0
     x_all = xi if index_input else xd
@@ -125,7 +125,7 @@ def train_chunk(params, grad, m, v, xd, xi, yf, yi, fan_in, fan_out, w_off, b_of
         gnorm = np.sqrt(np.sum(g * g))
         grad[:] = g
         out_loss[k], out_gnorm[k] = loss, gnorm
-        if not (np.isfinite(loss) and np.isfinite(gnorm)):
+        if not (np.isfinite(loss) and np.isfinite(gnorm)) or gnorm < grad_stop:
             return k
         if clip_norm > 0.0 and gnorm > clip_norm:
             g = g * (clip_norm / gnorm)

@@ -40,7 +40,7 @@ def _compiled_grad(case):
         params, grad, m, v, case.xd, case.xi, case.yf, case.yi, fan_in, fan_out, w_off, b_off,
         act, loss_code, np.empty(0, dtype=np.int64), np.zeros(2, dtype=np.int64),
         np.zeros(1), 0, 0.0, 0.9, 0.999, 1e-8, 0.0, 0.0, 0.0, 0.0, case.arch.weight_mask(), 0,
-        *out,
+        0.0, *out,
     )
     assert done == 1
     return out[0][0], grad
@@ -81,7 +81,7 @@ def _run_both(case, steps, opt, lr=0.05, batch=0, **hp):
         rows, ptr = np.empty(0, dtype=np.int64), np.zeros(steps + 1, dtype=np.int64)
     lrs = hp.pop("lrs", np.full(steps, lr))
     settings = dict(momentum=0.9, beta1=0.9, beta2=0.98, eps=1e-8, weight_decay=0.0, l1=0.0,
-                    l2=0.0, clip_norm=0.0)
+                    l2=0.0, clip_norm=0.0, grad_stop=0.0)
     settings.update(hp)
     results = []
     for impl in (kernels, reference):
@@ -93,7 +93,7 @@ def _run_both(case, steps, opt, lr=0.05, batch=0, **hp):
             b_off, act, loss_code, rows, ptr, lrs, OPTIMIZER_CODES[opt], settings["momentum"],
             settings["beta1"], settings["beta2"], settings["eps"], settings["weight_decay"],
             settings["l1"], settings["l2"], settings["clip_norm"], case.arch.weight_mask(), 0,
-            losses, gnorms, ratios,
+            settings["grad_stop"], losses, gnorms, ratios,
         )
         results.append((done, params, m, v, losses, gnorms, ratios))
     return results
@@ -153,3 +153,11 @@ def test_nonfinite_loss_stops_the_chunk_before_updating():
     assert fast[0] == slow[0] < 200
     for done, *_state, losses, gnorms, _ratios in (fast, slow):
         assert not (np.isfinite(losses[done]) and np.isfinite(gnorms[done]))
+
+
+def test_gradient_below_grad_stop_stops_the_chunk():
+    case = make_case("linear", "linear", "mse", bias=True)
+    fast, slow = _run_both(case, 5000, "sgd", lr=0.3, grad_stop=1e-6)
+    assert fast[0] == slow[0] < 5000
+    done, _p, _m, _v, _losses, gnorms, _r = fast
+    assert gnorms[done] < 1e-6 <= gnorms[done - 1]

@@ -1,0 +1,164 @@
+"""The numerical state of a run and the calls that advance and measure it.
+
+A Trainer owns the parameters, gradient and optimizer moments (flat float64 vectors), the
+minibatch sampler and the current hyperparameters, and advances them through either the
+compiled kernels or the NumPy reference (same arguments, same maths). It records nothing:
+engine/session.py turns its outputs into metrics, statuses and events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine import kernels, reference
+from engine.data import Dataset, make_dataset
+from engine.errors import ConfigError
+from engine.model import Architecture, init_params, polynomial_features
+from engine.optim import BatchSampler, HParams, lr_schedule
+
+# Evaluation works through a split in blocks of this many rows to bound its workspace.
+EVAL_BLOCK = 8192
+
+
+@dataclass(frozen=True)
+class SplitArrays:
+    """One split in the exact dtypes and layouts the kernels take (unused ones are empty)."""
+
+    xd: np.ndarray  # float64 (n, d) or (0, 0)
+    xi: np.ndarray  # int64 (n, c) or (0, 0)
+    yf: np.ndarray  # float64 (n, outputs) or (0, 0)
+    yi: np.ndarray  # int64 (n,) or (0,)
+
+    @property
+    def n_rows(self) -> int:
+        return max(self.xd.shape[0], self.xi.shape[0])
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    losses: np.ndarray  # per-step training loss (of the batch the step used)
+    grad_norms: np.ndarray  # per-step gradient norm, before clipping
+    update_ratios: np.ndarray  # per-step |delta w| / |w|
+    lrs: np.ndarray
+    steps_done: int  # < requested when the chunk stopped early (see `stopped`)
+    stopped: str | None  # "nonfinite", "converged" (gradient norm < grad_stop) or None
+
+
+def build_architecture(cfg, data: Dataset) -> Architecture:
+    model = cfg.model
+    n_in = data.n_inputs
+    if model.kind == "polynomial":
+        if data.input_kind != "dense":
+            raise ConfigError(cfg.source, "model.kind", "a model for dense inputs", model.kind)
+        n_in = data.n_inputs * model.degree
+    hidden = tuple(model.hidden) if model.kind == "mlp" else ()
+    activation = model.activation if model.kind == "mlp" else "linear"
+    return Architecture(
+        sizes=(n_in, *hidden, data.n_outputs),
+        activation=activation,
+        loss=cfg.loss.kind,
+        bias=bool(model.bias),
+        input_kind=data.input_kind,
+        index_width=data.train.X.shape[1] if data.input_kind == "index" else 0,
+    )
+
+
+def _split_arrays(split, data: Dataset, degree: int) -> SplitArrays:
+    empty_f, empty_i = np.empty((0, 0)), np.empty((0, 0), dtype=np.int64)
+    if data.input_kind == "index":
+        xd, xi = empty_f, np.ascontiguousarray(split.X, dtype=np.int64)
+    else:
+        x = np.asarray(split.X, dtype=np.float64)
+        xd, xi = (polynomial_features(x, degree) if degree else np.ascontiguousarray(x)), empty_i
+    if data.task == "classification":
+        yf, yi = empty_f, np.ascontiguousarray(split.y, dtype=np.int64)
+    else:
+        yf = np.ascontiguousarray(np.asarray(split.y, dtype=np.float64).reshape(len(split.y), -1))
+        yi = np.empty(0, dtype=np.int64)
+    return SplitArrays(xd, xi, yf, yi)
+
+
+class Trainer:
+    """Parameters + optimizer state + sampler; `run(k)` advances k steps in one kernel call."""
+
+    def __init__(self, cfg, dataset: Dataset | None = None, impl: str = "compiled") -> None:
+        self.cfg = cfg
+        self.data = dataset if dataset is not None else make_dataset(cfg)
+        self.arch = build_architecture(cfg, self.data)
+        degree = cfg.model.degree if cfg.model.kind == "polynomial" else 0
+        self.splits = {
+            name: _split_arrays(getattr(self.data, name), self.data, degree)
+            for name in ("train", "val", "test")
+        }
+        self.impl = impl
+        self._meta = self.arch.meta()
+        self._mask = self.arch.weight_mask()
+        self.hp = HParams.from_config(cfg)
+        self.reset()
+
+    @property
+    def _kernels(self):
+        return kernels if self.impl == "compiled" else reference
+
+    def reset(self, seed: int | None = None) -> None:
+        """Fresh parameters, moments, sampler and counters from the seed (default: config's)."""
+        seed = self.cfg.train.seed if seed is None else seed
+        self.seed = seed
+        init_rng = np.random.default_rng(np.random.SeedSequence([seed, 0]))
+        self.params = init_params(self.arch, init_rng, self.cfg.model.init_scale)
+        self.grad = np.zeros_like(self.params)
+        self.m = np.zeros_like(self.params)
+        self.v = np.zeros_like(self.params)
+        sampler_rng = np.random.default_rng(np.random.SeedSequence([seed, 2]))
+        self.sampler = BatchSampler(self.splits["train"].n_rows, sampler_rng)
+        self.step = 0
+        self.epoch = 0.0
+
+    def run(self, count: int, grad_stop: float = 0.0) -> ChunkResult:
+        """Advance up to `count` steps; stops early (and says why) on a non-finite loss or
+        when the gradient norm falls below grad_stop (0 = never)."""
+        hp = self.hp
+        train = self.splits["train"]
+        rows, ptr = self.sampler.next(count, hp.batch_size)
+        lrs = lr_schedule(hp, self.step, count)
+        losses, gnorms, ratios = np.empty(count), np.empty(count), np.empty(count)
+        fan_in, fan_out, w_off, b_off = self._meta
+        done = self._kernels.train_chunk(
+            self.params, self.grad, self.m, self.v, train.xd, train.xi, train.yf, train.yi,
+            fan_in, fan_out, w_off, b_off, self.arch.act_code, self.arch.loss_code, rows, ptr,
+            lrs, hp.opt_code, hp.momentum, hp.beta1, hp.beta2, hp.eps, hp.weight_decay, hp.l1,
+            hp.l2, hp.clip_norm, self._mask, self.step, grad_stop, losses, gnorms, ratios,
+        )
+        done = int(done)
+        if rows.shape[0] == 0:
+            self.epoch += done
+        else:
+            self.epoch += (ptr[done] - ptr[0]) / train.n_rows
+        self.step += done
+        stopped = None
+        recorded = done
+        if done < count:
+            recorded = done + 1
+            finite = np.isfinite(losses[done]) and np.isfinite(gnorms[done])
+            stopped = "converged" if finite else "nonfinite"
+        return ChunkResult(losses[:recorded], gnorms[:recorded], ratios[:done], lrs[:recorded],
+                           done, stopped)
+
+    def evaluate(self, split: str) -> tuple[float, float, float]:
+        """(loss, accuracy, MAD) on a split at the current parameters; NaN where n/a."""
+        arrays = self.splits[split]
+        fan_in, fan_out, w_off, b_off = self._meta
+        loss, acc, mad = self._kernels.evaluate(
+            self.params, arrays.xd, arrays.xi, arrays.yf, arrays.yi, fan_in, fan_out, w_off,
+            b_off, self.arch.act_code, self.arch.loss_code, EVAL_BLOCK,
+        )
+        return float(loss), float(acc), float(mad)
+
+    def layer_grad_norms(self) -> tuple[float, ...]:
+        """Norm of the last step's gradient, per layer."""
+        return tuple(float(np.linalg.norm(self.grad[s])) for s in self.arch.layer_slices())
+
+    def weight_norm(self) -> float:
+        return float(np.linalg.norm(self.params))
