@@ -1,0 +1,346 @@
+"""Datasets: deterministic generators (and a user's CSV file) split into train/val/test.
+
+Everything is drawn from one generator seeded by `train.seed`, so a seed names a dataset.
+Rows are shuffled before the split. Label noise flips training labels only: validation
+and test stay clean, so a model that memorizes the noise shows it as a generalization gap.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.config import DataConfig, RunConfig
+from engine.errors import ConfigError
+
+MODULAR_SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
+
+Regression = tuple[np.ndarray, np.ndarray, tuple[str, ...]]  # X, y (n,), feature names
+Labelled = tuple[np.ndarray, np.ndarray, int]  # X (n, 2), labels (n,), classes
+
+
+@dataclass(frozen=True, eq=False)
+class Split:
+    """One split's inputs and targets, C-contiguous."""
+
+    X: np.ndarray
+    y: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """Three splits plus what the model needs to know about their shapes.
+
+    input_kind "dense": X float64 (n, n_inputs). "index": X int64 (n, c) of positions in
+    one concatenated one-hot space of width n_inputs (modular: a -> a, b -> p + b).
+    Regression: y float64 (n, n_outputs). Classification: y int64 (n,), n_outputs classes.
+    """
+
+    train: Split
+    val: Split
+    test: Split
+    task: str  # "regression" | "classification"
+    input_kind: str  # "dense" | "index"
+    n_inputs: int
+    n_outputs: int
+    feature_names: tuple[str, ...]
+    target_name: str
+
+
+def make_dataset(cfg: RunConfig) -> Dataset:
+    """The dataset of `cfg.data`, identical for identical configs (seeded by train.seed)."""
+    rng = np.random.default_rng(np.random.SeedSequence([cfg.train.seed, 1]))
+    data = cfg.data
+    if data.kind == "modular":
+        return _modular(data, rng, cfg.source)
+    if data.kind == "csv":
+        return _csv(data, cfg.loss.kind == "cross_entropy", rng)
+    if data.kind in _REGRESSION:
+        X, y, names = _REGRESSION[data.kind](data, rng)
+        perm = rng.permutation(len(y))
+        X, y = X[perm], y[perm].reshape(-1, 1)
+        sizes = _split_sizes(len(y), data.val_fraction, data.test_fraction, cfg.source, "data.n")
+        return _dataset(X, y, sizes, "regression", names, "y", n_outputs=1)
+    X, y, classes = _CLASSIFICATION[data.kind](data, rng)
+    perm = rng.permutation(len(y))
+    X, y = X[perm], y[perm]
+    sizes = _split_sizes(len(y), data.val_fraction, data.test_fraction, cfg.source, "data.n")
+    _flip_labels(y[: sizes[0]], data.label_noise, classes, rng)
+    return _dataset(X, y, sizes, "classification", ("x1", "x2"), "class", n_outputs=classes)
+
+
+# --------------------------------------------------------------------------- splitting
+
+
+def _split_sizes(
+    n: int, val_fraction: float, test_fraction: float, source: str, key: str
+) -> tuple[int, int, int]:
+    """(train, val, test) row counts; rounding never lets val + test exceed n."""
+    n_val = round(n * val_fraction)
+    n_test = min(round(n * test_fraction), n - n_val)
+    n_train = n - n_val - n_test
+    if n_train < 1:
+        raise ConfigError(source, key, "enough rows for a non-empty training split", n)
+    return n_train, n_val, n_test
+
+
+def _dataset(
+    X: np.ndarray,
+    y: np.ndarray,
+    sizes: tuple[int, int, int],
+    task: str,
+    feature_names: tuple[str, ...],
+    target_name: str,
+    n_outputs: int,
+    input_kind: str = "dense",
+    n_inputs: int | None = None,
+) -> Dataset:
+    """Cut already-shuffled rows into train, val, test (in that order)."""
+    n_train, n_val, _ = sizes
+    bounds = (0, n_train, n_train + n_val, len(y))
+    x_dtype = np.int64 if input_kind == "index" else np.float64
+    y_dtype = np.int64 if task == "classification" else np.float64
+    splits = [
+        Split(
+            np.ascontiguousarray(X[lo:hi], dtype=x_dtype),
+            np.ascontiguousarray(y[lo:hi], dtype=y_dtype),
+        )
+        for lo, hi in itertools.pairwise(bounds)
+    ]
+    return Dataset(
+        *splits,
+        task=task,
+        input_kind=input_kind,
+        n_inputs=X.shape[1] if n_inputs is None else n_inputs,
+        n_outputs=n_outputs,
+        feature_names=feature_names,
+        target_name=target_name,
+    )
+
+
+def _flip_labels(
+    y_train: np.ndarray, fraction: float, classes: int, rng: np.random.Generator
+) -> None:
+    """Give round(fraction * n) training labels (in place) a different, random class."""
+    n_flip = round(fraction * len(y_train))
+    rows = rng.choice(len(y_train), size=n_flip, replace=False)
+    y_train[rows] = (y_train[rows] + rng.integers(1, classes, size=n_flip)) % classes
+
+
+# --------------------------------------------------------------------------- regression
+
+
+def _linear(d: DataConfig, rng: np.random.Generator) -> Regression:
+    """X ~ U[0,1)^(n x d); y = X.w + intercept + N(0, noise^2)."""
+    X = rng.random((d.n, d.n_features))
+    y = X @ np.asarray(d.weights) + d.intercept + d.noise * rng.standard_normal(d.n)
+    return X, y, tuple(f"x{i + 1}" for i in range(d.n_features))
+
+
+def _polynomial(d: DataConfig, rng: np.random.Generator) -> Regression:
+    """x ~ U[-1,1); y = c0 + c1 x + c2 x^2 + ... + N(0, noise^2)."""
+    x = rng.uniform(-1.0, 1.0, d.n)
+    y = np.polynomial.polynomial.polyval(x, d.coeffs) + d.noise * rng.standard_normal(d.n)
+    return x.reshape(-1, 1), y, ("x",)
+
+
+def _sine(d: DataConfig, rng: np.random.Generator) -> Regression:
+    """x ~ U[-1,1); y = A sin(2 pi f x) + N(0, noise^2)."""
+    x = rng.uniform(-1.0, 1.0, d.n)
+    y = d.amplitude * np.sin(2.0 * math.pi * d.frequency * x) + d.noise * rng.standard_normal(d.n)
+    return x.reshape(-1, 1), y, ("x",)
+
+
+_REGRESSION: dict[str, Callable[[DataConfig, np.random.Generator], Regression]] = {
+    "linear": _linear,
+    "polynomial": _polynomial,
+    "sine": _sine,
+}
+
+
+# --------------------------------------------------------------------------- 2-D classification
+# Rows come grouped by class; make_dataset shuffles them.
+# `jitter` is Gaussian noise on the points' positions, except for spiral (noise on the angle).
+
+
+def _class_sizes(n: int, classes: int) -> list[int]:
+    return [n // classes + (k < n % classes) for k in range(classes)]
+
+
+def _labels(sizes: list[int]) -> np.ndarray:
+    return np.repeat(np.arange(len(sizes), dtype=np.int64), sizes)
+
+
+def _circles(d: DataConfig, rng: np.random.Generator) -> Labelled:
+    """Class 0 on the unit circle, class 1 on a circle of radius 0.5 inside it."""
+    sizes = _class_sizes(d.n, 2)
+    radius = np.repeat([1.0, 0.5], sizes)
+    angle = rng.uniform(0.0, 2.0 * math.pi, d.n)
+    X = np.column_stack([radius * np.cos(angle), radius * np.sin(angle)])
+    return X + d.jitter * rng.standard_normal((d.n, 2)), _labels(sizes), 2
+
+
+def _xor(d: DataConfig, rng: np.random.Generator) -> Labelled:
+    """Points in (-1,1)^2; class 0 where the coordinates' signs agree, class 1 where they differ."""
+    sizes = _class_sizes(d.n, 2)
+    y = _labels(sizes)
+    sign = rng.choice([-1.0, 1.0], d.n)
+    X = rng.uniform(0.0, 1.0, (d.n, 2)) * np.column_stack([sign, np.where(y == 0, sign, -sign)])
+    return X + d.jitter * rng.standard_normal((d.n, 2)), y, 2
+
+
+def _gaussians(d: DataConfig, rng: np.random.Generator) -> Labelled:
+    """One round blob (std = jitter) per class, centres evenly spaced on a circle of radius 2."""
+    sizes = _class_sizes(d.n, d.classes)
+    y = _labels(sizes)
+    angle = 2.0 * math.pi * y / d.classes
+    centres = 2.0 * np.column_stack([np.cos(angle), np.sin(angle)])
+    return centres + d.jitter * rng.standard_normal((d.n, 2)), y, d.classes
+
+
+def _spiral(d: DataConfig, rng: np.random.Generator) -> Labelled:
+    """One arm per class, winding out from the centre (the cs231n spiral)."""
+    sizes = _class_sizes(d.n, d.classes)
+    y = _labels(sizes)
+    radius = rng.uniform(0.0, 1.0, d.n)
+    angle = 2.0 * math.pi * y / d.classes + 4.0 * radius + d.jitter * rng.standard_normal(d.n)
+    X = np.column_stack([radius * np.cos(angle), radius * np.sin(angle)])
+    return X, y, d.classes
+
+
+def _moons(d: DataConfig, rng: np.random.Generator) -> Labelled:
+    """Two interleaving half circles (sklearn's make_moons)."""
+    sizes = _class_sizes(d.n, 2)
+    y = _labels(sizes)
+    t = rng.uniform(0.0, math.pi, d.n)
+    upper = np.column_stack([np.cos(t), np.sin(t)])
+    lower = np.column_stack([1.0 - np.cos(t), 0.5 - np.sin(t)])
+    X = np.where((y == 0)[:, None], upper, lower)
+    return X + d.jitter * rng.standard_normal((d.n, 2)), y, 2
+
+
+_CLASSIFICATION: dict[str, Callable[[DataConfig, np.random.Generator], Labelled]] = {
+    "circles": _circles,
+    "xor": _xor,
+    "gaussians": _gaussians,
+    "spiral": _spiral,
+    "moons": _moons,
+}
+
+
+# --------------------------------------------------------------------------- modular arithmetic
+
+
+def _modular(d: DataConfig, rng: np.random.Generator, source: str) -> Dataset:
+    """Every pair (a, b) with its (a op b) mod p as the class; div skips b = 0.
+
+    Split: train_fraction of all pairs, test_fraction, the rest is validation.
+    """
+    p = d.p
+    a, b = (g.ravel() for g in np.meshgrid(np.arange(p), np.arange(p), indexing="ij"))
+    if d.op == "div":
+        a, b = a[b != 0], b[b != 0]
+        inverse = np.array([pow(int(v), -1, p) if v else 0 for v in range(p)], dtype=np.int64)
+        y = a * inverse[b] % p
+    else:
+        y = {"add": np.add, "sub": np.subtract, "mul": np.multiply}[d.op](a, b) % p
+    perm = rng.permutation(len(y))
+    X = np.column_stack([a, b + p])[perm]  # b is offset into the second half of the one-hot
+    n = len(y)
+    n_train = round(n * d.train_fraction)
+    if n_train < 1:
+        expected = f"a fraction of the {n} pairs giving at least one training pair"
+        raise ConfigError(source, "data.train_fraction", expected, d.train_fraction)
+    n_test = min(round(n * d.test_fraction), n - n_train)
+    symbol = MODULAR_SYMBOLS[d.op]
+    return _dataset(
+        X, y[perm], (n_train, n - n_train - n_test, n_test), "classification", ("a", "b"),
+        f"(a {symbol} b) mod {p}", n_outputs=p, input_kind="index", n_inputs=2 * p,
+    )  # fmt: skip
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+def _read_csv(path: str) -> tuple[list[str], np.ndarray, list[int]]:
+    """Header, all cells as float64, and each data row's line number (the header is line 1)."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            header = [h.strip() for h in next(reader, [])]
+            if not any(header):
+                raise ConfigError(path, "header", "a header row of column names", "empty file")
+            if len(set(header)) != len(header):
+                raise ConfigError(path, "header", "distinct column names", header)
+            rows, lines = [], []
+            for row in reader:
+                if not row:
+                    continue  # blank line
+                line = reader.line_num
+                if len(row) != len(header):
+                    raise ConfigError(path, f"row {line}", f"{len(header)} columns", len(row))
+                rows.append(
+                    [_cell(path, line, name, cell) for name, cell in zip(header, row, strict=True)]
+                )
+                lines.append(line)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, "data.path", "a readable UTF-8 CSV file", str(exc)) from None
+    if not rows:
+        raise ConfigError(path, "rows", "at least one data row below the header", 0)
+    return header, np.array(rows, dtype=np.float64), lines
+
+
+def _cell(path: str, line: int, column: str, cell: str) -> float:
+    try:
+        value = float(cell)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise ConfigError(path, f"row {line}, column {column!r}", "a finite number", cell)
+    return value
+
+
+def _class_labels(path: str, target: str, y: np.ndarray, lines: list[int]) -> np.ndarray:
+    """Targets for cross_entropy: whole numbers >= 0, at least two classes."""
+    bad = np.flatnonzero((y < 0) | (y != np.round(y)))
+    if bad.size:
+        where = f"row {lines[bad[0]]}, column {target!r}"
+        expected = "an integer class label >= 0 (loss.kind = 'cross_entropy')"
+        raise ConfigError(path, where, expected, float(y[bad[0]]))
+    labels = y.astype(np.int64)
+    if labels.max() < 1:
+        raise ConfigError(path, f"column {target!r}", "at least two classes (0 and 1)", 1)
+    return labels
+
+
+def _csv(d: DataConfig, classification: bool, rng: np.random.Generator) -> Dataset:
+    header, table, lines = _read_csv(d.path)
+    target = header[-1] if d.target is None else d.target
+    if target not in header:
+        raise ConfigError(d.path, "data.target", "one of the columns " + ", ".join(header), target)
+    if len(header) < 2:
+        expected = "at least one feature column besides the target"
+        raise ConfigError(d.path, "header", expected, header)
+    t = header.index(target)
+    X, y = np.delete(table, t, axis=1), table[:, t]
+    if classification:
+        y = _class_labels(d.path, target, y, lines)
+        n_outputs = int(y.max()) + 1
+    else:
+        y, n_outputs = y.reshape(-1, 1), 1
+    perm = rng.permutation(len(y))
+    X, y = X[perm], y[perm]
+    sizes = _split_sizes(len(y), d.val_fraction, d.test_fraction, d.path, "rows")
+    if d.standardize:
+        # Statistics of the training rows only: val and test must not leak into them.
+        train = X[: sizes[0]]
+        mean, std = train.mean(axis=0), train.std(axis=0)
+        X = (X - mean) / np.where(std > 0, std, 1.0)
+    task = "classification" if classification else "regression"
+    features = tuple(h for h in header if h != target)
+    return _dataset(X, y, sizes, task, features, target, n_outputs=n_outputs)
