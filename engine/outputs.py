@@ -1,0 +1,110 @@
+"""The run directory (DESIGN.md, `--out DIR`): config, metrics, events, summary, checkpoint.
+
+Metrics and events are appended as they happen and flushed at least once a second, so a
+run killed with SIGKILL keeps everything up to its last second and the files stay
+parseable (a line is written whole or not at all). summary.json and checkpoint.npz are
+written atomically at the end: a temporary file in the same folder, fsync, rename.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from engine.config import config_to_toml
+from engine.session import CSV_COLUMNS, Session
+
+FLUSH_EVERY_S = 0.5  # well inside the promised second
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write data to path so that a reader sees the old file or the new, never half of one."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _json_safe(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def write_metrics_csv(path: Path, session: Session) -> None:
+    """All metrics rows the session holds in memory, with the DESIGN.md header."""
+    rows = list(session.rows)
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(CSV_COLUMNS)
+        writer.writerows(rows)
+
+
+class RunWriter:
+    """Listens to a session and keeps its run directory up to date."""
+
+    def __init__(self, out_dir: Path, session: Session) -> None:
+        self.dir = Path(out_dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.session = session
+        (self.dir / "config.toml").write_text(config_to_toml(session.cfg))
+        self._metrics = open(self.dir / "metrics.csv", "w", newline="")
+        self._csv = csv.writer(self._metrics)
+        self._csv.writerow(CSV_COLUMNS)
+        self._events = open(self.dir / "events.jsonl", "w")
+        self._last_flush = time.perf_counter()
+        self._finished_step: int | None = None
+        session.listeners.append(self._on)
+
+    def _on(self, kind: str, payload: dict) -> None:
+        if kind == "record":
+            self._csv.writerow(self.session.csv_row(payload))
+        else:
+            self._events.write(json.dumps(_json_safe(payload)) + "\n")
+        self.maybe_flush()
+
+    def maybe_flush(self) -> None:
+        if time.perf_counter() - self._last_flush >= FLUSH_EVERY_S:
+            self.flush()
+
+    def flush(self) -> None:
+        for fh in (self._metrics, self._events):
+            if not fh.closed:
+                fh.flush()
+        self._last_flush = time.perf_counter()
+
+    def finish(self, wall_s: float) -> None:
+        """Write summary.json and checkpoint.npz (once per step reached)."""
+        from engine.checkpoint import save
+
+        self.flush()
+        if self._finished_step == self.session.step:
+            return
+        self._finished_step = self.session.step
+        summary = _json_safe(self.session.summary(wall_s))
+        atomic_write_bytes(self.dir / "summary.json",
+                           (json.dumps(summary, indent=2) + "\n").encode())
+        save(self.session, self.dir / "checkpoint.npz")
+
+    def close(self) -> None:
+        self.flush()
+        self._metrics.close()
+        self._events.close()
+        if self._on in self.session.listeners:
+            self.session.listeners.remove(self._on)

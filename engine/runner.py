@@ -1,0 +1,369 @@
+"""The runner: one thread that drives a Session in short chunks and publishes snapshots.
+
+Commands (pause, step, edits...) arrive through a queue and are applied between chunks,
+never mid-step. Each chunk is sized, from measured durations, to about CHUNK_TARGET_S of
+work, so a pause or a quit takes effect within one chunk (well under 100 ms). After each
+chunk the runner publishes an immutable Snapshot; readers take the latest one without
+locks (a single attribute read is atomic in CPython).
+
+A non-finite loss pauses the run and marks it diverged. An exception in the thread is
+caught and published with its traceback (state "error"); the thread never dies silently.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import queue
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from engine.errors import ConfigError
+from engine.session import Session, validate_hparam
+from engine.snapshot import Series, Snapshot
+
+CHUNK_TARGET_S = 0.03  # aim for 30 ms per kernel call: inside the 20-50 ms band
+PUBLISH_EVERY_S = 0.05  # at most 20 snapshots/s: the UI polls at 10-20 Hz
+MAX_SERIES_POINTS = 1000  # a snapshot's series are decimated to this many points
+MAX_EVENTS = 200  # the snapshot carries the most recent events
+
+
+def _decimate(steps: np.ndarray, values: np.ndarray) -> Series:
+    """At most MAX_SERIES_POINTS evenly spaced points, always keeping the newest."""
+    if steps.size > MAX_SERIES_POINTS:
+        idx = np.linspace(0, steps.size - 1, MAX_SERIES_POINTS).round().astype(np.int64)
+        steps, values = steps[idx], values[idx]
+    return Series(tuple(int(s) for s in steps), tuple(float(v) for v in values))
+
+
+def warm_up_kernels() -> None:
+    """Compile (or load from the cache) the kernels on a tiny problem.
+
+    Every session passes the kernels arrays of the same dtypes, dimensions and layouts,
+    so this one call covers every model; the runner says `compiling` meanwhile.
+    """
+    from engine import kernels
+
+    params = np.zeros(4)
+    one = np.array([1], dtype=np.int64)
+    meta = (one * 1, one * 2, np.zeros(1, dtype=np.int64), np.array([2], dtype=np.int64))
+    xd, yf = np.ones((2, 1)), np.ones((2, 2))
+    empty_i2, empty_i1 = np.empty((0, 0), dtype=np.int64), np.empty(0, dtype=np.int64)
+    buf = np.empty(1)
+    kernels.train_chunk(params, np.zeros(4), np.zeros(4), np.zeros(4), xd, empty_i2, yf,
+                        empty_i1, *meta, 0, 0, empty_i1, np.zeros(2, dtype=np.int64),
+                        np.zeros(1), 0, 0.0, 0.9, 0.999, 1e-8, 0.0, 0.0, 0.0, 0.0, np.ones(4), 0,
+                        0.0, buf, buf.copy(), buf.copy())
+    kernels.evaluate(params, xd, empty_i2, yf, empty_i1, *meta, 0, 0, 16)
+
+
+class Runner:
+    """Drives one Session in its own thread; nothing here assumes it is the only runner."""
+
+    def __init__(self, cfg, out_dir: Path | str | None = None, start_paused: bool = False,
+                 resume: Path | str | None = None,
+                 session_factory: Callable[..., Session] = Session) -> None:
+        self.config = cfg
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self._resume = Path(resume) if resume is not None else None
+        self._session_factory = session_factory
+        self._commands: queue.SimpleQueue = queue.SimpleQueue()
+        self._paused = start_paused
+        self._pending_steps = 0
+        self._state = "compiling"
+        self._error: str | None = None
+        self._version = 0
+        self._started_at = time.perf_counter()
+        self._stopped = threading.Event()
+        self.session: Session | None = None
+        self.writer = None
+        self._snapshot = self._empty_snapshot()
+        self._thread = threading.Thread(target=self._main, name=f"groklab-runner-{cfg.name}",
+                                        daemon=True)
+
+    # ------------------------------------------------------------------ public API
+    def start(self) -> None:
+        self._thread.start()
+
+    def snapshot(self) -> Snapshot:
+        return self._snapshot
+
+    @property
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def pause(self) -> None:
+        self._commands.put(("pause",))
+
+    def resume(self) -> None:
+        self._commands.put(("resume",))
+
+    def toggle_pause(self) -> None:
+        self._commands.put(("toggle",))
+
+    def step(self, n: int = 1) -> None:
+        self._commands.put(("step", int(n)))
+
+    def reset(self) -> None:
+        self._commands.put(("reset", None))
+
+    def reseed(self, seed: int) -> None:
+        self._commands.put(("reset", int(seed)))
+
+    def set(self, name: str, value) -> None:
+        """Validate now (raise ConfigError with the reason), apply between chunks."""
+        value = validate_hparam(self.config.optim.kind, name, value)
+        self._commands.put(("set", name, value))
+
+    def evaluate_test(self) -> None:
+        self._commands.put(("test",))
+
+    def export(self, path: Path | str | None = None) -> Path:
+        """Write the metrics CSV now and return its path (waits for the runner, < 1 chunk)."""
+        if self.session is None:
+            raise RuntimeError("nothing to export yet: the run is still starting")
+        done: queue.SimpleQueue = queue.SimpleQueue()
+        self._commands.put(("export", path, done))
+        result = done.get(timeout=10.0)
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the thread, flush and close output files; safe to call more than once."""
+        if self._thread.is_alive():
+            self._commands.put(("stop",))
+            self._thread.join(timeout)
+        self._stopped.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the run is finished (done, diverged or error) or the thread ended."""
+        end = None if timeout is None else time.perf_counter() + timeout
+        while self._thread.is_alive():
+            if self._snapshot.state in ("done", "diverged", "error"):
+                return True
+            if end is not None and time.perf_counter() > end:
+                return False
+            time.sleep(0.01)
+        return True
+
+    # ------------------------------------------------------------------ thread
+    def _main(self) -> None:
+        try:
+            self._publish(force=True)
+            warm_up_kernels()
+            self.session = self._build_session()
+            self._state = "paused" if self._paused else "running"
+            self._publish(force=True)
+            self._loop()
+        except Exception as exc:  # noqa: BLE001 - captured for the UI, never lost
+            self._state = "error"
+            self._error = f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc()}"
+            if self.session is not None:
+                self.session.note("error", f"{type(exc).__name__}: {exc}")
+            self._publish(force=True)
+            self._wait_for_stop()
+        finally:
+            self._close_outputs()
+
+    def _build_session(self) -> Session:
+        session = self._session_factory(self.config)
+        if self.out_dir is not None:
+            from engine.outputs import RunWriter
+
+            self.writer = RunWriter(self.out_dir, session)
+        if self._resume is not None:
+            from engine.checkpoint import load_into
+
+            load_into(session, self._resume)
+            session.note("resume", f"resumed from {self._resume} at step {session.step}")
+        else:
+            session.begin()
+        if session.step >= session.target_steps and self._resume is None:
+            self._state = "done"
+        return session
+
+    def _wait_for_stop(self) -> None:
+        while True:
+            cmd = self._commands.get()
+            if cmd[0] == "stop":
+                return
+            if cmd[0] == "export":
+                cmd[2].put(RuntimeError("the run failed; nothing to export"))
+
+    def _loop(self) -> None:
+        session = self.session
+        chunk = 1
+        while True:
+            idle = self._state in ("paused", "diverged", "done") and self._pending_steps == 0
+            try:
+                cmd = self._commands.get(timeout=0.1) if idle else self._commands.get_nowait()
+            except queue.Empty:
+                cmd = None
+            if cmd is not None:
+                if cmd[0] == "stop":
+                    return
+                self._apply(cmd)
+                self._publish(force=True)
+                continue  # drain every queued command before the next chunk
+            if idle:
+                if self.writer is not None:
+                    self.writer.maybe_flush()
+                self._publish()
+                continue
+            count = self._pending_steps or chunk
+            count = min(count, max(session.target_steps - session.step, 1))
+            started = time.perf_counter()
+            result = session.advance(count)
+            spent = time.perf_counter() - started
+            if self._pending_steps:
+                self._pending_steps = max(self._pending_steps - result.steps_done, 0)
+            elif result.steps_done:
+                # Adapt the chunk to ~CHUNK_TARGET_S, changing by at most 4x at a time.
+                per_step = spent / result.steps_done
+                wanted = CHUNK_TARGET_S / max(per_step, 1e-9)
+                chunk = int(min(max(wanted, chunk / 4, 1), chunk * 4))
+            self.last_chunk = (result.steps_done, spent)
+            if self.writer is not None:
+                self.writer.maybe_flush()
+            if result.diverged:
+                self._state = "diverged"
+                self._pending_steps = 0
+            elif result.finished:
+                self._state = "done"
+                self._pending_steps = 0
+                self._finish()
+            self._publish(force=result.finished)
+
+    def _apply(self, cmd: tuple) -> None:
+        session = self.session
+        kind = cmd[0]
+        if kind in ("pause", "toggle") and self._state == "running":
+            self._state = "paused"
+            session.note("pause", f"paused at step {session.step}")
+        elif kind in ("resume", "toggle") and self._state in ("paused", "done"):
+            if self._state == "done":
+                # Going on after the budget: extend it by another train.steps.
+                session.target_steps = session.step + self.config.train.steps
+                session.note("extend", f"continuing to step {session.target_steps}")
+            self._state = "running"
+            session.note("resume", f"resumed at step {session.step}")
+        elif kind == "step" and self._state in ("paused", "done"):
+            if session.step + cmd[1] > session.target_steps:
+                session.target_steps = session.step + cmd[1]
+            self._pending_steps += cmd[1]
+            session.note("step", f"step x{cmd[1]} from step {session.step}")
+        elif kind == "reset":
+            session.reset(cmd[1])
+            session.note("reset", f"reset to step 0 (seed {session.trainer.seed})")
+            if self._state in ("diverged", "done"):
+                self._state = "paused"
+            self._pending_steps = 0
+        elif kind == "set":
+            try:
+                session.set_hparam(cmd[1], cmd[2])
+            except ConfigError as exc:  # validated on the caller's side already; be safe
+                session.note("rejected", str(exc))
+        elif kind == "test":
+            session.evaluate_test()
+        elif kind == "export":
+            try:
+                cmd[2].put(self._export(cmd[1]))
+            except Exception as exc:  # noqa: BLE001 - handed back to the caller
+                cmd[2].put(exc)
+
+    def _export(self, path) -> Path:
+        from engine.outputs import write_metrics_csv
+
+        if path is None:
+            base = self.out_dir if self.out_dir is not None else Path.cwd()
+            path = base / f"{self.config.name}-step{self.session.step}-metrics.csv"
+        path = Path(path)
+        write_metrics_csv(path, self.session)
+        self.session.note("export", f"metrics written to {path}")
+        return path
+
+    def _finish(self) -> None:
+        if self.writer is not None:
+            self.writer.finish(time.perf_counter() - self._started_at)
+
+    def _close_outputs(self) -> None:
+        if self.writer is not None:
+            if self.session is not None and self._state not in ("error",):
+                self.writer.finish(time.perf_counter() - self._started_at)
+            self.writer.close()
+
+    # ------------------------------------------------------------------ snapshots
+    def _empty_snapshot(self) -> Snapshot:
+        cfg = self.config
+        return Snapshot(
+            preset=cfg.name, title=cfg.title,
+            task="classification" if cfg.loss.kind == "cross_entropy" else "regression",
+            state=self._state, status="compiling",
+            explanation="compiling the training kernels (cached after the first run)",
+            step=0, epoch=0.0, steps_per_s=0.0, elapsed_s=0.0, target_steps=cfg.train.steps,
+            hparams=(("optimizer", cfg.optim.kind), ("lr", cfg.optim.lr)), edited=frozenset(),
+            latest=(), series=(), events=(), error=self._error, version=self._version,
+        )
+
+    _last_publish = 0.0
+
+    def _publish(self, force: bool = False) -> None:
+        now = time.perf_counter()
+        if not force and now - self._last_publish < PUBLISH_EVERY_S:
+            return
+        self._last_publish = now
+        self._version += 1
+        session = self.session
+        if session is None:
+            self._snapshot = self._empty_snapshot()
+            return
+        self._snapshot = self._build_snapshot(session)
+
+    def _build_snapshot(self, session: Session) -> Snapshot:
+        hp = session.trainer.hp
+        hparams = [("optimizer", hp.kind), ("lr", hp.lr), ("weight_decay", hp.weight_decay),
+                   ("batch_size", hp.batch_size), ("schedule", hp.schedule)]
+        if hp.kind in ("momentum", "nesterov"):
+            hparams.append(("momentum", hp.momentum))
+        if hp.kind in ("adam", "adamw"):
+            hparams += [("beta1", hp.beta1), ("beta2", hp.beta2)]
+        if hp.l1:
+            hparams.append(("l1", hp.l1))
+        if hp.l2:
+            hparams.append(("l2", hp.l2))
+        if hp.clip_norm:
+            hparams.append(("clip_norm", hp.clip_norm))
+        record = session.last_record or {}
+        latest = tuple((k, v if not isinstance(v, tuple) else None) for k, v in record.items()
+                       if k != "layer_grad_norms")
+        series = []
+        for name in session.history.names:
+            if session.history.count(name):
+                steps, values = session.history.series(name)
+                series.append((name, _decimate(steps, values)))
+        guarantee = session.guarantee
+        verdict = session.monitor.verdict
+        test = None
+        if session.test_metrics is not None:
+            test = tuple(session.test_metrics.items())
+        observed = session.observed_contraction() if guarantee is not None else None
+        return Snapshot(
+            preset=self.config.name, title=self.config.title, task=session.task,
+            state=self._state, status=session.monitor.status, explanation=verdict.explanation,
+            step=session.step, epoch=float(session.trainer.epoch),
+            steps_per_s=float(session.steps_per_s), elapsed_s=float(session.elapsed),
+            target_steps=session.target_steps, hparams=tuple(hparams), edited=session.edited,
+            latest=latest, series=tuple(series),
+            events=tuple(itertools.islice(session.events, max(len(session.events) - MAX_EVENTS, 0),
+                                          None)),
+            guarantee=guarantee.rows() if guarantee is not None else (),
+            observed_contraction=None if observed is None or math.isnan(observed) else observed,
+            test=test, best_step=session.monitor.best_step, error=self._error,
+            version=self._version, milestones=tuple(session.monitor.milestones.items()),
+        )

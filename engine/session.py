@@ -1,0 +1,385 @@
+"""A live training run: the trainer plus everything that turns its numbers into meaning.
+
+`Session.advance(k)` runs k steps through the compiled kernels, evaluating on the config's
+schedule (`train.eval_every`). Each evaluation becomes a metrics record, goes into the
+bounded history and through the convergence monitor, and may raise events (status changes,
+milestones, early stopping). Listeners (the run-directory writer) receive every record and
+event as it happens. A Session has no thread of its own: engine/runner.py drives it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.errors import ConfigError
+from engine.guarantee import Guarantee, observed_contraction, quadratic_guarantee
+from engine.history import MetricHistory
+from engine.monitor import ConvergenceMonitor, MonitorSettings
+from engine.snapshot import Event
+from engine.trainer import Trainer
+
+# Hyperparameters that can change while the run goes on.
+LIVE_HPARAMS = ("lr", "weight_decay", "batch_size", "momentum")
+
+# Per-evaluation record keys, in CSV order first (DESIGN.md fixes metrics.csv's header).
+CSV_COLUMNS = ("step", "epoch", "train_loss", "val_loss", "train_acc", "val_acc", "grad_norm",
+               "weight_norm", "lr", "weight_decay", "batch_size", "elapsed_s")
+
+# Per-step series (from the kernels) and per-evaluation series (from _evaluate).
+STEP_SERIES = ("step_loss", "step_grad_norm")
+EVAL_SERIES = ("train_loss", "val_loss", "train_acc", "val_acc", "train_mad", "val_mad",
+               "grad_norm", "weight_norm", "lr")
+HISTORY_SERIES = STEP_SERIES + EVAL_SERIES
+
+# In-memory bounds; the run directory (engine/outputs.py) keeps everything on disk.
+MAX_EVENTS_KEPT = 5000
+MAX_ROWS_KEPT = 200_000
+
+# Gradient norms kept for fitting the observed contraction on quadratic problems.
+_CONTRACTION_WINDOW = 4096
+
+
+@dataclass(frozen=True)
+class AdvanceResult:
+    steps_done: int
+    diverged: bool  # a non-finite loss stopped the run
+    finished: bool  # reached the step budget, converged with stop_on_converged, or early stop
+
+
+def _finite_or_none(value: float) -> float | None:
+    return None if value is None or math.isnan(value) else float(value)
+
+
+def validate_hparam(optimizer: str, name: str, value) -> float | int:
+    """The value as its proper type, or ConfigError saying why it cannot be set."""
+    key = f"optim.{name}"
+    if name not in LIVE_HPARAMS:
+        raise ConfigError("live edit", key, f"one of {', '.join(LIVE_HPARAMS)}", name)
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ConfigError("live edit", key, "a number", value)
+    if name == "batch_size":
+        if int(value) != value or value < 0:
+            raise ConfigError("live edit", key, "a whole number >= 0 (0 = full batch)", value)
+        if optimizer == "gd" and value != 0:
+            raise ConfigError("live edit", key, "0: gd is full-batch (use sgd for minibatches)",
+                              value)
+        return int(value)
+    value = float(value)
+    if not math.isfinite(value):
+        raise ConfigError("live edit", key, "a finite number", value)
+    if name == "lr" and value <= 0:
+        raise ConfigError("live edit", key, "a number > 0", value)
+    if name == "weight_decay" and value < 0:
+        raise ConfigError("live edit", key, "a number >= 0", value)
+    if name == "momentum":
+        if optimizer not in ("momentum", "nesterov"):
+            raise ConfigError("live edit", key, "an optimizer with momentum (momentum, nesterov)",
+                              optimizer)
+        if not 0 <= value < 1:
+            raise ConfigError("live edit", key, "a number in [0, 1)", value)
+    return value
+
+
+class Session:
+    def __init__(self, cfg, impl: str = "compiled") -> None:
+        self.cfg = cfg
+        self.trainer = Trainer(cfg, impl=impl)
+        self.listeners: list[Callable[[str, dict], None]] = []  # ("record"|"event", payload)
+        self._hp_initial = self.trainer.hp
+        self.target_steps = cfg.train.steps  # the runner may extend it when asked to go on
+        self._start_fresh()
+
+    # ------------------------------------------------------------------ state
+    def _start_fresh(self) -> None:
+        self.guarantee = self._compute_guarantee()
+        self.history = MetricHistory(HISTORY_SERIES)
+        self.monitor = ConvergenceMonitor(self._monitor_settings())
+        self.events: deque[Event] = deque(maxlen=MAX_EVENTS_KEPT)  # all of them go to listeners
+        self.rows: deque[tuple] = deque(maxlen=MAX_ROWS_KEPT)  # metrics rows, CSV columns
+        self.last_record: dict | None = None
+        self.best_record: dict | None = None
+        self.best_params: np.ndarray | None = None
+        self.test_metrics: dict | None = None
+        self.early_stopped_at: int | None = None
+        self.restored_from: int | None = None
+        self.elapsed = 0.0
+        self.steps_per_s = 0.0
+        self._grad_tail: list[float] = []
+        self._last_ratio: float | None = None
+        self._chunk_start: float | None = None
+        self._t0 = time.perf_counter()
+
+    @property
+    def step(self) -> int:
+        return self.trainer.step
+
+    @property
+    def task(self) -> str:
+        return self.trainer.data.task
+
+    @property
+    def is_quadratic(self) -> bool:
+        return self.cfg.model.kind in ("linear", "polynomial") and self.cfg.loss.kind == "mse"
+
+    def _monitor_settings(self) -> MonitorSettings:
+        conv = self.cfg.convergence
+        data = self.trainer.data
+        chance = conv.chance
+        if chance is None and data.task == "classification":
+            chance = 1.0 / data.n_outputs
+        return MonitorSettings(
+            grad_tol=conv.grad_tol, plateau_rel_tol=conv.plateau_rel_tol, window=conv.window,
+            patience=conv.patience, chance=chance, memorize_acc=conv.memorize_acc,
+            grok_acc=conv.grok_acc, underfit_ratio=conv.underfit_ratio, task=data.task,
+            floor=self.guarantee.lstsq_loss if self.guarantee is not None else None,
+            eval_every=self.cfg.train.eval_every,
+        )
+
+    def _compute_guarantee(self) -> Guarantee | None:
+        if not self.is_quadratic:
+            return None
+        from engine.reference import loss_and_grad
+
+        train = self.trainer.splits["train"]
+        fan_in, fan_out, w_off, b_off = self.trainer.arch.meta()
+        _loss, grad = loss_and_grad(self.trainer.params, train.xd, train.yf, False, fan_in,
+                                    fan_out, w_off, b_off, 0, 0)
+        hp = self.trainer.hp
+        grad += self.trainer.arch.weight_mask() * hp.l2 * self.trainer.params
+        return quadratic_guarantee(train.xd, train.yf, self.trainer.arch.bias, hp.l2, hp.lr,
+                                   self.cfg.convergence.grad_tol, float(np.linalg.norm(grad)))
+
+    def observed_contraction(self) -> float:
+        return observed_contraction(np.asarray(self._grad_tail))
+
+    # ------------------------------------------------------------------ events
+    def _emit(self, kind: str, detail: str, step: int | None = None) -> Event:
+        event = Event(self.step if step is None else step, time.perf_counter() - self._t0, kind,
+                      detail)
+        self.events.append(event)
+        for listener in self.listeners:
+            listener("event", event.as_dict())
+        return event
+
+    def note(self, kind: str, detail: str) -> Event:
+        """Record an event that comes from outside the maths (pause, resume, reset...)."""
+        return self._emit(kind, detail)
+
+    # ------------------------------------------------------------------ running
+    def begin(self) -> None:
+        """Evaluate the starting point, so every curve begins at step 0."""
+        self._emit("start", f"{self.cfg.name}: seed {self.trainer.seed}, "
+                            f"{self.trainer.arch.n_params} parameters")
+        if self.guarantee is not None:
+            g = self.guarantee
+            verdict = ("diverges: lr > 2/L" if g.diverges else
+                       f"converges: lr < 2/L, contraction {g.contraction:.6f}")
+            self._emit("guarantee", f"L={g.L:.4g} mu={g.mu:.4g} 2/L={g.stable_lr:.4g}: {verdict}")
+        self._evaluate()
+
+    def advance(self, count: int) -> AdvanceResult:
+        """Run up to `count` steps, evaluating whenever the step reaches a multiple of eval_every.
+
+        Wall time, evaluations included, counts towards elapsed time and steps/s.
+        """
+        eval_every = self.cfg.train.eval_every
+        done_total = 0
+        self._chunk_start = time.perf_counter()
+        try:
+            while done_total < count:
+                n = min(count - done_total, eval_every - self.step % eval_every)
+                result = self.trainer.run(n, self._grad_stop)
+                done_total += result.steps_done
+                self._record_steps(result)
+                if result.stopped == "nonfinite":
+                    self._diverge()
+                    return AdvanceResult(done_total, True, True)
+                if result.stopped == "converged":
+                    # The seed's criterion met mid-chunk: evaluate at that exact step and stop.
+                    self._evaluate()
+                    return AdvanceResult(done_total, False, True)
+                if self.step % eval_every == 0 and self._evaluate():
+                    return AdvanceResult(done_total, False, True)
+            return AdvanceResult(done_total, False, self.step >= self.target_steps)
+        finally:
+            spent = time.perf_counter() - self._chunk_start
+            self._chunk_start = None
+            self.elapsed += spent
+            if done_total and spent > 0:
+                rate = done_total / spent
+                self.steps_per_s = rate if not self.steps_per_s else 0.7 * self.steps_per_s + 0.3 * rate
+
+    @property
+    def _grad_stop(self) -> float:
+        """The kernel stops at the seed's criterion only when the run should stop there."""
+        return self.cfg.convergence.grad_tol if self.cfg.train.stop_on_converged else 0.0
+
+    def _elapsed_now(self) -> float:
+        if self._chunk_start is None:
+            return self.elapsed
+        return self.elapsed + time.perf_counter() - self._chunk_start
+
+    def _record_steps(self, result) -> None:
+        if result.update_ratios.size:
+            self._last_ratio = float(result.update_ratios[-1])
+        if result.losses.size == 0:
+            return
+        first = self.step - result.steps_done + 1
+        steps = np.arange(first, first + result.losses.size, dtype=np.int64)
+        self.history.extend(steps, {"step_loss": result.losses, "step_grad_norm": result.grad_norms})
+        if self.guarantee is not None:
+            self._grad_tail.extend(result.grad_norms.tolist())
+            del self._grad_tail[:-_CONTRACTION_WINDOW]
+
+    def _diverge(self) -> None:
+        events = self.monitor.note_nonfinite(self.step)
+        self._take_monitor_events(events)
+        hint = ""
+        if self.guarantee is not None:
+            hint = f" (2/L = {self.guarantee.stable_lr:.4g})"
+        self._emit("diverged", f"non-finite loss: lower the learning rate below "
+                               f"{self.trainer.hp.lr:.4g}{hint}")
+
+    def _evaluate(self) -> bool:
+        """Evaluate train and val, feed the monitor, apply stopping rules. True if finished."""
+        tr = self.trainer
+        train_loss, train_acc, train_mad = tr.evaluate("train")
+        val_loss, val_acc, val_mad = tr.evaluate("val")
+        last_grad = self.history.last("step_grad_norm")
+        record = {
+            "step": tr.step,
+            "epoch": tr.epoch,
+            "train_loss": train_loss,
+            "val_loss": val_loss,
+            "train_acc": _finite_or_none(train_acc),
+            "val_acc": _finite_or_none(val_acc),
+            "train_mad": _finite_or_none(train_mad),
+            "val_mad": _finite_or_none(val_mad),
+            "grad_norm": last_grad if last_grad is not None else math.nan,
+            "layer_grad_norms": tr.layer_grad_norms(),
+            "weight_norm": tr.weight_norm(),
+            "update_ratio": self._last_ratio,
+            "lr": float(tr.hp.lr),
+            "weight_decay": tr.hp.weight_decay,
+            "batch_size": tr.hp.batch_size,
+            "elapsed_s": self._elapsed_now(),
+            "steps_per_s": self.steps_per_s,
+        }
+        self.last_record = record
+        self.rows.append(tuple(self.csv_row(record)))
+        self.history.append(tr.step, {k: record[k] for k in EVAL_SERIES})
+        for listener in self.listeners:
+            listener("record", record)
+        previous_best = self.monitor.best_step
+        self._take_monitor_events(self.monitor.update(record))
+        if self.monitor.best_step is not None and self.monitor.best_step != previous_best:
+            self.best_record = record
+            self.best_params = tr.params.copy()
+        return self._should_finish()
+
+    def _take_monitor_events(self, events) -> None:
+        for ev in events:
+            self._emit(ev.kind, ev.detail, ev.step)
+
+    def _should_finish(self) -> bool:
+        train = self.cfg.train
+        status = self.monitor.status
+        if status == "diverged":
+            return True
+        if train.early_stopping and self.monitor.should_stop_early(train.patience):
+            self._stop_early()
+            return True
+        if train.stop_on_converged and status in ("converged", "grokked"):
+            return True
+        return self.step >= self.target_steps
+
+    def _stop_early(self) -> None:
+        self.early_stopped_at = self.step
+        if self.best_params is not None:
+            self.trainer.params[:] = self.best_params
+            self.restored_from = self.monitor.best_step
+        self._emit("early_stop", f"no better validation for {self.cfg.train.patience} evals: "
+                                 f"restored the best parameters from step {self.restored_from}")
+
+    # ------------------------------------------------------------------ commands
+    def set_hparam(self, name: str, value) -> None:
+        value = validate_hparam(self.trainer.hp.kind, name, value)
+        old = getattr(self.trainer.hp, name)
+        self.trainer.hp = self.trainer.hp.with_(**{name: value})
+        if name == "lr" or name == "l2":
+            self.guarantee = self._compute_guarantee()
+        self._emit("edit", f"{name} {old:g} -> {value:g}")
+
+    def evaluate_test(self) -> dict:
+        loss, acc, mad = self.trainer.evaluate("test")
+        self.test_metrics = {"step": self.step, "test_loss": loss,
+                             "test_acc": _finite_or_none(acc), "test_mad": _finite_or_none(mad)}
+        shown = f"acc {acc:.3f}" if self.task == "classification" else f"MAD {mad:.4g}"
+        self._emit("test", f"test set evaluated once at step {self.step}: loss {loss:.4g}, {shown}")
+        return self.test_metrics
+
+    def reset(self, seed: int | None = None) -> None:
+        """Back to step 0 with fresh parameters (same seed unless given); keeps live edits."""
+        hp = self.trainer.hp
+        self.trainer.reset(seed)
+        self.trainer.hp = hp
+        self._start_fresh()
+        self.begin()
+
+    @property
+    def edited(self) -> frozenset[str]:
+        now, start = self.trainer.hp, self._hp_initial
+        return frozenset(name for name in LIVE_HPARAMS if getattr(now, name) != getattr(start, name))
+
+    # ------------------------------------------------------------------ results
+    def csv_row(self, record: dict) -> list:
+        return ["" if record.get(col) is None else record[col] for col in CSV_COLUMNS]
+
+    def summary(self, wall_s: float) -> dict:
+        milestones = self.monitor.milestones
+        summary = {
+            "preset": self.cfg.name,
+            "status": self.monitor.status,
+            "explanation": self.monitor.verdict.explanation,
+            "steps": self.step,
+            "wall_s": round(wall_s, 4),
+            "train_s": round(self.elapsed, 4),
+            "final": _csv_object(self.last_record),
+            "best": _csv_object(self.best_record),
+            "best_step": self.monitor.best_step,
+            "test": self.test_metrics,
+            "early_stopped_at": self.early_stopped_at,
+            "restored_from_step": self.restored_from,
+        }
+        for key in ("memorized_step", "grokked_step", "converged_step", "diverged_step"):
+            summary[key] = milestones.get(key)
+        summary["grok_delay"] = self.monitor.grok_delay
+        if self.guarantee is not None:
+            g = self.guarantee
+            summary["guarantee"] = {
+                "L": g.L, "mu": g.mu, "stable_lr": g.stable_lr, "best_lr": g.best_lr,
+                "predicted_contraction": g.contraction, "predicted_steps": _json_float(g.predicted_steps),
+                "diverges": g.diverges, "observed_contraction": _json_float(self.observed_contraction()),
+            }
+        return summary
+
+
+def _json_float(value: float) -> float | None:
+    return float(value) if value is not None and math.isfinite(value) else None
+
+
+def _csv_object(record: dict | None) -> dict | None:
+    """A record restricted to the CSV columns, non-finite floats as None (strict JSON)."""
+    if record is None:
+        return None
+    out = {}
+    for col in CSV_COLUMNS:
+        value = record.get(col)
+        out[col] = _json_float(value) if isinstance(value, float) else value
+    return out
