@@ -71,7 +71,6 @@ class Runner:
         self.config = cfg
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self._resume = Path(resume) if resume is not None else None
-        self._session_factory = session_factory
         self._commands: queue.SimpleQueue = queue.SimpleQueue()
         self._paused = start_paused
         self._pending_steps = 0
@@ -80,7 +79,10 @@ class Runner:
         self._version = 0
         self._started_at = time.perf_counter()
         self._stopped = threading.Event()
-        self.session: Session | None = None
+        # Built here, in the caller's thread, so a user's mistake found while reading the
+        # data (say a bad CSV cell) is a ConfigError for the caller, not a dead run.
+        self.session: Session = session_factory(cfg)
+        self._ready = False  # kernels warm and the session begun
         self.writer = None
         self._snapshot = self._empty_snapshot()
         self._thread = threading.Thread(target=self._main, name=f"groklab-runner-{cfg.name}",
@@ -125,7 +127,7 @@ class Runner:
 
     def export(self, path: Path | str | None = None) -> Path:
         """Write the metrics CSV now and return its path (waits for the runner, < 1 chunk)."""
-        if self.session is None:
+        if not self._ready:
             raise RuntimeError("nothing to export yet: the run is still starting")
         done: queue.SimpleQueue = queue.SimpleQueue()
         self._commands.put(("export", path, done))
@@ -157,22 +159,22 @@ class Runner:
         try:
             self._publish(force=True)
             warm_up_kernels()
-            self.session = self._build_session()
+            self._prepare_session()
+            self._ready = True
             self._state = "paused" if self._paused else "running"
             self._publish(force=True)
             self._loop()
         except Exception as exc:  # noqa: BLE001 - captured for the UI, never lost
             self._state = "error"
             self._error = f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc()}"
-            if self.session is not None:
-                self.session.note("error", f"{type(exc).__name__}: {exc}")
+            self.session.note("error", f"{type(exc).__name__}: {exc}")
             self._publish(force=True)
             self._wait_for_stop()
         finally:
             self._close_outputs()
 
-    def _build_session(self) -> Session:
-        session = self._session_factory(self.config)
+    def _prepare_session(self) -> None:
+        session = self.session
         if self.out_dir is not None:
             from engine.outputs import RunWriter
 
@@ -186,7 +188,6 @@ class Runner:
             session.begin()
         if session.step >= session.target_steps and self._resume is None:
             self._state = "done"
-        return session
 
     def _wait_for_stop(self) -> None:
         while True:
@@ -294,7 +295,7 @@ class Runner:
 
     def _close_outputs(self) -> None:
         if self.writer is not None:
-            if self.session is not None and self._state not in ("error",):
+            if self._ready and self._state != "error":
                 self.writer.finish(time.perf_counter() - self._started_at)
             self.writer.close()
 
@@ -319,11 +320,10 @@ class Runner:
             return
         self._last_publish = now
         self._version += 1
-        session = self.session
-        if session is None:
+        if not self._ready:
             self._snapshot = self._empty_snapshot()
             return
-        self._snapshot = self._build_snapshot(session)
+        self._snapshot = self._build_snapshot(self.session)
 
     def _build_snapshot(self, session: Session) -> Snapshot:
         hp = session.trainer.hp

@@ -205,6 +205,9 @@ class Session:
                     self._evaluate()
                     return AdvanceResult(done_total, False, True)
                 if self.step % eval_every == 0 and self._evaluate():
+                    if self.monitor.status == "diverged":  # exploding, though still finite
+                        self._advise_lower_lr()
+                        return AdvanceResult(done_total, True, True)
                     return AdvanceResult(done_total, False, True)
             return AdvanceResult(done_total, False, self.step >= self.target_steps)
         finally:
@@ -238,13 +241,15 @@ class Session:
             del self._grad_tail[:-_CONTRACTION_WINDOW]
 
     def _diverge(self) -> None:
-        events = self.monitor.note_nonfinite(self.step)
-        self._take_monitor_events(events)
+        self._take_monitor_events(self.monitor.note_nonfinite(self.step))
+        self._advise_lower_lr()
+
+    def _advise_lower_lr(self) -> None:
         hint = ""
         if self.guarantee is not None:
             hint = f" (2/L = {self.guarantee.stable_lr:.4g})"
-        self._emit("diverged", f"non-finite loss: lower the learning rate below "
-                               f"{self.trainer.hp.lr:.4g}{hint}")
+        self._emit("advice", f"the run diverged: lower the learning rate below "
+                             f"{self.trainer.hp.lr:.4g}{hint} (key -) and reset (key r)")
 
     def _evaluate(self) -> bool:
         """Evaluate train and val, feed the monitor, apply stopping rules. True if finished."""

@@ -25,8 +25,105 @@ Handler = Callable[[argparse.Namespace], int]
 # `set_defaults(handler=...)`.
 AddSubcommand = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
-# One entry per subcommand ("run", "list", "show", "bench"), in help order.
-SUBCOMMANDS: list[AddSubcommand] = []
+
+def _add_config_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seed", type=int, default=None, help="override train.seed")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="SECTION.KEY=VALUE",
+                        help="override one config value (repeatable), e.g. --set optim.lr=0.1")
+
+
+def _resolve_config(args: argparse.Namespace):
+    """The run's config: preset/file (or a checkpoint's) plus --set, --steps and --seed."""
+    from engine.config import load_config, with_overrides
+
+    overrides = list(args.overrides)
+    if getattr(args, "steps", None) is not None:
+        overrides.append(f"train.steps={args.steps}")
+    if getattr(args, "resume", None):
+        from engine.checkpoint import load_config as checkpoint_config
+
+        return with_overrides(checkpoint_config(args.resume), overrides, seed=args.seed)
+    return load_config(args.spec, overrides, seed=args.seed)
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.steps is not None and args.steps < 1:
+        raise ConfigError("--steps", "train.steps", "a whole number >= 1", args.steps)
+    cfg = _resolve_config(args)
+    from engine.runner import Runner
+
+    runner = Runner(cfg, out_dir=args.out, resume=args.resume)
+    if args.headless:
+        from rich.console import Console
+
+        from tui.headless import run_headless
+
+        return run_headless(runner, Console(), Console(stderr=True))
+    from tui.app import run_dashboard
+
+    return run_dashboard(runner)
+
+
+def _add_run(subparsers) -> None:
+    parser = subparsers.add_parser("run", help="train a preset or a preset file",
+                                   description="Open the dashboard on a preset or a .toml "
+                                               "file, or train headless with --headless.")
+    parser.add_argument("spec", metavar="PRESET_OR_FILE")
+    parser.add_argument("--headless", action="store_true", help="train without the dashboard")
+    parser.add_argument("--steps", type=int, default=None, help="override train.steps")
+    _add_config_options(parser)
+    parser.add_argument("--out", default=None, metavar="DIR",
+                        help="write config.toml, metrics.csv, events.jsonl, summary.json "
+                             "and checkpoint.npz here")
+    parser.add_argument("--resume", default=None, metavar="CHECKPOINT",
+                        help="continue from a checkpoint.npz (its config, plus --set)")
+    parser.set_defaults(handler=_run)
+
+
+def _list(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from engine.config import list_presets, load_config
+
+    table = Table(show_header=True, header_style="bold", box=None)
+    for column in ("name", "title", "phenomenon"):
+        table.add_column(column)
+    for name in list_presets():
+        cfg = load_config(name)
+        table.add_row(name, cfg.title, cfg.phenomenon)
+    Console().print(table)
+    return EXIT_OK
+
+
+def _add_list(subparsers) -> None:
+    parser = subparsers.add_parser("list", help="list the bundled presets")
+    parser.set_defaults(handler=_list)
+
+
+def _show(args: argparse.Namespace) -> int:
+    from engine.config import config_to_toml
+
+    sys.stdout.write(config_to_toml(_resolve_config(args)))
+    return EXIT_OK
+
+
+def _add_show(subparsers) -> None:
+    parser = subparsers.add_parser("show", help="print a preset's fully resolved TOML")
+    parser.add_argument("spec", metavar="PRESET_OR_FILE")
+    _add_config_options(parser)
+    parser.set_defaults(handler=_show)
+
+
+def _picker(args: argparse.Namespace) -> int:
+    from tui.app import run_picker
+
+    return run_picker()
+
+
+# One entry per subcommand, in help order.
+SUBCOMMANDS: list[AddSubcommand] = [_add_run, _add_list, _add_show]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,8 +151,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
-        parser.print_help()
-        return EXIT_OK
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            handler = _picker  # `groklab` on a terminal opens the preset picker
+        else:
+            parser.print_help()
+            return EXIT_OK
     try:
         return handler(args)
     except ConfigError as exc:

@@ -1,0 +1,104 @@
+"""Checkpoints: documented layout, no pickles, and bit-exact resume."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from engine import checkpoint
+from engine.session import Session
+from tests.configs import linear, modular
+
+
+def run_steps(session, n, chunk=7):
+    """Advance in odd-sized chunks so resume cannot rely on chunk boundaries."""
+    while n > 0:
+        k = min(chunk, n)
+        session.advance(k)
+        n -= k
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda p: linear(p, lr=0.05, steps=10_000), id="gd"),
+        pytest.param(lambda p: modular(p, optim="sgd", batch=8, wd=0.0, steps=10_000),
+                     id="sgd-minibatch"),
+        pytest.param(lambda p: modular(p, optim="adamw", batch=16, wd=0.5, steps=10_000),
+                     id="adamw"),
+        pytest.param(lambda p: modular(p, optim="momentum", batch=0, wd=0.0, steps=10_000),
+                     id="momentum"),
+    ],
+)
+def test_resume_is_bit_exact(tmp_path, make):
+    cfg = make(tmp_path)
+    straight = Session(cfg)
+    straight.begin()
+    run_steps(straight, 60)
+
+    first = Session(cfg)
+    first.begin()
+    run_steps(first, 25, chunk=5)
+    path = tmp_path / "ck.npz"
+    checkpoint.save(first, path)
+
+    resumed = Session(checkpoint.load_config(path))
+    checkpoint.load_into(resumed, path)
+    assert resumed.step == 25
+    run_steps(resumed, 35, chunk=11)
+
+    assert resumed.step == straight.step == 60
+    np.testing.assert_array_equal(resumed.trainer.params, straight.trainer.params)
+    np.testing.assert_array_equal(resumed.trainer.m, straight.trainer.m)
+    np.testing.assert_array_equal(resumed.trainer.v, straight.trainer.v)
+    assert resumed.trainer.epoch == pytest.approx(straight.trainer.epoch)
+
+
+def test_layout_is_documented_and_loads_without_pickle(tmp_path):
+    cfg = modular(tmp_path)
+    session = Session(cfg)
+    session.begin()
+    session.advance(20)
+    path = tmp_path / "ck.npz"
+    checkpoint.save(session, path)
+    with np.load(path, allow_pickle=False) as data:
+        w0, b0 = data["param.0.weight"], data["param.0.bias"]
+        w1 = data["param.1.weight"]
+        assert w0.shape == (22, 16) and b0.shape == (16,)  # fan_in x fan_out
+        assert w1.shape == (16, 11)
+        config = json.loads(str(data["config"]))
+        assert config["name"] == "test-modular"
+        state = json.loads(str(data["state"]))
+        assert state["step"] == 20
+        assert "bit_generator" in state["sampler"]
+        assert json.loads(str(data["events"]))[0]["kind"] == "start"
+    assert not list(tmp_path.glob("*.tmp"))  # the atomic write left no temporary file
+
+
+def test_resume_keeps_history_and_monitor(tmp_path):
+    cfg = modular(tmp_path)
+    session = Session(cfg)
+    session.begin()
+    session.advance(50)
+    path = tmp_path / "ck.npz"
+    checkpoint.save(session, path)
+    resumed = Session(cfg)
+    checkpoint.load_into(resumed, path)
+    steps, values = resumed.history.series("train_loss")
+    np.testing.assert_array_equal(values, session.history.series("train_loss")[1])
+    assert resumed.monitor.state_dict() == session.monitor.state_dict()
+    assert len(resumed.events) == len(session.events)
+
+
+def test_a_corrupt_checkpoint_is_a_clear_error(tmp_path):
+    from engine.errors import ConfigError
+
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a zip file")
+    with pytest.raises(ConfigError) as err:
+        checkpoint.load_config(bad)
+    assert "bad.npz" in str(err.value)
+    with pytest.raises(ConfigError):
+        checkpoint.load_config(tmp_path / "missing.npz")

@@ -1,0 +1,166 @@
+"""The runner thread: pause, step, reset, edits, divergence and errors, through its public API."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from engine.errors import ConfigError
+from engine.runner import Runner
+from engine.session import Session
+from tests.configs import linear, modular
+
+
+def wait_for(predicate, timeout=30.0):
+    end = time.perf_counter() + timeout
+    while time.perf_counter() < end:
+        if predicate():
+            return True
+        time.sleep(0.005)
+    return False
+
+
+@pytest.fixture
+def long_run(tmp_path):
+    runner = Runner(modular(tmp_path, steps=10_000_000))
+    runner.start()
+    assert wait_for(lambda: runner.snapshot().state == "running" and runner.snapshot().step > 0)
+    yield runner
+    runner.stop()
+
+
+def test_pause_stops_the_step_counter_within_100ms_and_resume_continues(long_run):
+    asked = time.perf_counter()
+    long_run.pause()
+    assert wait_for(lambda: long_run.snapshot().state == "paused", timeout=1.0)
+    latency = time.perf_counter() - asked
+    assert latency < 0.1
+    frozen = long_run.snapshot().step
+    time.sleep(0.2)
+    assert long_run.snapshot().step == frozen
+    long_run.resume()
+    assert wait_for(lambda: long_run.snapshot().step > frozen, timeout=2.0)
+
+
+def test_step_advances_exactly_one_step_while_paused(long_run):
+    long_run.pause()
+    assert wait_for(lambda: long_run.snapshot().state == "paused")
+    before = long_run.snapshot().step
+    long_run.step()
+    assert wait_for(lambda: long_run.snapshot().step == before + 1, timeout=2.0)
+    time.sleep(0.1)
+    assert long_run.snapshot().step == before + 1
+    long_run.step(5)
+    assert wait_for(lambda: long_run.snapshot().step == before + 6, timeout=2.0)
+
+
+def test_reset_restores_the_initial_parameters_bit_for_bit(tmp_path):
+    cfg = modular(tmp_path, steps=10_000_000)
+    initial = Session(cfg).trainer.params.copy()
+    runner = Runner(cfg)
+    runner.start()
+    try:
+        assert wait_for(lambda: runner.snapshot().step > 50)
+        runner.pause()
+        runner.reset()
+        assert wait_for(lambda: runner.snapshot().step == 0 and runner.snapshot().state == "paused")
+        np.testing.assert_array_equal(runner.session.trainer.params, initial)
+        assert any(e.kind == "reset" for e in runner.snapshot().events)
+    finally:
+        runner.stop()
+
+
+def test_invalid_set_is_rejected_with_a_reason_and_changes_nothing(long_run):
+    before = long_run.snapshot().hparam("lr")
+    for name, value in (("lr", -1.0), ("lr", float("nan")), ("batch_size", -3),
+                        ("momentum", 0.5), ("nonsense", 1.0), ("lr", "fast")):
+        with pytest.raises(ConfigError) as err:
+            long_run.set(name, value)
+        assert name in str(err.value)
+    time.sleep(0.1)
+    assert long_run.snapshot().hparam("lr") == before
+    assert not any(e.kind == "edit" for e in long_run.snapshot().events)
+
+
+def test_hparam_change_applies_at_the_next_chunk_and_is_an_event_with_its_step(long_run):
+    long_run.set("lr", 0.02)
+    assert wait_for(lambda: long_run.snapshot().hparam("lr") == 0.02, timeout=1.0)
+    snap = long_run.snapshot()
+    edits = [e for e in snap.events if e.kind == "edit"]
+    assert len(edits) == 1 and "lr 0.01 -> 0.02" in edits[0].detail
+    assert 0 < edits[0].step <= snap.step
+    assert "lr" in snap.edited
+    assert wait_for(lambda: long_run.snapshot().metric("lr") == 0.02, timeout=2.0)
+
+
+def test_a_kernel_raising_inside_the_thread_surfaces_in_the_snapshot(tmp_path):
+    class Exploding(Session):
+        def advance(self, count):
+            raise RuntimeError("kernel exploded on purpose")
+
+    runner = Runner(modular(tmp_path), session_factory=Exploding)
+    runner.start()
+    try:
+        assert wait_for(lambda: runner.snapshot().state == "error")
+        snap = runner.snapshot()
+        assert "kernel exploded on purpose" in snap.error
+        assert "Traceback" in snap.error and "advance" in snap.error
+        assert runner.is_alive  # waits for stop, never a silent dead thread
+    finally:
+        runner.stop()
+    assert not runner.is_alive
+
+
+def test_a_diverging_run_pauses_itself_and_reports_diverged(tmp_path):
+    cfg = linear(tmp_path, lr=5.0, steps=100_000)  # 2/L is about 1.2 for this problem
+    runner = Runner(cfg)
+    runner.start()
+    try:
+        assert wait_for(lambda: runner.snapshot().state == "diverged")
+        snap = runner.snapshot()
+        assert snap.status == "diverged"
+        assert snap.step < 100_000
+        time.sleep(0.1)
+        assert runner.snapshot().step == snap.step  # it stays paused
+        assert any("lower the learning rate" in e.detail for e in snap.events)
+        runner.set("lr", 0.01)  # the app keeps responding to commands
+        runner.reset()
+        assert wait_for(lambda: runner.snapshot().step == 0)
+    finally:
+        runner.stop()
+
+
+def test_chunks_stay_short_so_the_ui_is_never_starved(long_run):
+    time.sleep(0.5)
+    steps, seconds = long_run.last_chunk
+    assert steps >= 1
+    assert seconds < 0.1
+
+
+def test_test_set_is_evaluated_on_request(long_run):
+    long_run.evaluate_test()
+    assert wait_for(lambda: long_run.snapshot().test is not None, timeout=2.0)
+    test = dict(long_run.snapshot().test)
+    assert 0.0 <= test["test_acc"] <= 1.0
+    assert any(e.kind == "test" for e in long_run.snapshot().events)
+
+
+def test_export_writes_the_metrics_csv(long_run, tmp_path):
+    path = long_run.export(tmp_path / "m.csv")
+    lines = path.read_text().splitlines()
+    assert lines[0].startswith("step,epoch,train_loss")
+    assert len(lines) > 1
+
+
+def test_a_finished_run_is_done_and_can_go_on(tmp_path):
+    runner = Runner(modular(tmp_path, steps=50))
+    runner.start()
+    try:
+        assert wait_for(lambda: runner.snapshot().state == "done")
+        assert runner.snapshot().step == 50
+        runner.resume()
+        assert wait_for(lambda: runner.snapshot().step == 100)
+    finally:
+        runner.stop()

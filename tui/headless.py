@@ -1,0 +1,141 @@
+"""`groklab run ... --headless`: train without the dashboard, for scripts, CI and SSH.
+
+On a terminal a rich progress bar shows step, steps/s, losses and status; otherwise plain
+lines a log can keep, about one a second. It ends with a summary table. Ctrl+C stops
+cleanly: the runner writes the final checkpoint and summary, and the exit status is 130.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from engine.runner import Runner
+from engine.snapshot import Snapshot
+
+PLAIN_EVERY_S = 1.0
+EXIT_INTERRUPTED = 130
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _progress_line(snap: Snapshot) -> str:
+    parts = [f"step {snap.step}/{snap.target_steps}", f"{snap.steps_per_s:,.0f} steps/s",
+             f"train_loss {_fmt(snap.metric('train_loss'))}",
+             f"val_loss {_fmt(snap.metric('val_loss'))}"]
+    if snap.task == "classification":
+        parts += [f"train_acc {_fmt(snap.metric('train_acc'))}",
+                  f"val_acc {_fmt(snap.metric('val_acc'))}"]
+    parts.append(f"status {snap.status}")
+    return "  ".join(parts)
+
+
+def summary_table(snap: Snapshot, summary: dict | None) -> Table:
+    table = Table(title=f"{snap.preset}: {snap.status}", show_header=True, header_style="bold")
+    table.add_column("metric")
+    table.add_column("final", justify="right")
+    table.add_column("best", justify="right")
+    final = (summary or {}).get("final") or dict(snap.latest)
+    best = (summary or {}).get("best") or {}
+    keys = ["train_loss", "val_loss"]
+    keys += ["train_acc", "val_acc"] if snap.task == "classification" else []
+    keys += ["grad_norm", "weight_norm", "lr"]
+    for key in keys:
+        table.add_row(key, _fmt(final.get(key)), _fmt(best.get(key)))
+    table.add_row("step", _fmt(snap.step), _fmt((summary or {}).get("best_step")))
+    test = (summary or {}).get("test") or dict(snap.test or ())
+    for key in ("test_loss", "test_acc", "test_mad"):
+        if test.get(key) is not None:
+            table.add_row(key, _fmt(test[key]), "")
+    return table
+
+
+def summary_lines(snap: Snapshot) -> list[str]:
+    lines = [f"status: {snap.status} - {snap.explanation}",
+             f"{snap.step} steps in {snap.elapsed_s:.2f} s of training "
+             f"({snap.steps_per_s:,.0f} steps/s)"]
+    for name, step in snap.milestones:
+        if step is not None:
+            lines.append(f"{name.replace('_', ' ')}: {step}")
+    return lines
+
+
+def run_headless(runner: Runner, console: Console, err: Console) -> int:
+    """Drive a runner to its end, showing progress; return the process exit status."""
+    interrupted = False
+    runner.start()
+    try:
+        if console.is_terminal:
+            _follow_with_bar(runner, console)
+        else:
+            _follow_with_lines(runner, console)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        runner.stop()
+    snap = runner.snapshot()
+    if snap.state == "error":
+        err.print(f"[red]groklab: the run failed[/red]\n{snap.error}", markup=True, highlight=False)
+        return 1
+    summary = None
+    if runner.out_dir is not None and (runner.out_dir / "summary.json").exists():
+        import json
+
+        summary = json.loads((runner.out_dir / "summary.json").read_text())
+    console.print(summary_table(snap, summary))
+    for line in summary_lines(snap):
+        console.print(line, highlight=False, soft_wrap=True)
+    if runner.out_dir is not None:
+        console.print(f"run directory: {Path(runner.out_dir)}")
+    if interrupted:
+        err.print("interrupted: stopped cleanly, final checkpoint and summary written"
+                  if runner.out_dir is not None else "interrupted")
+        return EXIT_INTERRUPTED
+    return 0
+
+
+def _follow_with_bar(runner: Runner, console: Console) -> None:
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
+               TextColumn("{task.fields[info]}"))
+    with Progress(*columns, console=console, transient=False) as bar:
+        task = bar.add_task(runner.config.name, total=runner.config.train.steps, rate="",
+                            info="compiling")
+        while not runner.wait(0.1):
+            _update_bar(bar, task, runner.snapshot())
+        _update_bar(bar, task, runner.snapshot())
+
+
+def _update_bar(bar: Progress, task, snap: Snapshot) -> None:
+    info = f"loss {_fmt(snap.metric('train_loss'))}/{_fmt(snap.metric('val_loss'))}"
+    if snap.task == "classification":
+        info += f" acc {_fmt(snap.metric('train_acc'))}/{_fmt(snap.metric('val_acc'))}"
+    bar.update(task, completed=snap.step, total=snap.target_steps,
+               rate=f"{snap.steps_per_s:,.0f} steps/s", info=f"{info} {snap.status}")
+
+
+def _follow_with_lines(runner: Runner, console: Console) -> None:
+    last = 0.0
+    while not runner.wait(0.1):
+        now = time.perf_counter()
+        if now - last >= PLAIN_EVERY_S:
+            last = now
+            snap = runner.snapshot()
+            if snap.state != "compiling":
+                console.print(_progress_line(snap), highlight=False, soft_wrap=True)
+    console.print(_progress_line(runner.snapshot()), highlight=False, soft_wrap=True)
+    sys.stdout.flush()
