@@ -54,6 +54,7 @@ def design_matrix(x: np.ndarray, bias: bool) -> np.ndarray:
 def quadratic_guarantee(x, y, bias: bool, l2: float, lr: float, grad_tol: float,
                         initial_grad_norm: float) -> Guarantee:
     """Spectrum of the training-loss Hessian and what it promises for GD at step lr."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     a = design_matrix(x, bias)
     n, k = y.shape
     hessian = 2.0 * (a.T @ a) / (n * k)

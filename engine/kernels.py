@@ -23,6 +23,26 @@ JIT_FLAGS = dict(cache=True, nogil=True)
 
 OPT_SGD, OPT_MOMENTUM, OPT_NESTEROV, OPT_ADAM = 0, 1, 2, 3
 
+# Multiply-adds below which a matrix product runs as a loop instead of a BLAS call.
+SMALL_GEMM = 32768
+
+
+@njit(**JIT_FLAGS)
+def _gemm(a, b, out):
+    """out = a @ b. Small products run as a plain loop: a BLAS call costs about a
+    microsecond before it multiplies anything, which dominates tiny models."""
+    m, k = a.shape
+    n = b.shape[1]
+    if m * k * n >= SMALL_GEMM:
+        np.dot(a, b, out)
+        return
+    for i in range(m):
+        for j in range(n):
+            acc = 0.0  # a register accumulator: no store to out inside the loop
+            for p in range(k):
+                acc += a[i, p] * b[p, j]
+            out[i, j] = acc
+
 
 @njit(**JIT_FLAGS)
 def _mat(buf, rows, cols):
@@ -107,7 +127,7 @@ def _forward(params, xd, xi, rows, n_rows, fan_in, fan_out, w_off, b_off, act, z
                     inp = xd[:n_rows]
             else:
                 inp = _mat(acts[layer - 1], n_rows, fi)
-            np.dot(inp, weight, z)
+            _gemm(inp, weight, z)
             if has_bias:
                 for r in range(n_rows):
                     for j in range(fo):
@@ -129,28 +149,40 @@ def _loss_and_output_grad(out, yf, yi, rows, n_rows, loss_code, dout, want_grad)
                 if out[r, j] > top:
                     top = out[r, j]
             norm = 0.0
-            for j in range(n_out):
-                norm += math.exp(out[r, j] - top)
+            if want_grad:  # one exp per logit: keep them in dout, normalise after
+                for j in range(n_out):
+                    e = math.exp(out[r, j] - top)
+                    dout[r, j] = e
+                    norm += e
+            else:
+                for j in range(n_out):
+                    norm += math.exp(out[r, j] - top)
             label = yi[src]
             total += math.log(norm) + top - out[r, label]
             if want_grad:
+                scale = 1.0 / (norm * n_rows)
                 for j in range(n_out):
-                    dout[r, j] = math.exp(out[r, j] - top) / norm / n_rows
+                    dout[r, j] *= scale
                 dout[r, label] -= 1.0 / n_rows
         return total / n_rows
     scale = 1.0 / (n_rows * n_out)
-    for r in range(n_rows):
-        src = rows[r] if rows.shape[0] > 0 else r
-        for j in range(n_out):
-            err = out[r, j] - yf[src, j]
-            if loss_code == 0:
+    gathered = rows.shape[0] > 0
+    if loss_code == 0:  # mse; one loop per loss keeps the branch out of the inner loop
+        for r in range(n_rows):
+            src = rows[r] if gathered else r
+            for j in range(n_out):
+                err = out[r, j] - yf[src, j]
                 total += err * err
                 if want_grad:
                     dout[r, j] = 2.0 * err * scale
-            else:
-                total += abs(err)
-                if want_grad:
-                    dout[r, j] = (1.0 if err > 0.0 else (-1.0 if err < 0.0 else 0.0)) * scale
+        return total * scale
+    for r in range(n_rows):  # mae
+        src = rows[r] if gathered else r
+        for j in range(n_out):
+            err = out[r, j] - yf[src, j]
+            total += abs(err)
+            if want_grad:
+                dout[r, j] = (1.0 if err > 0.0 else (-1.0 if err < 0.0 else 0.0)) * scale
     return total * scale
 
 
@@ -186,22 +218,24 @@ def _backward(params, grad, xd, xi, rows, n_rows, fan_in, fan_out, w_off, b_off,
             inp = _mat(xbuf, n_rows, fi) if rows.shape[0] > 0 else xd[:n_rows]
         else:
             inp = _mat(acts[layer - 1], n_rows, fi)
-        np.dot(inp.T, dz, gw)
+        _gemm(inp.T, dz, gw)
         if layer > 0:
             weight = params[w_off[layer] : w_off[layer] + fi * fo].reshape((fi, fo))
-            np.dot(dz, weight.T, _mat(deltas[(layer - 1) % 2], n_rows, fi))
+            _gemm(dz, weight.T, _mat(deltas[(layer - 1) % 2], n_rows, fi))
 
 
 @njit(**JIT_FLAGS)
-def _workspace(fan_out, max_rows, in_width, dense_minibatch):
-    """Flat per-layer buffers sized for max_rows rows; allocated once per kernel call."""
+def _workspace(params, xd, fan_out, max_rows, dense_minibatch):
+    """Flat per-layer buffers sized for max_rows rows, in the parameters' precision;
+    allocated once per kernel call."""
     widest = 1
     for fo in fan_out:
         widest = max(widest, fo)
-    zs = [np.empty(max_rows * fo) for fo in fan_out]
-    acts = [np.empty(max_rows * fo) for fo in fan_out]
-    deltas = [np.empty(max_rows * widest), np.empty(max_rows * widest)]
-    xbuf = np.empty(max_rows * in_width if dense_minibatch else 0)
+    dtype = params.dtype
+    zs = [np.empty(max_rows * fo, dtype) for fo in fan_out]
+    acts = [np.empty(max_rows * fo, dtype) for fo in fan_out]
+    deltas = [np.empty(max_rows * widest, dtype), np.empty(max_rows * widest, dtype)]
+    xbuf = np.empty(max_rows * xd.shape[1] if dense_minibatch else 0, xd.dtype)
     return zs, acts, deltas, xbuf
 
 
@@ -233,7 +267,7 @@ def train_chunk(params, grad, m, v, xd, xi, yf, yi, fan_in, fan_out, w_off, b_of
         for k in range(n_steps):
             max_rows = max(max_rows, batch_ptr[k + 1] - batch_ptr[k])
     dense_minibatch = (not full_batch) and xi.shape[0] == 0
-    zs, acts, deltas, xbuf = _workspace(fan_out, max_rows, xd.shape[1], dense_minibatch)
+    zs, acts, deltas, xbuf = _workspace(params, xd, fan_out, max_rows, dense_minibatch)
     n_layers = fan_in.shape[0]
     n_params = params.shape[0]
     last = n_layers - 1
@@ -309,7 +343,7 @@ def evaluate(params, xd, xi, yf, yi, fan_in, fan_out, w_off, b_off, act, loss_co
     if n_total == 0:
         return math.nan, math.nan, math.nan
     n_block = min(block, n_total)
-    zs, acts, deltas, xbuf = _workspace(fan_out, n_block, xd.shape[1], True)
+    zs, acts, deltas, xbuf = _workspace(params, xd, fan_out, n_block, True)
     last = fan_in.shape[0] - 1
     n_out = fan_out[last]
     loss_sum = 0.0

@@ -65,18 +65,21 @@ def build_architecture(cfg, data: Dataset) -> Architecture:
     )
 
 
-def _split_arrays(split, data: Dataset, degree: int) -> SplitArrays:
-    empty_f, empty_i = np.empty((0, 0)), np.empty((0, 0), dtype=np.int64)
+def _split_arrays(split, data: Dataset, degree: int, dtype) -> SplitArrays:
+    """The split in the kernels' dtypes: one float precision throughout, or numba would
+    compile (and run) mixed-precision variants."""
+    empty_f, empty_i = np.empty((0, 0), dtype), np.empty((0, 0), dtype=np.int64)
     if data.input_kind == "index":
         xd, xi = empty_f, np.ascontiguousarray(split.X, dtype=np.int64)
     else:
         x = np.asarray(split.X, dtype=np.float64)
-        xd, xi = (polynomial_features(x, degree) if degree else np.ascontiguousarray(x)), empty_i
+        x = polynomial_features(x, degree) if degree else x
+        xd, xi = np.ascontiguousarray(x, dtype=dtype), empty_i
     if data.task == "classification":
         yf, yi = empty_f, np.ascontiguousarray(split.y, dtype=np.int64)
     else:
-        yf = np.ascontiguousarray(np.asarray(split.y, dtype=np.float64).reshape(len(split.y), -1))
-        yi = np.empty(0, dtype=np.int64)
+        y = np.asarray(split.y, dtype=np.float64).reshape(len(split.y), data.n_outputs)
+        yf, yi = np.ascontiguousarray(y, dtype=dtype), np.empty(0, dtype=np.int64)
     return SplitArrays(xd, xi, yf, yi)
 
 
@@ -88,13 +91,15 @@ class Trainer:
         self.data = dataset if dataset is not None else make_dataset(cfg)
         self.arch = build_architecture(cfg, self.data)
         degree = cfg.model.degree if cfg.model.kind == "polynomial" else 0
+        # The NumPy reference is the float64 oracle whatever the config asks for.
+        self.dtype = np.dtype(cfg.train.precision if impl == "compiled" else "float64")
         self.splits = {
-            name: _split_arrays(getattr(self.data, name), self.data, degree)
+            name: _split_arrays(getattr(self.data, name), self.data, degree, self.dtype)
             for name in ("train", "val", "test")
         }
         self.impl = impl
         self._meta = self.arch.meta()
-        self._mask = self.arch.weight_mask()
+        self._mask = self.arch.weight_mask().astype(self.dtype)
         self.hp = HParams.from_config(cfg)
         self.reset()
 
@@ -107,7 +112,7 @@ class Trainer:
         seed = self.cfg.train.seed if seed is None else seed
         self.seed = seed
         init_rng = np.random.default_rng(np.random.SeedSequence([seed, 0]))
-        self.params = init_params(self.arch, init_rng, self.cfg.model.init_scale)
+        self.params = init_params(self.arch, init_rng, self.cfg.model.init_scale).astype(self.dtype)
         self.grad = np.zeros_like(self.params)
         self.m = np.zeros_like(self.params)
         self.v = np.zeros_like(self.params)

@@ -116,6 +116,27 @@ def _add_show(subparsers) -> None:
     parser.set_defaults(handler=_show)
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from tui.bench import run_bench
+
+    return run_bench(args.workloads or None, args.repeat, args.json, args.dashboard)
+
+
+def _add_bench(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "bench", help="time the engine against NumPy (and PyTorch, if installed)",
+        description="Steps/s of the compiled engine and its baselines on fixed workloads "
+                    "W1-W5, as ratios measured in the same run.")
+    parser.add_argument("--json", action="store_true", help="one JSON object per result line")
+    parser.add_argument("--workload", dest="workloads", action="append",
+                        choices=["W1", "W2", "W3", "W4", "W5"], help="repeatable; default all")
+    parser.add_argument("--repeat", type=int, default=3, help="timed repeats (median)")
+    parser.add_argument("--dashboard", action="store_true",
+                        help="also measure W1/W2 inside the dashboard: throughput vs headless "
+                             "and UI timer p99, plus start-up times")
+    parser.set_defaults(handler=_bench)
+
+
 def _picker(args: argparse.Namespace) -> int:
     from tui.app import run_picker
 
@@ -123,7 +144,7 @@ def _picker(args: argparse.Namespace) -> int:
 
 
 # One entry per subcommand, in help order.
-SUBCOMMANDS: list[AddSubcommand] = [_add_run, _add_list, _add_show]
+SUBCOMMANDS: list[AddSubcommand] = [_add_run, _add_list, _add_show, _add_bench]
 
 
 def build_parser() -> argparse.ArgumentParser:

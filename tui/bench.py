@@ -1,0 +1,69 @@
+"""`groklab bench` output: a rich table on a terminal, JSON lines with --json."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from rich.console import Console
+from rich.table import Table
+
+from engine import bench
+
+
+def _num(value, fmt: str) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    return format(value, fmt)
+
+
+def run_bench(workloads, repeat: int, as_json: bool, dashboard: bool) -> int:
+    console = Console()
+    if repeat < 1:
+        from engine.errors import ConfigError
+
+        raise ConfigError("--repeat", "repeat", "a whole number >= 1", repeat)
+    peak = bench.measure_peak_gflops()
+    if not bench.torch_available() and not as_json:
+        console.print("PyTorch is not installed: its comparison is skipped "
+                      "(pip install torch to include it).")
+    rows = []
+    for name in workloads or bench.WORKLOADS:
+        for row in bench.run_workload(name, repeat, peak):
+            rows.append(row)
+            if as_json:
+                print(json.dumps(row), flush=True)
+    if dashboard:
+        from tui.bench_dashboard import measure_dashboard
+
+        for row in measure_dashboard(repeat):
+            rows.append(row)
+            if as_json:
+                print(json.dumps(row), flush=True)
+    if not as_json:
+        console.print(_table(rows, peak))
+    return 0
+
+
+def _table(rows: list[dict], peak: float) -> Table:
+    table = Table(title=f"groklab bench (float32 matmul peak {peak:.1f} GFLOP/s)",
+                  header_style="bold")
+    for column in ("workload", "impl", "steps/s", "x numpy", "x torch", "GFLOP/s", "% peak",
+                   "note"):
+        table.add_column(column, justify="left" if column in ("workload", "impl", "note")
+                         else "right")
+    for row in rows:
+        note = ""
+        if "us_per_step" in row:
+            note = f"{row['us_per_step']:.2f} us/step"
+        if row.get("seconds_to_grokked") is not None:
+            note = f"{row['seconds_to_grokked']:.2f} s to grokked"
+        if "note" in row:
+            note = row["note"]
+        gflops = row.get("gflops")
+        table.add_row(
+            row["workload"], row["impl"], _num(row.get("steps_per_s"), ",.1f"),
+            _num(row.get("ratio_vs_numpy"), ".2f"), _num(row.get("ratio_vs_torch"), ".2f"),
+            _num(gflops, ".2f"), _num(100 * gflops / peak if gflops else None, ".0f"), note,
+        )
+    return table
