@@ -45,12 +45,6 @@ def _gemm(a, b, out):
 
 
 @njit(**JIT_FLAGS)
-def _mat(buf, rows, cols):
-    """A C-contiguous (rows, cols) view of the front of a flat buffer (np.dot's out needs it)."""
-    return buf[: rows * cols].reshape((rows, cols))
-
-
-@njit(**JIT_FLAGS)
 def _activate(z, out, act):
     """out = act(z), elementwise; z and out are 2-D of the same shape (may alias)."""
     rows, cols = z.shape
@@ -87,9 +81,33 @@ def _activation_backward(z, a, grad, act):
 
 
 @njit(**JIT_FLAGS)
-def _first_layer_index(xi, rows, n_rows, weight, bias, has_bias, z):
+def _layer_views(flat, fan_in, fan_out, w_off, b_off):
+    """Per-layer (fan_in x fan_out) weight views and bias views (empty when no bias) into a
+    flat vector. Built once per kernel call, so the step loop creates no array views."""
+    weights = [flat[w_off[i] : w_off[i] + fan_in[i] * fan_out[i]].reshape((fan_in[i], fan_out[i]))
+               for i in range(fan_in.shape[0])]
+    biases = [flat[b_off[i] : b_off[i] + fan_out[i]] if b_off[i] >= 0 else flat[0:0]
+              for i in range(fan_in.shape[0])]
+    return weights, biases
+
+
+@njit(**JIT_FLAGS)
+def _workspace(params, xd, fan_out, max_rows, dense_minibatch):
+    """Per-layer pre-activation, activation and delta buffers (max_rows x fan_out) in the
+    parameters' precision, plus the gathered-input buffer for dense minibatches."""
+    dtype = params.dtype
+    zs = [np.empty((max_rows, fo), dtype) for fo in fan_out]
+    acts = [np.empty((max_rows, fo), dtype) for fo in fan_out]
+    deltas = [np.empty((max_rows, fo), dtype) for fo in fan_out]
+    xbuf = np.empty((max_rows if dense_minibatch else 0, xd.shape[1]), xd.dtype)
+    return zs, acts, deltas, xbuf
+
+
+@njit(**JIT_FLAGS)
+def _first_layer_index(xi, rows, n_rows, weight, bias, z):
     """Layer 0 for one-hot inputs given as indices: a sum of gathered weight rows."""
     fan_out = weight.shape[1]
+    has_bias = bias.shape[0] > 0
     for r in range(n_rows):
         src = rows[r] if rows.shape[0] > 0 else r
         for j in range(fan_out):
@@ -101,39 +119,34 @@ def _first_layer_index(xi, rows, n_rows, weight, bias, has_bias, z):
 
 
 @njit(**JIT_FLAGS)
-def _forward(params, xd, xi, rows, n_rows, fan_in, fan_out, w_off, b_off, act, zs, acts, xbuf):
+def _forward(weights, biases, xd, xi, rows, n_rows, act, zs, acts, xbuf):
     """Forward pass for n_rows rows (rows = their indices, or empty for rows 0..n_rows-1).
 
-    zs[l] / acts[l] are flat buffers holding layer l's pre-activation and activation;
-    the last layer is linear, so its activation is its pre-activation.
+    zs[l] / acts[l] receive layer l's pre-activation and activation in their first n_rows
+    rows; the last layer is linear, so its output is zs[-1].
     """
-    n_layers = fan_in.shape[0]
-    index_input = xi.shape[0] > 0
+    n_layers = len(weights)
     for layer in range(n_layers):
-        fi, fo = fan_in[layer], fan_out[layer]
-        weight = params[w_off[layer] : w_off[layer] + fi * fo].reshape((fi, fo))
-        has_bias = b_off[layer] >= 0
-        bias = params[b_off[layer] : b_off[layer] + fo] if has_bias else params[0:0]
-        z = _mat(zs[layer], n_rows, fo)
-        if layer == 0 and index_input:
-            _first_layer_index(xi, rows, n_rows, weight, bias, has_bias, z)
+        weight, bias = weights[layer], biases[layer]
+        z = zs[layer][:n_rows]
+        if layer == 0 and xi.shape[0] > 0:
+            _first_layer_index(xi, rows, n_rows, weight, bias, z)
         else:
-            if layer == 0:
-                if rows.shape[0] > 0:
-                    inp = _mat(xbuf, n_rows, fi)
-                    for r in range(n_rows):
-                        inp[r, :] = xd[rows[r], :]
-                else:
-                    inp = xd[:n_rows]
-            else:
-                inp = _mat(acts[layer - 1], n_rows, fi)
-            _gemm(inp, weight, z)
-            if has_bias:
+            if layer > 0:
+                inp = acts[layer - 1][:n_rows]
+            elif rows.shape[0] > 0:
+                inp = xbuf[:n_rows]
                 for r in range(n_rows):
-                    for j in range(fo):
+                    inp[r, :] = xd[rows[r], :]
+            else:
+                inp = xd[:n_rows]
+            _gemm(inp, weight, z)
+            if bias.shape[0] > 0:
+                for r in range(n_rows):
+                    for j in range(bias.shape[0]):
                         z[r, j] += bias[j]
         if layer < n_layers - 1:
-            _activate(z, _mat(acts[layer], n_rows, fo), act)
+            _activate(z, acts[layer][:n_rows], act)
 
 
 @njit(**JIT_FLAGS)
@@ -187,56 +200,36 @@ def _loss_and_output_grad(out, yf, yi, rows, n_rows, loss_code, dout, want_grad)
 
 
 @njit(**JIT_FLAGS)
-def _backward(params, grad, xd, xi, rows, n_rows, fan_in, fan_out, w_off, b_off, act, zs, acts,
-              xbuf, deltas):
-    """Backpropagate deltas[last] (d loss / d output) into the flat gradient vector."""
-    n_layers = fan_in.shape[0]
-    index_input = xi.shape[0] > 0
+def _backward(weights, grad_weights, grad_biases, xd, xi, rows, n_rows, act, zs, acts, xbuf,
+              deltas):
+    """Backpropagate deltas[-1] (d loss / d output) into the gradient views."""
+    n_layers = len(weights)
     for layer in range(n_layers - 1, -1, -1):
-        fi, fo = fan_in[layer], fan_out[layer]
-        dz = _mat(deltas[layer % 2], n_rows, fo)
+        dz = deltas[layer][:n_rows]
         if layer < n_layers - 1:
-            _activation_backward(_mat(zs[layer], n_rows, fo), _mat(acts[layer], n_rows, fo), dz,
-                                 act)
-        gw = grad[w_off[layer] : w_off[layer] + fi * fo].reshape((fi, fo))
-        if b_off[layer] >= 0:
-            gb = grad[b_off[layer] : b_off[layer] + fo]
+            _activation_backward(zs[layer][:n_rows], acts[layer][:n_rows], dz, act)
+        gw, gb = grad_weights[layer], grad_biases[layer]
+        if gb.shape[0] > 0:
             gb[:] = 0.0
             for r in range(n_rows):
-                for j in range(fo):
+                for j in range(gb.shape[0]):
                     gb[j] += dz[r, j]
-        if layer == 0 and index_input:
+        if layer == 0 and xi.shape[0] > 0:
             gw[:, :] = 0.0  # scatter-add into the gathered rows only
             for r in range(n_rows):
                 src = rows[r] if rows.shape[0] > 0 else r
                 for c in range(xi.shape[1]):
                     w_row = xi[src, c]
-                    for j in range(fo):
+                    for j in range(gw.shape[1]):
                         gw[w_row, j] += dz[r, j]
             continue
         if layer == 0:
-            inp = _mat(xbuf, n_rows, fi) if rows.shape[0] > 0 else xd[:n_rows]
+            inp = xbuf[:n_rows] if rows.shape[0] > 0 else xd[:n_rows]
         else:
-            inp = _mat(acts[layer - 1], n_rows, fi)
+            inp = acts[layer - 1][:n_rows]
         _gemm(inp.T, dz, gw)
         if layer > 0:
-            weight = params[w_off[layer] : w_off[layer] + fi * fo].reshape((fi, fo))
-            _gemm(dz, weight.T, _mat(deltas[(layer - 1) % 2], n_rows, fi))
-
-
-@njit(**JIT_FLAGS)
-def _workspace(params, xd, fan_out, max_rows, dense_minibatch):
-    """Flat per-layer buffers sized for max_rows rows, in the parameters' precision;
-    allocated once per kernel call."""
-    widest = 1
-    for fo in fan_out:
-        widest = max(widest, fo)
-    dtype = params.dtype
-    zs = [np.empty(max_rows * fo, dtype) for fo in fan_out]
-    acts = [np.empty(max_rows * fo, dtype) for fo in fan_out]
-    deltas = [np.empty(max_rows * widest, dtype), np.empty(max_rows * widest, dtype)]
-    xbuf = np.empty(max_rows * xd.shape[1] if dense_minibatch else 0, xd.dtype)
-    return zs, acts, deltas, xbuf
+            _gemm(dz, weights[layer].T, deltas[layer - 1][:n_rows])
 
 
 @njit(**JIT_FLAGS)
@@ -268,9 +261,10 @@ def train_chunk(params, grad, m, v, xd, xi, yf, yi, fan_in, fan_out, w_off, b_of
             max_rows = max(max_rows, batch_ptr[k + 1] - batch_ptr[k])
     dense_minibatch = (not full_batch) and xi.shape[0] == 0
     zs, acts, deltas, xbuf = _workspace(params, xd, fan_out, max_rows, dense_minibatch)
-    n_layers = fan_in.shape[0]
+    weights, biases = _layer_views(params, fan_in, fan_out, w_off, b_off)
+    grad_weights, grad_biases = _layer_views(grad, fan_in, fan_out, w_off, b_off)
     n_params = params.shape[0]
-    last = n_layers - 1
+    last = fan_in.shape[0] - 1
     for k in range(n_steps):
         if full_batch:
             rows = batch_rows
@@ -278,13 +272,11 @@ def train_chunk(params, grad, m, v, xd, xi, yf, yi, fan_in, fan_out, w_off, b_of
         else:
             rows = batch_rows[batch_ptr[k] : batch_ptr[k + 1]]
             n_rows = rows.shape[0]
-        _forward(params, xd, xi, rows, n_rows, fan_in, fan_out, w_off, b_off, act, zs, acts,
-                 xbuf)
-        out = _mat(zs[last], n_rows, fan_out[last])
-        dout = _mat(deltas[last % 2], n_rows, fan_out[last])
-        loss = _loss_and_output_grad(out, yf, yi, rows, n_rows, loss_code, dout, True)
-        _backward(params, grad, xd, xi, rows, n_rows, fan_in, fan_out, w_off, b_off, act, zs,
-                  acts, xbuf, deltas)
+        _forward(weights, biases, xd, xi, rows, n_rows, act, zs, acts, xbuf)
+        loss = _loss_and_output_grad(zs[last][:n_rows], yf, yi, rows, n_rows, loss_code,
+                                     deltas[last][:n_rows], True)
+        _backward(weights, grad_weights, grad_biases, xd, xi, rows, n_rows, act, zs, acts, xbuf,
+                  deltas)
         sq = 0.0
         for i in range(n_params):
             if weight_mask[i] != 0.0:
@@ -344,6 +336,7 @@ def evaluate(params, xd, xi, yf, yi, fan_in, fan_out, w_off, b_off, act, loss_co
         return math.nan, math.nan, math.nan
     n_block = min(block, n_total)
     zs, acts, deltas, xbuf = _workspace(params, xd, fan_out, n_block, True)
+    weights, biases = _layer_views(params, fan_in, fan_out, w_off, b_off)
     last = fan_in.shape[0] - 1
     n_out = fan_out[last]
     loss_sum = 0.0
@@ -353,12 +346,10 @@ def evaluate(params, xd, xi, yf, yi, fan_in, fan_out, w_off, b_off, act, loss_co
         stop = min(start + n_block, n_total)
         rows = np.arange(start, stop)
         n_rows = stop - start
-        _forward(params, xd, xi, rows, n_rows, fan_in, fan_out, w_off, b_off, act, zs, acts,
-                 xbuf)
-        out = _mat(zs[last], n_rows, n_out)
-        dummy = _mat(deltas[0], 0, 0)
-        loss_sum += n_rows * _loss_and_output_grad(out, yf, yi, rows, n_rows, loss_code, dummy,
-                                                   False)
+        _forward(weights, biases, xd, xi, rows, n_rows, act, zs, acts, xbuf)
+        out = zs[last][:n_rows]
+        loss_sum += n_rows * _loss_and_output_grad(out, yf, yi, rows, n_rows, loss_code,
+                                                   deltas[last][:0], False)
         for r in range(n_rows):
             src = rows[r]
             if loss_code == 2:
