@@ -15,8 +15,8 @@ count of evaluations, not of training steps. Values that are None are
 that need them not hold (the exception: a NaN/inf *train loss* is divergence).
 
 Status words. When several hold, the first in this order is shown: diverged,
-grokked, memorizing, converged by the gradient criterion (5a), overfitting,
-converged by a sustained plateau (5b), underfitting, plateau, improving.
+grokked, memorizing, converged by the gradient criterion (4a), overfitting,
+converged by a sustained plateau (4b), underfitting, plateau, improving.
 
 1. ``diverged`` (sticky: once reached it never changes) - a record's train loss
    is NaN or infinite, or ``note_nonfinite`` was called (a training step's loss
@@ -37,29 +37,30 @@ converged by a sustained plateau (5b), underfitting, plateau, improving.
    memorization) to runs of any length. ``eval_every`` is the setting when
    given, else the smallest step gap seen between two evaluations. The
    explanation stays the one given when grokking was detected.
-3. ``overfitting`` - validation loss rose at each of the last k >= ``patience``
-   evaluations (each strictly higher than the one before) while train loss
-   fell over the same k evaluations by more than ``plateau_rel_tol``
-   (relative). The span starts at the evaluation before the first rise; the
-   explanation reports it, e.g. "val loss up 18% over 6 evals (0.21 -> 0.248,
-   steps 100-160) while train loss fell 40% (0.1 -> 0.06)".
-4. ``memorizing`` (classification only) - train accuracy >= ``memorize_acc``
+3. ``memorizing`` (classification only) - train accuracy >= ``memorize_acc``
    while validation accuracy is *near chance*: strictly below the midpoint
    between chance and ``grok_acc``,
    ``val_acc < chance + (grok_acc - chance) / 2`` (chance None counts as 0).
    The first such evaluation sets ``memorized_step`` (even when a status above
    this one is shown, e.g. overfitting while the val loss climbs).
-5. ``converged`` - either (a) the gradient norm is below ``grad_tol`` (the
+4. ``converged`` - either (a) the gradient norm is below ``grad_tol`` (the
    seed's criterion; a missing or non-finite grad norm is "not small"; this
-   case ranks above overfitting, just below memorizing: an optimisation that
-   has reached a stationary point has converged whatever validation does), or
+   case ranks above overfitting: an optimisation that has reached a
+   stationary point has converged whatever validation does), or
    (b) the train loss has been *flat* (see plateau) at this evaluation and the
    ``patience`` evaluations before it (``patience + 1`` in a row) and the fit
    is good: train loss <= ``underfit_ratio`` x ``floor`` when the floor is
    known; when it is not, classification needs train accuracy >=
    ``memorize_acc - 0.1`` and regression (or classification without a train
-   accuracy) is always good (nothing to compare with).
-6. ``underfitting`` - the same sustained flat train loss as (5b) but the fit
+   accuracy) is always good (nothing to compare with). Case (b) ranks below
+   overfitting.
+5. ``overfitting`` - validation loss rose at each of the last k >= ``patience``
+   evaluations (each strictly higher than the one before) while train loss
+   fell over the same k evaluations by more than ``plateau_rel_tol``
+   (relative). The span starts at the evaluation before the first rise; the
+   explanation reports it, e.g. "val loss up 18% over 6 evals (0.21 -> 0.248,
+   steps 100-160) while train loss fell 40% (0.1 -> 0.06)".
+6. ``underfitting`` - the same sustained flat train loss as (4b) but the fit
    is bad: train loss > ``underfit_ratio`` x ``floor`` (floor known), or,
    floor unknown, classification train accuracy < ``memorize_acc - 0.1``.
 7. ``plateau`` - the train loss is *flat*: over the last ``window``

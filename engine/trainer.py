@@ -17,6 +17,7 @@ from engine.data import Dataset, make_dataset
 from engine.errors import ConfigError
 from engine.model import Architecture, init_params, polynomial_features
 from engine.optim import BatchSampler, HParams, lr_schedule
+from engine.threads import use_single_threaded_blas
 
 # Evaluation works through a split in blocks of this many rows to bound its workspace.
 EVAL_BLOCK = 8192
@@ -87,6 +88,7 @@ class Trainer:
     """Parameters + optimizer state + sampler; `run(k)` advances k steps in one kernel call."""
 
     def __init__(self, cfg, dataset: Dataset | None = None, impl: str = "compiled") -> None:
+        use_single_threaded_blas()
         self.cfg = cfg
         self.data = dataset if dataset is not None else make_dataset(cfg)
         self.arch = build_architecture(cfg, self.data)
