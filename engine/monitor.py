@@ -46,7 +46,8 @@ converged by a sustained plateau (4b), underfitting, plateau, improving.
 4. ``converged`` - either (a) the gradient norm is below ``grad_tol`` (the
    seed's criterion; a missing or non-finite grad norm is "not small"; this
    case ranks above overfitting: an optimisation that has reached a
-   stationary point has converged whatever validation does), or
+   stationary point has converged whatever validation does; but a stationary
+   point whose fit is bad, as judged in (b), is reported as underfitting), or
    (b) the train loss has been *flat* (see plateau) at this evaluation and the
    ``patience`` evaluations before it (``patience + 1`` in a row) and the fit
    is good: train loss <= ``underfit_ratio`` x ``floor`` when the floor is
@@ -668,9 +669,12 @@ class ConvergenceMonitor:
         if memorizing:
             return "memorizing", mem_text, ()
         if grad_small:
-            return "converged", (f"grad norm {grad:.3g} < grad_tol {s.grad_tol:g} at step {step} "
-                                 f"(train loss {_g(self._last_train)})"), (("reason", "grad_norm"),
-                                                                           ("grad_norm", grad))
+            grad_text = f"grad norm {grad:.3g} < grad_tol {s.grad_tol:g} at step {step}"
+            good, fit_text = self._fit(train, train_acc) if train is not None else (True, "")
+            if not good:  # a stationary point of a model class that cannot fit the data
+                return "underfitting", f"{grad_text}, but the train loss is {fit_text}", ()
+            return "converged", f"{grad_text} (train loss {_g(self._last_train)})", (
+                ("reason", "grad_norm"), ("grad_norm", grad))
         if over:
             return "overfitting", over_text, ()
         sustained = train is not None and self._flat_run >= s.patience + 1

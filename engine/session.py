@@ -21,6 +21,7 @@ from engine.errors import ConfigError
 from engine.guarantee import Guarantee, observed_contraction, quadratic_guarantee
 from engine.history import MetricHistory
 from engine.monitor import ConvergenceMonitor, MonitorSettings
+from engine.optim import lr_schedule
 from engine.snapshot import Event
 from engine.trainer import Trainer
 
@@ -155,6 +156,10 @@ class Session:
         return quadratic_guarantee(train.xd, train.yf, self.trainer.arch.bias, hp.l2, hp.lr,
                                    self.cfg.convergence.grad_tol, float(np.linalg.norm(grad)))
 
+    def current_lr(self) -> float:
+        """The learning rate the next step will use: the base lr through its schedule."""
+        return float(lr_schedule(self.trainer.hp, self.step, 1)[0])
+
     def observed_contraction(self) -> float:
         return observed_contraction(np.asarray(self._grad_tail))
 
@@ -270,7 +275,7 @@ class Session:
             "layer_grad_norms": tr.layer_grad_norms(),
             "weight_norm": tr.weight_norm(),
             "update_ratio": self._last_ratio,
-            "lr": float(tr.hp.lr),
+            "lr": self.current_lr(),
             "weight_decay": tr.hp.weight_decay,
             "batch_size": tr.hp.batch_size,
             "elapsed_s": self._elapsed_now(),
@@ -309,6 +314,7 @@ class Session:
         if self.best_params is not None:
             self.trainer.params[:] = self.best_params
             self.restored_from = self.monitor.best_step
+            self.last_record = self.best_record  # "final" now describes the restored weights
         self._emit("early_stop", f"no better validation for {self.cfg.train.patience} evals: "
                                  f"restored the best parameters from step {self.restored_from}")
 

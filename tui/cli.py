@@ -53,6 +53,7 @@ def _run(args: argparse.Namespace) -> int:
     cfg = _resolve_config(args)
     from engine.runner import Runner
 
+    # Built here so a mistake in the data (a bad CSV cell) is exit 2 before any UI.
     runner = Runner(cfg, out_dir=args.out, resume=args.resume)
     if args.headless:
         from rich.console import Console
@@ -60,9 +61,14 @@ def _run(args: argparse.Namespace) -> int:
         from tui.headless import run_headless
 
         return run_headless(runner, Console(), Console(stderr=True))
-    from tui.app import run_dashboard
+    from tui.app import GroklabApp
 
-    return run_dashboard(runner)
+    def runner_factory(chosen):
+        # The first run is the one built above; presets picked later start fresh.
+        return runner if chosen is cfg else Runner(chosen)
+
+    GroklabApp(runner_factory, preset=cfg, output_dir=args.out).run()
+    return EXIT_OK
 
 
 def _add_run(subparsers) -> None:
@@ -138,9 +144,10 @@ def _add_bench(subparsers) -> None:
 
 
 def _picker(args: argparse.Namespace) -> int:
-    from tui.app import run_picker
+    from tui.app import GroklabApp
 
-    return run_picker()
+    GroklabApp().run()
+    return EXIT_OK
 
 
 # One entry per subcommand, in help order.

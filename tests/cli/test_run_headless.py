@@ -53,10 +53,12 @@ def test_headless_run_writes_the_five_files(run_cli, tmp_path):
     assert summary["status"] == "converged"
     assert summary["converged_step"] == summary["steps"]
     assert summary["final"]["step"] == summary["steps"]
-    assert summary["test"] is None and summary["best"]["step"] >= 0
+    assert summary["best"]["step"] >= 0
+    assert summary["test"]["step"] == summary["steps"]  # evaluated once, at the end
     events = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
     assert events[0]["kind"] == "start"
     assert any(e["kind"] == "converged" for e in events)
+    assert [e["kind"] for e in events].count("test") == 1
     assert "converged" in result.stdout  # the summary table
     with np.load(out / "checkpoint.npz", allow_pickle=False) as data:
         assert data["param.0.weight"].shape == (3, 1)

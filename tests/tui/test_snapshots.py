@@ -1,0 +1,61 @@
+"""Snapshot images (pytest-textual-snapshot) of the main screens.
+
+Each app is fed a fixed history by a FakeRunner that does not advance (no thread, no
+clock), so the picture depends on nothing but the code. Update the images with
+`pytest tests/tui/test_snapshots.py --snapshot-update` after checking the change.
+"""
+
+from __future__ import annotations
+
+from fakes import Factory, classifier_config, make_config, wait_for
+from textual.widgets import Input
+
+from tui.app import GroklabApp
+from tui.dashboard import DashboardScreen
+
+
+def dashboard_app(cfg, **options) -> GroklabApp:
+    factory = Factory(auto_advance=False, **options)
+    return GroklabApp(factory, cfg, presets=[cfg])
+
+
+async def until_drawn(pilot) -> None:
+    app = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen)
+                   and app.screen.snapshot is not None)
+    await pilot.pause(0.2)
+
+
+class TestPicker:
+    def test_picker(self, snap_compare, presets):
+        app = GroklabApp(Factory(), presets=presets)
+
+        async def run_before(pilot):
+            pilot.app.screen.query_one(Input).cursor_blink = False
+            await pilot.pause()
+
+        assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)
+
+
+class TestDashboard:
+    def test_running_regression(self, snap_compare):
+        app = dashboard_app(make_config(), prefill=500, state_after_prefill="running")
+        assert snap_compare(app, terminal_size=(120, 40), run_before=until_drawn)
+
+    def test_running_classifier_80x24(self, snap_compare):
+        app = dashboard_app(classifier_config(), prefill=800, state_after_prefill="running")
+        assert snap_compare(app, terminal_size=(80, 24), run_before=until_drawn)
+
+    def test_diverged(self, snap_compare):
+        app = dashboard_app(make_config(), prefill=400, diverge_at=260)
+        assert snap_compare(app, terminal_size=(120, 40), run_before=until_drawn)
+
+    def test_help(self, snap_compare):
+        app = dashboard_app(make_config(), prefill=100, start_paused=True)
+
+        async def run_before(pilot):
+            await until_drawn(pilot)
+            await pilot.press("question_mark")
+            await pilot.pause()
+
+        assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)

@@ -1,0 +1,178 @@
+"""GroklabApp: the picker, the dashboard of the chosen run, and the command palette.
+
+    GroklabApp(runner_factory, preset=None, presets=None, output_dir=None).run()
+
+runner_factory(cfg) returns an unstarted engine.runner.Runner (or anything with the
+same API); the app starts it, polls it, and stops it when the user goes back to the
+picker or quits. With `preset` (a RunConfig, or a bundled preset's name) the app opens
+straight on its dashboard; without it, on the picker. `presets` replaces the bundled
+preset list (a sequence, or a callable returning one, of RunConfigs or PresetEntry).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from textual.app import App
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from tui.dashboard import POLL_INTERVAL, DashboardScreen
+from tui.picker import PickerScreen, PresetEntry, PresetSource, bundled_presets, to_entries
+
+RunnerFactory = Callable[[Any], Any]
+
+
+def default_runner_factory(cfg: Any) -> Any:
+    from engine.runner import Runner  # imported late: it pulls in numba
+
+    return Runner(cfg)
+
+
+class GroklabCommands(Provider):
+    """Command palette: every dashboard action the run allows now, and every preset."""
+
+    def _commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
+        app = self.app
+        screen = self.screen
+        commands: list[tuple[str, str, Callable[[], Any]]] = []
+        if isinstance(screen, DashboardScreen):
+            seen: set[str] = set()
+            for binding in screen.BINDINGS:
+                if not isinstance(binding, Binding) or binding.action in seen:
+                    continue
+                seen.add(binding.action)
+                if not screen.check_action(binding.action, ()):
+                    continue
+                key = app.get_key_display(binding)
+                text = binding.tooltip or binding.description
+                commands.append((f"{text} ({key})", binding.description,
+                                 partial(screen.run_action, binding.action)))
+        if isinstance(app, GroklabApp):
+            for entry in app.preset_entries():
+                help_text = entry.error or f"{entry.title} · {entry.phenomenon}"
+                commands.append((f"Preset: {entry.name}", help_text,
+                                 partial(app.start_entry, entry)))
+        return commands
+
+    async def discover(self) -> Hits:
+        for text, help_text, command in self._commands():
+            yield DiscoveryHit(text, command, text=text, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for text, help_text, command in self._commands():
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), command, text=text, help=help_text)
+
+
+class GroklabApp(App[None]):
+    """The groklab terminal dashboard."""
+
+    CSS_PATH = "groklab.tcss"
+    TITLE = "groklab"
+    COMMANDS = App.COMMANDS | {GroklabCommands}
+
+    def __init__(
+        self,
+        runner_factory: RunnerFactory | None = None,
+        preset: Any = None,
+        *,
+        presets: PresetSource | None = None,
+        output_dir: str | Path | None = None,
+        poll_interval: float = POLL_INTERVAL,
+    ) -> None:
+        super().__init__()
+        self.runner_factory = runner_factory or default_runner_factory
+        if isinstance(preset, str):
+            from engine.config import load_config
+
+            preset = load_config(preset)  # a ConfigError surfaces before the UI starts
+        self.initial_preset = preset
+        self._presets_source = presets
+        self._entries: list[PresetEntry] | None = None
+        self.output_dir = Path(output_dir) if output_dir is not None else Path.cwd()
+        self.poll_interval = poll_interval
+        self.runner: Any = None
+
+    # -- presets -------------------------------------------------------------------
+
+    def preset_entries(self) -> list[PresetEntry]:
+        """The presets offered by the picker and the palette (loaded once)."""
+        if self._entries is None:
+            source = self._presets_source
+            if source is None:
+                self._entries = bundled_presets()
+            else:
+                self._entries = to_entries(source() if callable(source) else source)
+        return self._entries
+
+    # -- screens -------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        if self.initial_preset is not None:
+            self.start_run(self.initial_preset)
+        else:
+            self.push_screen(PickerScreen(self.preset_entries()))
+
+    def start_entry(self, entry: PresetEntry) -> None:
+        if entry.config is None:
+            self.notify(entry.error or "cannot be loaded", title=f"{entry.name} cannot start",
+                        severity="error")
+            return
+        self.start_run(entry.config)
+
+    def start_run(self, cfg: Any) -> None:
+        """Stop the current run (if any), start `cfg` and show its dashboard."""
+        self._stop_in_background()
+        try:
+            runner = self.runner_factory(cfg)
+            runner.start()
+        except Exception as exc:  # a bad config or a runner that cannot start
+            self.notify(f"{type(exc).__name__}: {exc}", title=f"Cannot start {cfg.name}",
+                        severity="error", timeout=10)
+            if len(self.screen_stack) <= 1:
+                self.push_screen(PickerScreen(self.preset_entries()))
+            return
+        self.runner = runner
+        screen = DashboardScreen(runner, output_dir=self.output_dir,
+                                 poll_interval=self.poll_interval)
+        if len(self.screen_stack) <= 1:
+            self.push_screen(screen)
+        else:
+            self.switch_screen(screen)
+
+    def show_picker(self) -> None:
+        """Stop the run and go back to the preset list."""
+        self._stop_in_background()
+        picker = PickerScreen(self.preset_entries())
+        if len(self.screen_stack) <= 1:
+            self.push_screen(picker)
+        else:
+            self.switch_screen(picker)
+
+    # -- stopping ------------------------------------------------------------------
+
+    def _stop_in_background(self) -> None:
+        runner, self.runner = self.runner, None
+        if runner is not None:
+            # stop() joins the training thread (up to its timeout): not on the UI thread.
+            self.run_worker(partial(runner.stop), thread=True, exit_on_error=False,
+                            group="stop", name="stop runner")
+
+    def stop_runner(self) -> None:
+        """Stop the current run and wait for it (quitting: its files must be flushed)."""
+        runner, self.runner = self.runner, None
+        if runner is not None:
+            runner.stop()
+
+    async def action_quit(self) -> None:
+        self.stop_runner()
+        self.exit()
+
+    def on_unmount(self) -> None:
+        self.stop_runner()  # ctrl+c or an exception: the thread must not outlive the UI

@@ -1,0 +1,512 @@
+"""The live dashboard of one run: polls the runner, draws the snapshot, sends commands.
+
+The screen talks to the engine only through the Runner API: `snapshot()` on a timer
+(lock-free, never blocks) and commands (pause, step, set, ...) that the runner queues
+and applies between chunks. Each poll arms the next one when it has finished
+(dolphie's pattern) so polls can never pile up behind a slow render, and an unchanged
+snapshot.version skips the redraw altogether.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Container, Horizontal, Vertical
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Footer
+from textual.worker import Worker, WorkerState
+
+from engine.errors import ConfigError
+from engine.snapshot import Snapshot
+from tui.help import ErrorScreen, HelpScreen, key_rows
+from tui.widgets import EventLog, HParamPanel, LossChart, MetricRow, RunHeader, StatusPanel
+
+if TYPE_CHECKING:
+    from engine.runner import Runner
+
+POLL_INTERVAL = 1 / 15  # seconds between the end of one poll and the start of the next
+# The chart is redrawn at most every CHART_INTERVAL seconds, and no more often than
+# keeps it under 1/CHART_BUDGET of the time: a plotext render of a large chart costs
+# ~100 ms of the UI thread (and of the GIL the engine thread needs between chunks).
+CHART_INTERVAL = 0.5
+CHART_BUDGET = 10
+EMA_SMOOTHING = 0.9  # debiased EMA weight when smoothing is on (TensorBoard's slider)
+DEFAULT_WEIGHT_DECAY = 1e-4  # what `w` turns a weight decay of 0 into
+WEIGHT_DECAY_OFF_BELOW = 1e-5  # `W` below this switches weight decay off (0)
+DEFAULT_HALF_BATCH = 128  # `B` from full batch when the training set size is unknown
+
+# Screen-size thresholds (cells) for the layout classes.
+COMPACT_HEIGHT = 30  # below: the chart is hidden unless asked for (c)
+NARROW_WIDTH = 100
+TINY_WIDTH, TINY_HEIGHT = 60, 18  # below either: only metrics and status
+
+# States in which the run can be paused / resumed (as engine.runner.Runner applies
+# them: a diverged run only moves again after a reset, which leaves it paused).
+PAUSABLE = ("running", "compiling")
+RESUMABLE = ("paused", "done")  # resuming a done run extends it by train.steps
+STEPPABLE = PAUSABLE + RESUMABLE
+
+_LR = Binding.Group("lr", compact=True)
+_WD = Binding.Group("wd", compact=True)
+_BATCH = Binding.Group("batch", compact=True)
+_VIEW = Binding.Group("view", compact=True)
+
+
+def train_size(cfg: Any) -> int | None:
+    """Rows in the training split as the config describes it (None when unknown, e.g.
+    a CSV file): used only to pick sensible batch sizes."""
+    data = getattr(cfg, "data", None)
+    if data is None:
+        return None
+    try:
+        if data.kind == "modular":
+            pairs = data.p * (data.p - 1 if data.op == "div" else data.p)
+            return max(1, round(pairs * data.train_fraction))
+        if data.n is not None:
+            return max(1, round(data.n * (1 - (data.val_fraction or 0) - (data.test_fraction or 0))))
+    except (AttributeError, TypeError):
+        return None
+    return None
+
+
+def doubled_batch(batch: int, n_train: int | None) -> tuple[int | None, str]:
+    """`b`: twice the batch; reaching the training set size means full batch (0)."""
+    if batch == 0:
+        return None, "already full batch"
+    new = batch * 2
+    if n_train is not None and new >= n_train:
+        return 0, "full batch"
+    return new, ""
+
+
+def halved_batch(batch: int, n_train: int | None) -> tuple[int | None, str]:
+    """`B`: half the batch; from full batch, the largest power of two below the set size."""
+    if batch == 1:
+        return None, "batch size is already 1"
+    if batch == 0:
+        if n_train is None:
+            return DEFAULT_HALF_BATCH, ""
+        if n_train <= 1:
+            return None, "the training set has one row"
+        return 1 << ((n_train - 1).bit_length() - 1), ""
+    return max(1, batch // 2), ""
+
+
+def doubled_decay(wd: float) -> float:
+    return DEFAULT_WEIGHT_DECAY if wd == 0 else wd * 2
+
+
+def halved_decay(wd: float) -> tuple[float | None, str]:
+    if wd == 0:
+        return None, "weight decay is already 0"
+    half = wd / 2
+    return (0.0 if half < WEIGHT_DECAY_OFF_BELOW else half), ""
+
+
+def _same(a: object, b: object) -> bool:
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=0.0) or a == b
+    return a == b
+
+
+class DashboardScreen(Screen[None]):
+    """One run: header, sparklines, loss chart, status, hyperparameters, events."""
+
+    BINDINGS = [
+        Binding("space", "pause", "Pause", id="pause",
+                tooltip="Pause training (applied between chunks)"),
+        Binding("space", "resume", "Resume", id="resume", tooltip="Resume training"),
+        Binding("n", "step", "Step", id="step",
+                tooltip="Run exactly one training step (pauses a running run first)"),
+        Binding("r", "reset", "Reset", id="reset",
+                tooltip="Restart the run from step 0 (fresh parameters)"),
+        Binding("plus", "lr_up", "lr×2", id="lr-up", group=_LR,
+                tooltip="Double the learning rate"),
+        Binding("minus", "lr_down", "lr÷2", id="lr-down", group=_LR,
+                tooltip="Halve the learning rate"),
+        Binding("w", "wd_up", "decay×2", id="wd-up", group=_WD,
+                tooltip=f"Double the weight decay (0 becomes {DEFAULT_WEIGHT_DECAY:g})"),
+        Binding("W", "wd_down", "decay÷2", id="wd-down", group=_WD,
+                tooltip=f"Halve the weight decay (below {WEIGHT_DECAY_OFF_BELOW:g}: off)"),
+        Binding("b", "batch_up", "batch×2", id="batch-up", group=_BATCH,
+                tooltip="Double the batch size (reaching the training set: full batch)"),
+        Binding("B", "batch_down", "batch÷2", id="batch-down", group=_BATCH,
+                tooltip="Halve the batch size (full batch: largest power of two below it)"),
+        Binding("t", "test", "Test", id="test",
+                tooltip="Evaluate the test set once, now (the log says so)"),
+        Binding("question_mark", "help", "Help", id="help", tooltip="List every key"),
+        Binding("q", "quit", "Quit", id="quit", tooltip="Stop the run and quit"),
+        Binding("e", "export", "CSV", id="export", tooltip="Export the metrics to a CSV file now"),
+        Binding("s", "screenshot", "SVG", id="screenshot",
+                tooltip="Save an SVG screenshot of the dashboard"),
+        Binding("c", "toggle_chart", "chart", id="toggle-chart", group=_VIEW,
+                tooltip="Show or hide the loss chart"),
+        Binding("l", "toggle_log", "log", id="toggle-log", group=_VIEW,
+                tooltip="Loss chart y axis: log or linear scale"),
+        Binding("m", "toggle_ema", "EMA", id="toggle-ema", group=_VIEW,
+                tooltip=f"Smooth the loss chart with a debiased EMA ({EMA_SMOOTHING})"),
+        Binding("p", "presets", "Presets", id="presets",
+                tooltip="Stop this run and go back to the preset picker"),
+    ]
+
+    log_scale: reactive[bool] = reactive(True, init=False)
+    smoothing: reactive[bool] = reactive(False, init=False)
+    chart_wanted: reactive[bool | None] = reactive(None, init=False)  # None = by size
+
+    def __init__(self, runner: Runner, *, output_dir: Path | None = None,
+                 poll_interval: float = POLL_INTERVAL) -> None:
+        super().__init__()
+        self.runner = runner
+        self.output_dir = Path(output_dir) if output_dir is not None else Path.cwd()
+        self.poll_interval = poll_interval
+        self.snapshot: Snapshot | None = None
+        self.pending: dict[str, object] = {}  # edits sent, not yet in a snapshot
+        self._version: int | None = None
+        self._state: str | None = None
+        self._task_kind: str | None = None
+        self._error_shown = False
+        self._chart_due = False  # the chart lags the latest snapshot
+        self._chart_drawn_at = 0.0
+        self._stopping_polls = False
+
+    # -- layout ------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield RunHeader(id="run-header")
+        with Vertical(id="body"):
+            with Horizontal(id="top"):
+                with Vertical(id="metrics") as metrics:
+                    metrics.border_title = "metrics"
+                    yield MetricRow("train_loss", "train loss", log10=True, id="m-train-loss")
+                    yield MetricRow("val_loss", "val loss", log10=True, id="m-val-loss")
+                    yield MetricRow("train_acc", "train acc", id="m-train-2")
+                    yield MetricRow("val_acc", "val acc", id="m-val-2")
+                    yield MetricRow("grad_norm", "grad norm", log10=True, id="m-grad-norm")
+                    yield MetricRow("lr", "lr", id="m-lr")
+                hparams = HParamPanel(id="hparams")
+                hparams.border_title = "hyperparameters"
+                yield hparams
+            with Horizontal(id="main"):
+                yield LossChart(id="chart")
+                with Container(id="side"):
+                    status = StatusPanel(id="status")
+                    status.border_title = "status"
+                    yield status
+                    events = EventLog(id="events")
+                    events.border_title = "events"
+                    yield events
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self._apply_size(self.size.width, self.size.height)
+        self._update_chart_title()
+        self._poll()
+
+    def on_unmount(self) -> None:
+        self._stopping_polls = True
+
+    def on_resize(self, event) -> None:
+        self._apply_size(event.size.width, event.size.height)
+
+    def _apply_size(self, width: int, height: int) -> None:
+        compact = height < COMPACT_HEIGHT
+        self.set_class(compact, "-compact")
+        self.set_class(width < NARROW_WIDTH, "-narrow")
+        self.set_class(width < TINY_WIDTH or height < TINY_HEIGHT, "-tiny")
+        # At 80 columns the palette's footer key would hide q Quit; ? Help lists it.
+        self.query_one(Footer).show_command_palette = width >= NARROW_WIDTH
+        self._apply_chart_visibility()
+
+    @property
+    def chart_visible(self) -> bool:
+        if self.chart_wanted is not None:
+            return self.chart_wanted
+        return not self.has_class("-compact")
+
+    def _apply_chart_visibility(self) -> None:
+        visible = self.chart_visible
+        self.set_class(not visible, "-no-chart")
+        chart = self.query_one(LossChart)
+        if chart.display != visible:
+            chart.display = visible
+            if visible:  # it was not drawn while hidden
+                self.call_after_refresh(self._draw_chart)
+
+    # -- polling -----------------------------------------------------------------
+
+    def _poll(self) -> None:
+        """Read the latest snapshot, redraw if it changed, then arm the next poll."""
+        if self._stopping_polls:
+            return
+        started = time.monotonic()
+        try:
+            self.refresh_from_runner()
+            if self._chart_due:
+                self._draw_chart(throttle=True)
+        finally:
+            if not self._stopping_polls:
+                # Armed only now, so polls never overlap; the time this one took comes
+                # off the wait to keep close to the interval.
+                wait = max(0.01, self.poll_interval - (time.monotonic() - started))
+                self.set_timer(wait, self._poll, name="poll")
+
+    def refresh_from_runner(self) -> None:
+        """One poll: the runner's latest snapshot, drawn only if it is a new version."""
+        snap = self.runner.snapshot()
+        if self.snapshot is None or snap.version != self._version:
+            self.show(snap)
+
+    def show(self, snap: Snapshot) -> None:
+        """Draw one snapshot on every panel."""
+        self.snapshot = snap
+        self._version = snap.version
+        for name in [n for n, v in self.pending.items() if _same(snap.hparam(n), v)]:
+            del self.pending[name]
+
+        state_changed = snap.state != self._state
+        self.query_one(RunHeader).show(snap)
+        self._show_metrics(snap)
+        self._chart_due = True
+        self._draw_chart(throttle=not state_changed)
+        self.query_one(HParamPanel).show(snap, self.pending)
+        self.query_one(EventLog).show(snap)
+        self.query_one(StatusPanel).show(snap)
+
+        if state_changed:
+            previous, self._state = self._state, snap.state
+            self.refresh_bindings()
+            self._on_state_change(previous, snap)
+
+    def _show_metrics(self, snap: Snapshot) -> None:
+        if snap.task != self._task_kind:
+            self._task_kind = snap.task
+            second = ("acc", "acc") if snap.task == "classification" else ("mad", "MAD")
+            self.query_one("#m-train-2", MetricRow).set_metric(
+                f"train_{second[0]}", f"train {second[1]}")
+            self.query_one("#m-val-2", MetricRow).set_metric(
+                f"val_{second[0]}", f"val {second[1]}")
+        lr = snap.hparam("lr")  # shown until the first evaluation records the lr
+        lr = lr if isinstance(lr, (int, float)) and not isinstance(lr, bool) else None
+        for row in self.query(MetricRow):
+            row.show(snap, lr if row.metric == "lr" else None)
+
+    def _draw_chart(self, throttle: bool = False) -> None:
+        """Hand the chart the latest snapshot: now, or (throttle) once CHART_INTERVAL has
+        passed since the last time; the next poll catches up with a skipped one."""
+        chart = self.query_one(LossChart)
+        if not chart.display:
+            return
+        now = time.monotonic()
+        interval = max(CHART_INTERVAL, CHART_BUDGET * chart.render_seconds)
+        if throttle and now - self._chart_drawn_at < interval:
+            return
+        self._chart_drawn_at = now
+        self._chart_due = False
+        self._update_chart_title()
+        chart.draw(self.snapshot, log=self.log_scale,
+                   smoothing=EMA_SMOOTHING if self.smoothing else None)
+
+    def _update_chart_title(self) -> None:
+        chart = self.query_one(LossChart)
+        scale = "log y" if self.log_scale else "linear y"
+        ema = f" · EMA {EMA_SMOOTHING}" if self.smoothing else ""
+        best = self.snapshot.best_step if self.snapshot is not None else None
+        marker = f" · │ best val {best:,}" if best is not None else ""
+        title = f"loss · {scale}{ema}{marker}"
+        if chart.border_title != title:
+            chart.border_title = title
+
+    def _on_state_change(self, previous: str | None, snap: Snapshot) -> None:
+        if snap.state == "diverged" and previous is not None:
+            self.notify("The loss blew up. Lower the learning rate (-), then reset (r).",
+                        title="Run diverged", severity="warning")
+        elif snap.state == "error" and not self._error_shown:
+            self._error_shown = True
+            self.app.push_screen(ErrorScreen(snap.error or "no traceback", self._save_traceback(snap)))
+
+    def _save_traceback(self, snap: Snapshot) -> str | None:
+        try:
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+            path = self.output_dir / f"groklab-error-{snap.preset}.txt"
+            path.write_text(snap.error or "", encoding="utf-8")
+            return str(path)
+        except OSError:
+            return None
+
+    # -- keys --------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        state = self.snapshot.state if self.snapshot else "compiling"
+        if action == "pause":
+            return state in PAUSABLE
+        if action == "resume":
+            return state in RESUMABLE
+        if action == "step" and state not in STEPPABLE:
+            return None  # shown, greyed out: diverged (reset first) or error
+        if state == "error" and action in ("lr_up", "lr_down", "wd_up", "wd_down",
+                                           "batch_up", "batch_down", "test"):
+            return None  # the runner is gone
+        return True
+
+    def action_pause(self) -> None:
+        self.runner.pause()
+        self.refresh_from_runner()
+
+    def action_resume(self) -> None:
+        self.runner.resume()
+        self.refresh_from_runner()
+
+    def action_step(self) -> None:
+        if self.snapshot is not None and self.snapshot.state in PAUSABLE:
+            self.runner.pause()
+        self.runner.step(1)
+        self.refresh_from_runner()
+
+    def action_reset(self) -> None:
+        self.runner.reset()
+        self.query_one(EventLog).note("reset requested")
+        self.refresh_from_runner()
+
+    def _current(self, name: str) -> object:
+        if name in self.pending:
+            return self.pending[name]
+        return self.snapshot.hparam(name) if self.snapshot is not None else None
+
+    def edit(self, name: str, value: object) -> bool:
+        """Ask the runner to change a hyperparameter; a refusal is shown, nothing changes."""
+        try:
+            self.runner.set(name, value)
+        except ConfigError as exc:
+            self.notify(str(exc), title=f"{name} not changed", severity="error")
+            return False
+        self.pending[name] = value
+        if self.snapshot is not None:
+            self.query_one(HParamPanel).show(self.snapshot, self.pending)
+        self.refresh_from_runner()
+        return True
+
+    def _numeric(self, name: str) -> float | None:
+        value = self._current(name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.notify(f"{name} is not known yet", severity="warning")
+            return None
+        return value
+
+    def action_lr_up(self) -> None:
+        if (lr := self._numeric("lr")) is not None:
+            self.edit("lr", lr * 2)
+
+    def action_lr_down(self) -> None:
+        if (lr := self._numeric("lr")) is not None:
+            self.edit("lr", lr / 2)
+
+    def action_wd_up(self) -> None:
+        if (wd := self._numeric("weight_decay")) is not None:
+            self.edit("weight_decay", doubled_decay(float(wd)))
+
+    def action_wd_down(self) -> None:
+        if (wd := self._numeric("weight_decay")) is not None:
+            new, why = halved_decay(float(wd))
+            if new is None:
+                self.notify(why, title="weight decay not changed")
+            else:
+                self.edit("weight_decay", new)
+
+    def _batch(self, change) -> None:
+        batch = self._numeric("batch_size")
+        if batch is None:
+            return
+        new, why = change(int(batch), train_size(self.runner.config))
+        if new is None:
+            self.notify(why, title="batch size not changed")
+        else:
+            self.edit("batch_size", new)
+
+    def action_batch_up(self) -> None:
+        self._batch(doubled_batch)
+
+    def action_batch_down(self) -> None:
+        self._batch(halved_batch)
+
+    def action_test(self) -> None:
+        self.runner.evaluate_test()
+        self.query_one(EventLog).note("test set evaluation requested (once, on demand)")
+        self.refresh_from_runner()
+
+    def action_export(self) -> None:
+        step = self.snapshot.step if self.snapshot else 0
+        preset = self.snapshot.preset if self.snapshot else "run"
+        self._export(self.output_dir / f"groklab-{preset}-step{step}-{_stamp()}.csv")
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="export")
+    def _export(self, path: Path) -> Path:
+        # The CSV write is small but it is file I/O under the runner's lock: keep it off
+        # the UI thread.
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return self.runner.export(path)
+
+    @on(Worker.StateChanged)
+    def _worker_done(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.group != "export":
+            return
+        if event.state == WorkerState.SUCCESS:
+            self.notify(str(worker.result), title="Metrics exported (CSV)")
+        elif event.state == WorkerState.ERROR:
+            self.notify(f"{type(worker.error).__name__}: {worker.error}",
+                        title="Export failed", severity="error")
+
+    def action_screenshot(self) -> None:
+        preset = self.snapshot.preset if self.snapshot else "run"
+        step = self.snapshot.step if self.snapshot else 0
+        try:
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+            path = self.app.save_screenshot(
+                f"groklab-{preset}-step{step}-{_stamp()}.svg", path=str(self.output_dir))
+        except OSError as exc:
+            self.notify(str(exc), title="Screenshot failed", severity="error")
+            return
+        self.notify(path, title="Screenshot saved")
+
+    def action_toggle_chart(self) -> None:
+        self.chart_wanted = not self.chart_visible
+
+    def watch_chart_wanted(self) -> None:
+        self._apply_chart_visibility()
+
+    def action_toggle_log(self) -> None:
+        self.log_scale = not self.log_scale
+
+    def action_toggle_ema(self) -> None:
+        self.smoothing = not self.smoothing
+
+    def watch_log_scale(self) -> None:
+        self._update_chart_title()
+        self._draw_chart()
+
+    def watch_smoothing(self) -> None:
+        self._update_chart_title()
+        self._draw_chart()
+
+    def action_presets(self) -> None:
+        self.app.show_picker()
+
+    def action_help(self) -> None:
+        note = ("ctrl+p opens the command palette: every action and every preset.\n"
+                "Edits are queued and applied between chunks; the event log records each "
+                "one with its step.")
+        self.app.push_screen(HelpScreen("keys", key_rows(self.app, self.BINDINGS), note))
+
+    async def action_quit(self) -> None:
+        await self.app.action_quit()
+
+
+def _stamp() -> str:
+    return time.strftime("%Y%m%d-%H%M%S")

@@ -1,0 +1,208 @@
+"""The entry screen: every preset with its title, phenomenon and description.
+
+Typing filters the list (all words must match, in any field); up/down move; enter
+starts the highlighted preset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from engine.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class PresetEntry:
+    """One row of the picker: what to show, and the config to run (None if broken)."""
+
+    name: str
+    title: str
+    phenomenon: str
+    description: str
+    config: Any = None  # engine.config.RunConfig
+    error: str | None = None  # why the preset cannot be loaded
+
+    @classmethod
+    def from_config(cls, cfg: Any) -> PresetEntry:
+        return cls(cfg.name, cfg.title, cfg.phenomenon, cfg.description, cfg)
+
+    def matches(self, query: str) -> bool:
+        haystack = " ".join((self.name, self.title, self.phenomenon, self.description)).lower()
+        return all(word in haystack for word in query.lower().split())
+
+
+PresetSource = Callable[[], Sequence[Any]] | Sequence[Any]
+
+
+def one_line(text: str, width: int) -> str:
+    """`text` on one line of at most `width` characters, cut with an ellipsis."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: max(0, width - 1)].rstrip() + "…"
+
+
+def bundled_presets() -> list[PresetEntry]:
+    """Every bundled preset, loaded and validated; a broken one is listed with its error."""
+    from engine.config import list_presets, load_config
+
+    entries = []
+    for name in list_presets():
+        try:
+            entries.append(PresetEntry.from_config(load_config(name)))
+        except ConfigError as exc:
+            entries.append(PresetEntry(name, name, "", "cannot be loaded", None, str(exc)))
+    return entries
+
+
+def to_entries(items: Iterable[Any]) -> list[PresetEntry]:
+    """PresetEntry objects from entries or RunConfigs (anything with name, title, ...)."""
+    return [item if isinstance(item, PresetEntry) else PresetEntry.from_config(item)
+            for item in items]
+
+
+class PickerScreen(Screen[None]):
+    """Choose a preset."""
+
+    BINDINGS = [
+        Binding("enter", "start", "Start", id="picker-start",
+                tooltip="Start the highlighted preset", priority=True),
+        Binding("down", "cursor(1)", "Next", id="picker-down", show=False),
+        Binding("up", "cursor(-1)", "Previous", id="picker-up", show=False),
+        Binding("pagedown", "cursor(10)", "Page down", id="picker-pagedown", show=False),
+        Binding("pageup", "cursor(-10)", "Page up", id="picker-pageup", show=False),
+        Binding("escape", "clear", "Clear filter", id="picker-clear",
+                tooltip="Clear the filter"),
+        Binding("f1", "help", "Help", id="picker-help", tooltip="List every key"),
+        Binding("ctrl+q", "quit", "Quit", id="picker-quit", tooltip="Quit groklab"),
+    ]
+
+    def __init__(self, entries: Sequence[PresetEntry]) -> None:
+        super().__init__()
+        self.entries = list(entries)
+        self.shown: list[PresetEntry] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static(Content.assemble(
+            (" groklab ", "bold $text-primary"),
+            ("│ watch small models learn: pick a preset", "$foreground-muted")),
+            id="picker-header")
+        yield Input(placeholder="type to filter presets (name, title, phenomenon, description)",
+                    id="picker-filter")
+        yield OptionList(id="picker-list")
+        yield Static("", id="picker-detail")
+        yield Static("", id="picker-count")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).border_title = "presets"
+        self._refill("")
+        self.query_one(Input).focus()
+
+    def _prompt(self, entry: PresetEntry, name_width: int, width: int) -> Content:
+        """Two lines: name, title and phenomenon; the description cut to one line."""
+        head = Content.assemble(
+            (f"{entry.name:<{name_width}}", "bold"), "  ",
+            (entry.title, ""),
+            ("  ·  " if entry.phenomenon else "", "$foreground-muted"),
+            (entry.phenomenon, "italic $text-accent"),
+        )
+        body = one_line(entry.error or entry.description, max(10, width - 2))
+        style = "$text-error" if entry.error else "$foreground-muted"
+        return Content.assemble(head, "\n", ("  " + body, style))
+
+    def _refill(self, query: str) -> None:
+        self.shown = [e for e in self.entries if e.matches(query)]
+        name_width = max((len(e.name) for e in self.shown), default=0)
+        option_list = self.query_one(OptionList)
+        width = (option_list.scrollable_content_region.width or self.size.width or 80) - 4
+        previous = self.highlighted_index
+        option_list.set_options(
+            Option(self._prompt(e, name_width, width), id=f"preset-{i}")
+            for i, e in enumerate(self.shown))
+        if self.shown:
+            option_list.highlighted = min(previous or 0, len(self.shown) - 1)
+        self._show_detail()
+        total = len(self.entries)
+        if not total:
+            text = "No presets found."
+        elif not self.shown:
+            text = f"No preset matches '{query}' (esc clears the filter)."
+        else:
+            text = f"{len(self.shown)} of {total} presets · enter starts the highlighted one"
+        self.query_one("#picker-count", Static).update(text)
+
+    @on(Input.Changed, "#picker-filter")
+    def _filter(self, event: Input.Changed) -> None:
+        self.query_one(OptionList).highlighted = 0
+        self._refill(event.value)
+
+    def on_resize(self) -> None:
+        # the one-line descriptions are cut to the width
+        self.call_after_refresh(self._refill, self.query_one(Input).value)
+
+    @on(OptionList.OptionHighlighted)
+    def _show_detail(self) -> None:
+        entry = self.highlighted
+        detail = self.query_one("#picker-detail", Static)
+        if entry is None:
+            detail.update("")
+        elif entry.error:
+            detail.update(Content.styled(entry.error, "$text-error"))
+        else:
+            detail.update(Content.assemble((entry.title, "bold"), "\n", entry.description))
+
+    def action_cursor(self, delta: int) -> None:
+        option_list = self.query_one(OptionList)
+        if not self.shown:
+            return
+        current = option_list.highlighted or 0
+        option_list.highlighted = max(0, min(len(self.shown) - 1, current + delta))
+
+    def action_clear(self) -> None:
+        self.query_one(Input).value = ""
+
+    @property
+    def highlighted_index(self) -> int | None:
+        return self.query_one(OptionList).highlighted
+
+    @property
+    def highlighted(self) -> PresetEntry | None:
+        index = self.highlighted_index
+        if index is None or not 0 <= index < len(self.shown):
+            return None
+        return self.shown[index]
+
+    def action_start(self) -> None:
+        self.start(self.highlighted)
+
+    @on(OptionList.OptionSelected)
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        self.start(self.shown[event.option_index])
+
+    def start(self, entry: PresetEntry | None) -> None:
+        if entry is None:
+            self.notify("No preset is highlighted.", severity="warning")
+            return
+        if entry.config is None:
+            self.notify(entry.error or "this preset cannot be loaded",
+                        title=f"{entry.name} cannot start", severity="error")
+            return
+        self.app.start_run(entry.config)
+
+    def action_help(self) -> None:
+        from tui.help import HelpScreen, key_rows
+
+        note = "Type to filter; ctrl+p opens the command palette (every preset is there too)."
+        self.app.push_screen(HelpScreen("picker keys", key_rows(self.app, self.BINDINGS), note))
+
+    async def action_quit(self) -> None:
+        await self.app.action_quit()
