@@ -17,7 +17,7 @@ from engine.data import Dataset, make_dataset
 from engine.errors import ConfigError
 from engine.model import Architecture, init_params, polynomial_features
 from engine.optim import BatchSampler, HParams, lr_schedule
-from engine.threads import use_single_threaded_blas
+from engine.threads import blas_threads, threads_for
 
 # Evaluation works through a split in blocks of this many rows to bound its workspace.
 EVAL_BLOCK = 8192
@@ -88,7 +88,6 @@ class Trainer:
     """Parameters + optimizer state + sampler; `run(k)` advances k steps in one kernel call."""
 
     def __init__(self, cfg, dataset: Dataset | None = None, impl: str = "compiled") -> None:
-        use_single_threaded_blas()
         self.cfg = cfg
         self.data = dataset if dataset is not None else make_dataset(cfg)
         self.arch = build_architecture(cfg, self.data)
@@ -132,12 +131,14 @@ class Trainer:
         lrs = lr_schedule(hp, self.step, count)
         losses, gnorms, ratios = np.empty(count), np.empty(count), np.empty(count)
         fan_in, fan_out, w_off, b_off = self._meta
-        done = self._kernels.train_chunk(
-            self.params, self.grad, self.m, self.v, train.xd, train.xi, train.yf, train.yi,
-            fan_in, fan_out, w_off, b_off, self.arch.act_code, self.arch.loss_code, rows, ptr,
-            lrs, hp.opt_code, hp.momentum, hp.beta1, hp.beta2, hp.eps, hp.weight_decay, hp.l1,
-            hp.l2, hp.clip_norm, self._mask, self.step, grad_stop, losses, gnorms, ratios,
-        )
+        with blas_threads(self._blas_threads(hp.batch_size)):
+            done = self._kernels.train_chunk(
+                self.params, self.grad, self.m, self.v, train.xd, train.xi, train.yf, train.yi,
+                fan_in, fan_out, w_off, b_off, self.arch.act_code, self.arch.loss_code, rows,
+                ptr, lrs, hp.opt_code, hp.momentum, hp.beta1, hp.beta2, hp.eps,
+                hp.weight_decay, hp.l1, hp.l2, hp.clip_norm, self._mask, self.step, grad_stop,
+                losses, gnorms, ratios,
+            )
         done = int(done)
         if rows.shape[0] == 0:
             self.epoch += done
@@ -153,14 +154,24 @@ class Trainer:
         return ChunkResult(losses[:recorded], gnorms[:recorded], ratios[:done], lrs[:recorded],
                            done, stopped)
 
+    def _blas_threads(self, batch_size: int, rows: int | None = None) -> int:
+        """BLAS threads for a call on this many rows (engine/threads.py says why)."""
+        if rows is None:
+            n_train = self.splits["train"].n_rows
+            rows = batch_size if 0 < batch_size < n_train else n_train
+        dense = self.arch.layers[1:] if self.arch.input_kind == "index" else self.arch.layers
+        largest = max((rows * lay.fan_in * lay.fan_out for lay in dense), default=0)
+        return threads_for(largest)
+
     def evaluate(self, split: str) -> tuple[float, float, float]:
         """(loss, accuracy, MAD) on a split at the current parameters; NaN where n/a."""
         arrays = self.splits[split]
         fan_in, fan_out, w_off, b_off = self._meta
-        loss, acc, mad = self._kernels.evaluate(
-            self.params, arrays.xd, arrays.xi, arrays.yf, arrays.yi, fan_in, fan_out, w_off,
-            b_off, self.arch.act_code, self.arch.loss_code, EVAL_BLOCK,
-        )
+        with blas_threads(self._blas_threads(0, min(arrays.n_rows, EVAL_BLOCK))):
+            loss, acc, mad = self._kernels.evaluate(
+                self.params, arrays.xd, arrays.xi, arrays.yf, arrays.yi, fan_in, fan_out,
+                w_off, b_off, self.arch.act_code, self.arch.loss_code, EVAL_BLOCK,
+            )
         return float(loss), float(acc), float(mad)
 
     def layer_grad_norms(self) -> tuple[float, ...]:

@@ -19,6 +19,7 @@ def _num(value, fmt: str) -> str:
 
 def run_bench(workloads, repeat: int, as_json: bool, dashboard: bool) -> int:
     console = Console()
+    console.width = max(console.width, 110)  # the table stays readable in logs and pipes
     if repeat < 1:
         from engine.errors import ConfigError
 
