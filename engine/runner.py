@@ -28,7 +28,7 @@ from engine.session import Session, validate_hparam
 from engine.snapshot import Series, Snapshot
 
 CHUNK_TARGET_S = 0.03  # aim for 30 ms per kernel call: inside the 20-50 ms band
-PUBLISH_EVERY_S = 0.05  # at most 20 snapshots/s: the UI polls at 10-20 Hz
+PUBLISH_EVERY_S = 0.1  # at most 10 new snapshots/s: a redraw costs the UI thread ~30 ms
 MAX_SERIES_POINTS = 1000  # a snapshot's series are decimated to this many points
 MAX_EVENTS = 200  # the snapshot carries the most recent events
 

@@ -154,11 +154,10 @@ class Trainer:
         return ChunkResult(losses[:recorded], gnorms[:recorded], ratios[:done], lrs[:recorded],
                            done, stopped)
 
-    def _blas_threads(self, batch_size: int, rows: int | None = None) -> int:
-        """BLAS threads for a call on this many rows (engine/threads.py says why)."""
-        if rows is None:
-            n_train = self.splits["train"].n_rows
-            rows = batch_size if 0 < batch_size < n_train else n_train
+    def _blas_threads(self, batch_size: int) -> int:
+        """BLAS threads for a training call at this batch size (engine/threads.py says why)."""
+        n_train = self.splits["train"].n_rows
+        rows = batch_size if 0 < batch_size < n_train else n_train
         dense = self.arch.layers[1:] if self.arch.input_kind == "index" else self.arch.layers
         largest = max((rows * lay.fan_in * lay.fan_out for lay in dense), default=0)
         return threads_for(largest)
@@ -167,7 +166,9 @@ class Trainer:
         """(loss, accuracy, MAD) on a split at the current parameters; NaN where n/a."""
         arrays = self.splits[split]
         fan_in, fan_out, w_off, b_off = self._meta
-        with blas_threads(self._blas_threads(0, min(arrays.n_rows, EVAL_BLOCK))):
+        # One BLAS thread: an idle second OpenBLAS thread spin-waits for ~0.1 s after each
+        # call, and evaluations come often enough to keep it spinning against the UI.
+        with blas_threads(1):
             loss, acc, mad = self._kernels.evaluate(
                 self.params, arrays.xd, arrays.xi, arrays.yf, arrays.yi, fan_in, fan_out,
                 w_off, b_off, self.arch.act_code, self.arch.loss_code, EVAL_BLOCK,

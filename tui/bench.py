@@ -37,7 +37,7 @@ def run_bench(workloads, repeat: int, as_json: bool, dashboard: bool) -> int:
     if dashboard:
         from tui.bench_dashboard import measure_dashboard
 
-        for row in measure_dashboard(repeat):
+        for row in measure_dashboard():
             rows.append(row)
             if as_json:
                 print(json.dumps(row), flush=True)

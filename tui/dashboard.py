@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -175,6 +176,7 @@ class DashboardScreen(Screen[None]):
         self._chart_due = False  # the chart lags the latest snapshot
         self._chart_drawn_at = 0.0
         self._stopping_polls = False
+        self.poll_starts: deque[float] = deque(maxlen=4096)  # for `groklab bench --dashboard`
 
     # -- layout ------------------------------------------------------------------
 
@@ -246,6 +248,7 @@ class DashboardScreen(Screen[None]):
         if self._stopping_polls:
             return
         started = time.monotonic()
+        self.poll_starts.append(started)
         try:
             self.refresh_from_runner()
             if self._chart_due:

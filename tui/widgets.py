@@ -72,6 +72,16 @@ def set_content(widget: Static, content, *, layout: bool = True) -> None:
         widget.update(content, layout=layout)
 
 
+def set_wrapped_content(widget: Static, content: Content) -> None:
+    """set_content for auto-height text: a layout pass (the costly part of a redraw) only
+    when the wrapped line count may have changed, not for every new number."""
+    width = max(widget.size.width, 1)
+    lines = sum(max(1, -(-len(line) // width)) for line in content.plain.split("\n"))
+    layout = getattr(widget, "_groklab_lines", None) != lines
+    widget._groklab_lines = lines  # type: ignore[attr-defined]
+    set_content(widget, content, layout=layout)
+
+
 class RunHeader(Static):
     """One line: preset, step, epoch, steps/s and the run state as one word."""
 
@@ -251,8 +261,8 @@ class StatusPanel(VerticalScroll):
         color = STATUS_COLORS.get(snap.status, "foreground")
         set_content(word, Content.styled(snap.status.upper(), f"bold $text-{color}"
                                          if color != "foreground" else "bold"))
-        set_content(self.query_one("#status-explanation", Static),
-                    Content(snap.explanation or ""))
+        set_wrapped_content(self.query_one("#status-explanation", Static),
+                            Content(snap.explanation or ""))
 
         guarantee = self.query_one("#status-guarantee", Static)
         rows = list(snap.guarantee)
@@ -261,13 +271,16 @@ class StatusPanel(VerticalScroll):
         if rows == self._guarantee_rows:
             pass
         elif rows:
+            same_shape = self._guarantee_rows is not None and len(rows) == len(
+                self._guarantee_rows)
             self._guarantee_rows = rows
             table = Table.grid(padding=(0, 1), expand=True)
             table.add_column(ratio=1, style="dim", overflow="fold")
             table.add_column(justify="right", no_wrap=True)
             for label, value in rows:
                 table.add_row(label, str(value))
-            guarantee.update(Group(Text("guarantee (GD on a quadratic)", style="bold"), table))
+            guarantee.update(Group(Text("guarantee (GD on a quadratic)", style="bold"), table),
+                             layout=not same_shape)
             guarantee.display = True
         else:
             self._guarantee_rows = rows
@@ -286,7 +299,7 @@ class StatusPanel(VerticalScroll):
         if milestones:
             extra.append(Content.assemble(("milestones: ", "$foreground-muted"),
                                           ", ".join(milestones)))
-        set_content(self.query_one("#status-extra", Static), Content("\n").join(extra))
+        set_wrapped_content(self.query_one("#status-extra", Static), Content("\n").join(extra))
 
 
 # Order and labels of the hyperparameter panel.

@@ -1,0 +1,127 @@
+"""`groklab bench --dashboard`: what the dashboard costs the engine, and how fast it starts.
+
+Throughput: W1 and W2 run once headless (the runner alone) and once inside the dashboard
+(Textual's headless App.run_test, chart visible at 120x40, polling at 20 Hz); the result is
+the engine's steps/s inside the dashboard relative to headless, and the p99 interval
+between the dashboard's polls (its UI timer).
+
+Start-up: `groklab run grokking-mod97` in a fresh process, timed from launch to the first
+frame and to the first training step, with an empty Numba cache and with a warm one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from engine.bench import workload_config
+from engine.config import with_overrides
+from engine.runner import Runner
+
+MEASURE_S = 4.0  # seconds of steady training measured per mode
+WARM_S = 1.0  # seconds skipped after the run starts (chunk sizing settles)
+POLL_HZ = 20.0
+
+
+def _bench_config(name: str):
+    return with_overrides(workload_config(name, "float32"),
+                          ["train.steps=100000000", "train.eval_every=100",
+                           "train.stop_on_converged=false"])
+
+
+def _steady_rate(runner: Runner) -> float:
+    while runner.snapshot().state != "running":
+        time.sleep(0.01)
+    time.sleep(WARM_S)
+    s0, t0 = runner.snapshot().step, time.perf_counter()
+    time.sleep(MEASURE_S)
+    return (runner.snapshot().step - s0) / (time.perf_counter() - t0)
+
+
+def headless_rate(name: str) -> float:
+    runner = Runner(_bench_config(name))
+    runner.start()
+    try:
+        return _steady_rate(runner)
+    finally:
+        runner.stop()
+
+
+async def _dashboard_rate(name: str) -> tuple[float, float]:
+    from tui.app import GroklabApp
+    from tui.dashboard import DashboardScreen
+
+    cfg = _bench_config(name)
+    app = GroklabApp(lambda c: Runner(c), preset=cfg, poll_interval=1.0 / POLL_HZ)
+    async with app.run_test(size=(120, 40)) as pilot:
+        while app.runner is None or app.runner.snapshot().state != "running":
+            await pilot.pause(0.01)
+        await asyncio.sleep(WARM_S)
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        s0, t0 = app.runner.snapshot().step, time.perf_counter()
+        first_poll = time.monotonic()
+        await asyncio.sleep(MEASURE_S)
+        rate = (app.runner.snapshot().step - s0) / (time.perf_counter() - t0)
+        starts = np.array([t for t in screen.poll_starts if t >= first_poll])
+        await pilot.press("q")
+    intervals = np.diff(starts) * 1000.0
+    p99 = float(np.percentile(intervals, 99)) if intervals.size else float("nan")
+    return rate, p99
+
+
+def startup_times(warm: bool) -> dict:
+    """Seconds from process launch to the first frame and to the first training step."""
+    env = dict(os.environ)
+    cache = None
+    if not warm:
+        cache = tempfile.TemporaryDirectory()
+        env["NUMBA_CACHE_DIR"] = cache.name
+    script = (
+        "import time, json, asyncio\n"
+        "from tui.app import GroklabApp\n"
+        "async def main():\n"
+        "    app = GroklabApp(preset='grokking-mod97')\n"
+        "    async with app.run_test(size=(80, 24)) as pilot:\n"
+        "        frame = time.time()\n"
+        "        while app.runner is None or app.runner.snapshot().step == 0:\n"
+        "            await pilot.pause(0.005)\n"
+        "        print(json.dumps({'frame': frame, 'training': time.time()}))\n"
+        "        await pilot.press('q')\n"
+        "asyncio.run(main())\n"
+    )
+    launched = time.time()
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                            text=True, check=True)
+    if cache is not None:
+        cache.cleanup()
+    stamps = json.loads(result.stdout.strip().splitlines()[-1])
+    return {"first_frame_s": stamps["frame"] - launched,
+            "training_starts_s": stamps["training"] - launched}
+
+
+def measure_dashboard() -> list[dict]:
+    rows = []
+    for name in ("W1", "W2"):
+        headless = headless_rate(name)
+        inside, p99 = asyncio.run(_dashboard_rate(name))
+        rows.append({"workload": name, "impl": "dashboard", "steps_per_s": inside,
+                     "headless_steps_per_s": headless, "ratio_vs_headless": inside / headless,
+                     "ui_p99_ms": p99, "ratio_vs_numpy": None, "gflops": None,
+                     "peak_gflops": None,
+                     "note": f"{inside / headless:.0%} of headless, UI p99 {p99:.0f} ms"})
+    for warm in (False, True):
+        times = startup_times(warm)
+        label = "warm cache" if warm else "empty cache"
+        rows.append({"workload": "start-up", "impl": label, "steps_per_s": None,
+                     "ratio_vs_numpy": None, "gflops": None, "peak_gflops": None, **times,
+                     "note": f"first frame {times['first_frame_s']:.2f} s, training "
+                             f"{times['training_starts_s']:.2f} s"})
+    return rows
