@@ -24,8 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import ConfigError
-from engine.session import Session, validate_hparam
-from engine.snapshot import Series, Snapshot
+from engine.hparams import validate_hparam
+from engine.session import Session
+from engine.snapshot import Series, Snapshot, starting_snapshot
 
 CHUNK_TARGET_S = 0.03  # aim for 30 ms per kernel call: inside the 20-50 ms band
 PUBLISH_EVERY_S = 0.1  # at most 10 new snapshots/s: a redraw costs the UI thread ~30 ms
@@ -90,7 +91,9 @@ class Runner:
 
     # ------------------------------------------------------------------ public API
     def start(self) -> None:
-        self._thread.start()
+        """Start the thread (a second call does nothing, so a caller may start it early)."""
+        if not self._thread.is_alive() and self._thread.ident is None:
+            self._thread.start()
 
     def snapshot(self) -> Snapshot:
         return self._snapshot
@@ -303,16 +306,7 @@ class Runner:
 
     # ------------------------------------------------------------------ snapshots
     def _empty_snapshot(self) -> Snapshot:
-        cfg = self.config
-        return Snapshot(
-            preset=cfg.name, title=cfg.title,
-            task="classification" if cfg.loss.kind == "cross_entropy" else "regression",
-            state=self._state, status="compiling",
-            explanation="compiling the training kernels (cached after the first run)",
-            step=0, epoch=0.0, steps_per_s=0.0, elapsed_s=0.0, target_steps=cfg.train.steps,
-            hparams=(("optimizer", cfg.optim.kind), ("lr", cfg.optim.lr)), edited=frozenset(),
-            latest=(), series=(), events=(), error=self._error, version=self._version,
-        )
+        return starting_snapshot(self.config, self._state, self._error, self._version)
 
     _last_publish = 0.0
 

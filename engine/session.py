@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.errors import ConfigError
+from engine.hparams import LIVE_HPARAMS, validate_hparam
 from engine.guarantee import Guarantee, observed_contraction, quadratic_guarantee
 from engine.history import MetricHistory
 from engine.monitor import ConvergenceMonitor, MonitorSettings
@@ -25,8 +25,6 @@ from engine.optim import lr_schedule
 from engine.snapshot import Event
 from engine.trainer import Trainer
 
-# Hyperparameters that can change while the run goes on.
-LIVE_HPARAMS = ("lr", "weight_decay", "batch_size", "momentum")
 
 # Per-evaluation record keys, in CSV order first (DESIGN.md fixes metrics.csv's header).
 CSV_COLUMNS = ("step", "epoch", "train_loss", "val_loss", "train_acc", "val_acc", "grad_norm",
@@ -55,36 +53,6 @@ class AdvanceResult:
 
 def _finite_or_none(value: float) -> float | None:
     return None if value is None or math.isnan(value) else float(value)
-
-
-def validate_hparam(optimizer: str, name: str, value) -> float | int:
-    """The value as its proper type, or ConfigError saying why it cannot be set."""
-    key = f"optim.{name}"
-    if name not in LIVE_HPARAMS:
-        raise ConfigError("live edit", key, f"one of {', '.join(LIVE_HPARAMS)}", name)
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ConfigError("live edit", key, "a number", value)
-    if name == "batch_size":
-        if int(value) != value or value < 0:
-            raise ConfigError("live edit", key, "a whole number >= 0 (0 = full batch)", value)
-        if optimizer == "gd" and value != 0:
-            raise ConfigError("live edit", key, "0: gd is full-batch (use sgd for minibatches)",
-                              value)
-        return int(value)
-    value = float(value)
-    if not math.isfinite(value):
-        raise ConfigError("live edit", key, "a finite number", value)
-    if name == "lr" and value <= 0:
-        raise ConfigError("live edit", key, "a number > 0", value)
-    if name == "weight_decay" and value < 0:
-        raise ConfigError("live edit", key, "a number >= 0", value)
-    if name == "momentum":
-        if optimizer not in ("momentum", "nesterov"):
-            raise ConfigError("live edit", key, "an optimizer with momentum (momentum, nesterov)",
-                              optimizer)
-        if not 0 <= value < 1:
-            raise ConfigError("live edit", key, "a number in [0, 1)", value)
-    return value
 
 
 class Session:

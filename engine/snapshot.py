@@ -77,3 +77,18 @@ class Snapshot:
 
     def metric(self, name: str) -> float | None:
         return dict(self.latest).get(name)
+
+
+def starting_snapshot(cfg, state: str = "compiling", error: str | None = None,
+                      version: int = 0) -> Snapshot:
+    """What a run looks like before its first evaluation: no numbers yet."""
+    explanation = ("compiling the training kernels (cached after the first run)"
+                   if error is None else error.splitlines()[0])
+    return Snapshot(
+        preset=cfg.name, title=cfg.title,
+        task="classification" if cfg.loss.kind == "cross_entropy" else "regression",
+        state=state, status="compiling", explanation=explanation, step=0, epoch=0.0,
+        steps_per_s=0.0, elapsed_s=0.0, target_steps=cfg.train.steps,
+        hparams=(("optimizer", cfg.optim.kind), ("lr", cfg.optim.lr)), edited=frozenset(),
+        latest=(), series=(), events=(), error=error, version=version,
+    )

@@ -26,10 +26,20 @@ from tui.picker import PickerScreen, PresetEntry, PresetSource, bundled_presets,
 RunnerFactory = Callable[[Any], Any]
 
 
-def default_runner_factory(cfg: Any) -> Any:
-    from engine.runner import Runner  # imported late: it pulls in numba
+def deferred_runner(cfg: Any, **runner_options: Any) -> Any:
+    """A runner the dashboard can show at once: the real one (numba, kernels) is built in
+    the background while the dashboard says `compiling` (engine/deferred.py)."""
+    from engine.deferred import DeferredRunner
 
-    return Runner(cfg)
+    def build() -> Any:
+        from engine.runner import Runner  # imported here, off the UI thread: it loads numba
+
+        return Runner(cfg, **runner_options)
+
+    return DeferredRunner(cfg, build)
+
+
+default_runner_factory = deferred_runner
 
 
 class GroklabCommands(Provider):

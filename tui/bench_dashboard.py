@@ -84,11 +84,17 @@ def startup_times(warm: bool) -> dict:
     if not warm:
         cache = tempfile.TemporaryDirectory()
         env["NUMBA_CACHE_DIR"] = cache.name
+    # The same steps as `groklab run grokking-mod97` (tui/cli.py), in Textual's headless
+    # driver because a benchmark has no terminal.
     script = (
         "import time, json, asyncio\n"
-        "from tui.app import GroklabApp\n"
+        "from engine.config import load_config\n"
+        "from engine.data import make_dataset\n"
+        "cfg = load_config('grokking-mod97')\n"
+        "make_dataset(cfg)\n"
+        "from tui.app import GroklabApp, deferred_runner\n"
         "async def main():\n"
-        "    app = GroklabApp(preset='grokking-mod97')\n"
+        "    app = GroklabApp(deferred_runner, preset=cfg)\n"
         "    async with app.run_test(size=(80, 24)) as pilot:\n"
         "        frame = time.time()\n"
         "        while app.runner is None or app.runner.snapshot().step == 0:\n"

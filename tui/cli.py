@@ -51,21 +51,26 @@ def _run(args: argparse.Namespace) -> int:
     if args.steps is not None and args.steps < 1:
         raise ConfigError("--steps", "train.steps", "a whole number >= 1", args.steps)
     cfg = _resolve_config(args)
-    from engine.runner import Runner
-
-    # Built here so a mistake in the data (a bad CSV cell) is exit 2 before any UI.
-    runner = Runner(cfg, out_dir=args.out, resume=args.resume)
     if args.headless:
         from rich.console import Console
 
+        from engine.runner import Runner
         from tui.headless import run_headless
 
+        # Built here so a mistake in the data (a bad CSV cell) is exit 2, not a failed run.
+        runner = Runner(cfg, out_dir=args.out, resume=args.resume)
         return run_headless(runner, Console(), Console(stderr=True))
-    from tui.app import GroklabApp
+
+    from engine.data import make_dataset
+
+    make_dataset(cfg)  # the same check before any UI; numpy only, so it is quick
+    from tui.app import GroklabApp, deferred_runner
+
+    first = deferred_runner(cfg, out_dir=args.out, resume=args.resume)
 
     def runner_factory(chosen):
-        # The first run is the one built above; presets picked later start fresh.
-        return runner if chosen is cfg else Runner(chosen)
+        # The first run is the one above; presets picked later start fresh.
+        return first if chosen is cfg else deferred_runner(chosen)
 
     GroklabApp(runner_factory, preset=cfg, output_dir=args.out).run()
     return EXIT_OK
