@@ -165,11 +165,12 @@ def time_engine(cfg, impl: str, repeat: int) -> tuple[float, float]:
 
 def time_torch(cfg, repeat: int) -> float | None:
     """steps/s of the same model in PyTorch on the CPU, or None when torch is missing."""
+    from engine.bench_torch import torch_trainer
+
     try:
-        from engine.bench_torch import torch_trainer
+        step = torch_trainer(cfg)
     except ImportError:
         return None
-    step = torch_trainer(cfg)
     if step is None:
         return None
     return _time_steps(step, repeat)

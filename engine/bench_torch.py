@@ -1,4 +1,4 @@
-"""The PyTorch CPU baseline of `groklab bench` (imported only when torch is installed).
+"""The PyTorch CPU baseline of `groklab bench` (torch is optional: imported on use).
 
 The same model and maths as the engine's W1-W3: index inputs gathered from the first
 weight matrix (what nn.Embedding does), relu MLP, softmax cross-entropy, torch's AdamW,
@@ -8,13 +8,17 @@ float32, all CPU threads. A fair, idiomatic baseline: the code a practitioner wo
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from engine.trainer import Trainer
 
 
 def torch_trainer(cfg):
-    """A function run_steps(k) training the config's model in torch, or None if unsupported."""
+    """A function run_steps(k) training the config's model in torch, or None if unsupported.
+
+    Raises ImportError when torch is not installed.
+    """
+    import torch
+
     trainer = Trainer(cfg, impl="reference")  # for the data and the initial parameters
     if trainer.arch.input_kind != "index" or trainer.arch.activation != "relu":
         return None
