@@ -35,7 +35,8 @@ class Guarantee:
 
     def rows(self) -> tuple[tuple[str, str], ...]:
         """Label/value pairs for display."""
-        steps = "never" if not math.isfinite(self.predicted_steps) else f"{self.predicted_steps:,.0f}"
+        steps = (f"{self.predicted_steps:,.0f}" if math.isfinite(self.predicted_steps)
+                 else "never")
         return (
             ("L (largest Hessian eigenvalue)", f"{self.L:.4g}"),
             ("mu (smallest)", f"{self.mu:.4g}"),

@@ -79,7 +79,6 @@ class Runner:
         self._error: str | None = None
         self._version = 0
         self._started_at = time.perf_counter()
-        self._stopped = threading.Event()
         # Built here, in the caller's thread, so a user's mistake found while reading the
         # data (say a bad CSV cell) is a ConfigError for the caller, not a dead run.
         self.session: Session = session_factory(cfg)
@@ -144,7 +143,6 @@ class Runner:
         if self._thread.is_alive():
             self._commands.put(("stop",))
             self._thread.join(timeout)
-        self._stopped.set()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the run is finished (done, diverged or error) or the thread ended."""

@@ -189,7 +189,9 @@ class Session:
             self.elapsed += spent
             if done_total and spent > 0:
                 rate = done_total / spent
-                self.steps_per_s = rate if not self.steps_per_s else 0.7 * self.steps_per_s + 0.3 * rate
+                # a short EMA: steady enough to read, quick to follow a live edit
+                previous = self.steps_per_s
+                self.steps_per_s = rate if not previous else 0.7 * previous + 0.3 * rate
 
     @property
     def _grad_stop(self) -> float:
@@ -208,7 +210,8 @@ class Session:
             return
         first = self.step - result.steps_done + 1
         steps = np.arange(first, first + result.losses.size, dtype=np.int64)
-        self.history.extend(steps, {"step_loss": result.losses, "step_grad_norm": result.grad_norms})
+        self.history.extend(steps, {"step_loss": result.losses,
+                                    "step_grad_norm": result.grad_norms})
         if self.guarantee is not None:
             self._grad_tail.extend(result.grad_norms.tolist())
             del self._grad_tail[:-_CONTRACTION_WINDOW]
@@ -314,7 +317,8 @@ class Session:
     @property
     def edited(self) -> frozenset[str]:
         now, start = self.trainer.hp, self._hp_initial
-        return frozenset(name for name in LIVE_HPARAMS if getattr(now, name) != getattr(start, name))
+        return frozenset(name for name in LIVE_HPARAMS
+                         if getattr(now, name) != getattr(start, name))
 
     # ------------------------------------------------------------------ results
     def csv_row(self, record: dict) -> list:
@@ -343,8 +347,10 @@ class Session:
             g = self.guarantee
             summary["guarantee"] = {
                 "L": g.L, "mu": g.mu, "stable_lr": g.stable_lr, "best_lr": g.best_lr,
-                "predicted_contraction": g.contraction, "predicted_steps": _json_float(g.predicted_steps),
-                "diverges": g.diverges, "observed_contraction": _json_float(self.observed_contraction()),
+                "predicted_contraction": g.contraction,
+                "predicted_steps": _json_float(g.predicted_steps),
+                "diverges": g.diverges,
+                "observed_contraction": _json_float(self.observed_contraction()),
             }
         return summary
 
