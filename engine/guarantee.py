@@ -8,8 +8,9 @@ eigenvalues:
   * lr < 2/L is necessary and sufficient for convergence (lr > 2/L diverges from almost
     every start),
   * the best fixed step is 2/(L + mu), with contraction (L - mu)/(L + mu),
-  * the predicted contraction is max(|1 - lr mu|, |1 - lr L|), and the gradient norm falls
-    below grad_tol after about log(grad_tol / g0) / log(contraction) steps.
+  * the predicted contraction is max(|1 - lr mu|, |1 - lr L|), and since
+    |g_t| <= contraction^t |g_0|, the gradient norm is below grad_tol after at most
+    log(grad_tol / g0) / log(contraction) steps.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class Guarantee:
             ("stable step bound 2/L", f"{self.stable_lr:.4g}"),
             ("best fixed step 2/(L+mu)", f"{self.best_lr:.4g}"),
             ("predicted contraction", f"{self.contraction:.6f}"),
-            ("predicted steps to grad_tol", steps),
+            ("steps to grad_tol, at most", steps),
         )
 
 

@@ -22,6 +22,7 @@ from engine.guarantee import Guarantee, observed_contraction, quadratic_guarante
 from engine.history import MetricHistory
 from engine.monitor import ConvergenceMonitor, MonitorSettings
 from engine.optim import lr_schedule
+from engine.reference import loss_and_grad
 from engine.snapshot import Event
 from engine.trainer import Trainer
 
@@ -113,8 +114,6 @@ class Session:
     def _compute_guarantee(self) -> Guarantee | None:
         if not self.is_quadratic:
             return None
-        from engine.reference import loss_and_grad
-
         train = self.trainer.splits["train"]
         fan_in, fan_out, w_off, b_off = self.trainer.arch.meta()
         _loss, grad = loss_and_grad(self.trainer.params, train.xd, train.yf, False, fan_in,
@@ -294,7 +293,7 @@ class Session:
         value = validate_hparam(self.trainer.hp.kind, name, value)
         old = getattr(self.trainer.hp, name)
         self.trainer.hp = self.trainer.hp.with_(**{name: value})
-        if name == "lr" or name == "l2":
+        if name == "lr":  # the guarantee's predictions depend on the step size
             self.guarantee = self._compute_guarantee()
         self._emit("edit", f"{name} {old:g} -> {value:g}")
 
