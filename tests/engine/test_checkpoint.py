@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from engine import checkpoint
+from engine.config import with_overrides
 from engine.session import Session
 from tests.configs import linear, modular
 
@@ -102,3 +103,15 @@ def test_a_corrupt_checkpoint_is_a_clear_error(tmp_path):
     assert "bad.npz" in str(err.value)
     with pytest.raises(ConfigError):
         checkpoint.load_config(tmp_path / "missing.npz")
+
+
+def test_same_seed_same_parameters_after_n_steps_other_seed_different(tmp_path):
+    def params_after(seed, steps=40):
+        cfg = modular(tmp_path, optim="sgd", batch=8, wd=0.0)
+        session = Session(with_overrides(cfg, [], seed=seed))
+        session.begin()
+        run_steps(session, steps)
+        return session.trainer.params.copy()
+
+    np.testing.assert_array_equal(params_after(3), params_after(3))
+    assert not np.array_equal(params_after(3), params_after(4))
