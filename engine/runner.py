@@ -323,6 +323,8 @@ class Runner:
         hp = session.trainer.hp
         hparams = [("optimizer", hp.kind), ("lr", hp.lr), ("weight_decay", hp.weight_decay),
                    ("batch_size", hp.batch_size), ("schedule", hp.schedule)]
+        if hp.schedule != "constant" or hp.warmup_steps:
+            hparams.append(("lr_now", session.current_lr()))
         if hp.kind in ("momentum", "nesterov"):
             hparams.append(("momentum", hp.momentum))
         if hp.kind in ("adam", "adamw"):

@@ -306,6 +306,7 @@ class StatusPanel(VerticalScroll):
 HPARAM_ROWS = (
     ("optimizer", "optimizer"),
     ("lr", "lr"),
+    ("lr_now", "lr now"),  # only with a schedule: where the base lr has been taken to
     ("weight_decay", "weight decay"),
     ("batch_size", "batch size"),
     ("momentum", "momentum"),
