@@ -18,8 +18,9 @@ import math
 import numpy as np
 from numba import njit
 
-# One place for the decorator flags of every kernel (STYLE.md: flags live in one place).
-JIT_FLAGS = dict(cache=True, nogil=True)
+# Every kernel is @njit(cache=True, nogil=True), written out on each so it can be seen at
+# a glance: nogil lets the UI thread run while a kernel does (tests/engine/test_kernels.py
+# checks every dispatcher in this module for both flags).
 
 OPT_SGD, OPT_MOMENTUM, OPT_NESTEROV, OPT_ADAM = 0, 1, 2, 3
 
@@ -27,7 +28,7 @@ OPT_SGD, OPT_MOMENTUM, OPT_NESTEROV, OPT_ADAM = 0, 1, 2, 3
 SMALL_GEMM = 32768
 
 
-@njit(**JIT_FLAGS)
+@njit(cache=True, nogil=True)
 def _gemm(a, b, out):
     """out = a @ b. Small products run as a plain loop: a BLAS call costs about a
     microsecond before it multiplies anything, which dominates tiny models."""
@@ -44,7 +45,7 @@ def _gemm(a, b, out):
             out[i, j] = acc
 
 
-@njit(**JIT_FLAGS)
+@njit(cache=True, nogil=True)
 def _activate(z, out, act):
     """out = act(z), elementwise; z and out are 2-D of the same shape (may alias)."""
     rows, cols = z.shape
@@ -63,7 +64,7 @@ def _activate(z, out, act):
                 out[i, j] = x
 
 
-@njit(**JIT_FLAGS)
+@njit(cache=True, nogil=True)
 def _activation_backward(z, a, grad, act):
     """grad *= act'(z) in place, using the stored activation a where that is cheaper."""
     rows, cols = z.shape
@@ -80,7 +81,7 @@ def _activation_backward(z, a, grad, act):
                 grad[i, j] *= 2.0 * z[i, j]
 
 
-@njit(**JIT_FLAGS)
+@njit(cache=True, nogil=True)
 def _layer_views(flat, fan_in, fan_out, w_off, b_off):
     """Per-layer (fan_in x fan_out) weight views and bias views (empty when no bias) into a
     flat vector. Built once per kernel call, so the step loop creates no array views."""
@@ -91,7 +92,7 @@ def _layer_views(flat, fan_in, fan_out, w_off, b_off):
     return weights, biases
 
 
-@njit(**JIT_FLAGS)
+@njit(cache=True, nogil=True)
 def _workspace(params, xd, fan_out, max_rows, dense_minibatch):
     """Per-layer pre-activation, activation and delta buffers (max_rows x fan_out) in the
     parameters' precision, plus the gathered-input buffer for dense minibatches."""
@@ -103,7 +104,7 @@ def _workspace(params, xd, fan_out, max_rows, dense_minibatch):
     return zs, acts, deltas, xbuf
 
 
-@njit(**JIT_FLAGS)
+@njit(cache=True, nogil=True)
 def _first_layer_index(xi, rows, n_rows, weight, bias, z):
     """Layer 0 for one-hot inputs given as indices: a sum of gathered weight rows."""
     fan_out = weight.shape[1]
@@ -118,7 +119,7 @@ def _first_layer_index(xi, rows, n_rows, weight, bias, z):
                 z[r, j] += weight[w_row, j]
 
 
-@njit(**JIT_FLAGS)
+@njit(cache=True, nogil=True)
 def _forward(weights, biases, xd, xi, rows, n_rows, act, zs, acts, xbuf):
     """Forward pass for n_rows rows (rows = their indices, or empty for rows 0..n_rows-1).
 
@@ -149,7 +150,7 @@ def _forward(weights, biases, xd, xi, rows, n_rows, act, zs, acts, xbuf):
             _activate(z, acts[layer][:n_rows], act)
 
 
-@njit(**JIT_FLAGS)
+@njit(cache=True, nogil=True)
 def _loss_and_output_grad(out, yf, yi, rows, n_rows, loss_code, dout, want_grad):
     """Mean data loss over the rows, and d(loss)/d(output) into dout when want_grad."""
     n_out = out.shape[1]
@@ -199,7 +200,7 @@ def _loss_and_output_grad(out, yf, yi, rows, n_rows, loss_code, dout, want_grad)
     return total * scale
 
 
-@njit(**JIT_FLAGS)
+@njit(cache=True, nogil=True)
 def _backward(weights, grad_weights, grad_biases, xd, xi, rows, n_rows, act, zs, acts, xbuf,
               deltas):
     """Backpropagate deltas[-1] (d loss / d output) into the gradient views."""
@@ -232,7 +233,7 @@ def _backward(weights, grad_weights, grad_biases, xd, xi, rows, n_rows, act, zs,
             _gemm(dz, weights[layer].T, deltas[layer - 1][:n_rows])
 
 
-@njit(**JIT_FLAGS)
+@njit(cache=True, nogil=True)
 def train_chunk(params, grad, m, v, xd, xi, yf, yi, fan_in, fan_out, w_off, b_off, act,
                 loss_code, batch_rows, batch_ptr, lrs, opt_code, momentum, beta1, beta2, eps,
                 weight_decay, l1, l2, clip_norm, weight_mask, adam_step0, grad_stop, out_loss,
@@ -324,7 +325,7 @@ def train_chunk(params, grad, m, v, xd, xi, yf, yi, fan_in, fan_out, w_off, b_of
     return n_steps
 
 
-@njit(**JIT_FLAGS)
+@njit(cache=True, nogil=True)
 def evaluate(params, xd, xi, yf, yi, fan_in, fan_out, w_off, b_off, act, loss_code, block):
     """(mean loss, accuracy, mean absolute deviation) over a whole split, in row blocks.
 

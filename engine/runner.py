@@ -78,6 +78,7 @@ class Runner:
         self._state = "compiling"
         self._error: str | None = None
         self._version = 0
+        self._last_publish = 0.0
         self._started_at = time.perf_counter()
         # Built here, in the caller's thread, so a user's mistake found while reading the
         # data (say a bad CSV cell) is a ConfigError for the caller, not a dead run.
@@ -305,8 +306,6 @@ class Runner:
     # ------------------------------------------------------------------ snapshots
     def _empty_snapshot(self) -> Snapshot:
         return starting_snapshot(self.config, self._state, self._error, self._version)
-
-    _last_publish = 0.0
 
     def _publish(self, force: bool = False) -> None:
         now = time.perf_counter()

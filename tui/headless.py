@@ -7,6 +7,7 @@ cleanly: the runner writes the final checkpoint and summary, and the exit status
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 import time
@@ -93,8 +94,6 @@ def run_headless(runner: Runner, console: Console, err: Console) -> int:
         return 1
     summary = None
     if runner.out_dir is not None and (runner.out_dir / "summary.json").exists():
-        import json
-
         summary = json.loads((runner.out_dir / "summary.json").read_text())
     console.print(summary_table(snap, summary))
     for line in summary_lines(snap):

@@ -268,23 +268,20 @@ class StatusPanel(VerticalScroll):
         rows = list(snap.guarantee)
         if rows and snap.observed_contraction is not None:
             rows.append(("observed contraction", S.format_value(snap.observed_contraction, 6)))
-        if rows == self._guarantee_rows:
-            pass
-        elif rows:
+        if rows != self._guarantee_rows:  # rebuilt only when a value changed
             same_shape = self._guarantee_rows is not None and len(rows) == len(
                 self._guarantee_rows)
             self._guarantee_rows = rows
-            table = Table.grid(padding=(0, 1), expand=True)
-            table.add_column(ratio=1, style="dim", overflow="fold")
-            table.add_column(justify="right", no_wrap=True)
-            for label, value in rows:
-                table.add_row(label, str(value))
-            guarantee.update(Group(Text("guarantee (GD on a quadratic)", style="bold"), table),
-                             layout=not same_shape)
-            guarantee.display = True
-        else:
-            self._guarantee_rows = rows
-            guarantee.display = False
+            if rows:
+                table = Table.grid(padding=(0, 1), expand=True)
+                table.add_column(ratio=1, style="dim", overflow="fold")
+                table.add_column(justify="right", no_wrap=True)
+                for label, value in rows:
+                    table.add_row(label, str(value))
+                guarantee.update(
+                    Group(Text("guarantee (GD on a quadratic)", style="bold"), table),
+                    layout=not same_shape)
+            guarantee.display = bool(rows)
 
         extra: list[Content] = []
         if snap.test is not None:

@@ -14,8 +14,9 @@ from engine.session import Session
 
 def run_to_end(session: Session, chunk: int = 1000) -> None:
     session.begin()
-    while not session.advance(chunk).finished:
-        pass
+    finished = False
+    while not finished:
+        finished = session.advance(chunk).finished
 
 
 def linear_regression(*overrides: str):

@@ -162,3 +162,14 @@ def test_gradient_below_grad_stop_stops_the_chunk():
     assert fast[0] == slow[0] < 5000
     done, _p, _m, _v, _losses, gnorms, _r = fast
     assert gnorms[done] < 1e-6 <= gnorms[done - 1]
+
+
+def test_every_kernel_releases_the_gil_and_is_cached():
+    """nogil lets the dashboard's thread run while a kernel trains; cache skips recompiles."""
+    from numba.core.registry import CPUDispatcher
+
+    dispatchers = [obj for obj in vars(kernels).values() if isinstance(obj, CPUDispatcher)]
+    assert len(dispatchers) >= 10
+    for kernel in dispatchers:
+        assert kernel.targetoptions.get("nogil") is True, kernel.__name__
+        assert kernel._cache.__class__.__name__ != "NullCache", kernel.__name__

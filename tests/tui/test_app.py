@@ -516,7 +516,7 @@ class FixedRunner:
         self.calls: list = []
 
     def start(self):
-        pass
+        self.calls.append("start")
 
     def snapshot(self):
         return self.snap
