@@ -27,8 +27,12 @@ OPT_SGD, OPT_MOMENTUM, OPT_NESTEROV, OPT_ADAM = 0, 1, 2, 3
 # Multiply-adds below which a matrix product runs as a loop instead of a BLAS call.
 SMALL_GEMM = 32768
 
+# Fast-math flags for loops that reduce a sum: reassociation lets the sum vectorise, and
+# contraction allows FMA. No nnan/ninf, so the finiteness checks keep their meaning.
+REDUCE = {"reassoc", "contract"}
 
-@njit(cache=True, nogil=True)
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _gemm(a, b, out):
     """out = a @ b. Small products run as a plain loop: a BLAS call costs about a
     microsecond before it multiplies anything, which dominates tiny models."""
@@ -45,7 +49,7 @@ def _gemm(a, b, out):
             out[i, j] = acc
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _activate(z, out, act):
     """out = act(z), elementwise; z and out are 2-D of the same shape (may alias)."""
     rows, cols = z.shape
@@ -64,7 +68,7 @@ def _activate(z, out, act):
                 out[i, j] = x
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _activation_backward(z, a, grad, act):
     """grad *= act'(z) in place, using the stored activation a where that is cheaper."""
     rows, cols = z.shape
@@ -81,7 +85,7 @@ def _activation_backward(z, a, grad, act):
                 grad[i, j] *= 2.0 * z[i, j]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _layer_views(flat, fan_in, fan_out, w_off, b_off):
     """Per-layer (fan_in x fan_out) weight views and bias views (empty when no bias) into a
     flat vector. Built once per kernel call, so the step loop creates no array views."""
@@ -92,7 +96,7 @@ def _layer_views(flat, fan_in, fan_out, w_off, b_off):
     return weights, biases
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _workspace(params, xd, fan_out, max_rows, dense_minibatch):
     """Per-layer pre-activation, activation and delta buffers (max_rows x fan_out) in the
     parameters' precision, plus the gathered-input buffer for dense minibatches."""
@@ -104,7 +108,7 @@ def _workspace(params, xd, fan_out, max_rows, dense_minibatch):
     return zs, acts, deltas, xbuf
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _first_layer_index(xi, rows, n_rows, weight, bias, z):
     """Layer 0 for one-hot inputs given as indices: a sum of gathered weight rows."""
     fan_out = weight.shape[1]
@@ -119,7 +123,7 @@ def _first_layer_index(xi, rows, n_rows, weight, bias, z):
                 z[r, j] += weight[w_row, j]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _forward(weights, biases, xd, xi, rows, n_rows, act, zs, acts, xbuf):
     """Forward pass for n_rows rows (rows = their indices, or empty for rows 0..n_rows-1).
 
@@ -150,34 +154,73 @@ def _forward(weights, biases, xd, xi, rows, n_rows, act, zs, acts, xbuf):
             _activate(z, acts[layer][:n_rows], act)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=REDUCE, error_model="numpy")
+def _exp_nonpositive_row(x, top, out, exp_bits):
+    """out[j] = exp(x[j] - top) in float32 for x[j] <= top; returns sum(out) in float64.
+
+    libm's expf is a scalar call per element, and softmax over W1's 4,704 x 97 logits spent
+    most of its time there. This is Cephes' expf (Cody-Waite reduction, degree-5
+    polynomial, within 2 ulp of the true value), written so the loop vectorises: 2^n is
+    built from its exponent bits in exp_bits (an int32 scratch row) and read back as
+    float32. Arguments below -87 give exp(-87) ~ 1.6e-38 instead of a subnormal or 0; NaN
+    stays NaN.
+    """
+    n = x.shape[0]
+    scale_bits = exp_bits[:n]
+    scale = scale_bits.view(np.float32)
+    for j in range(n):
+        a = np.float32(x[j] - top)
+        a = np.float32(-87.0) if a < np.float32(-87.0) else a
+        k = np.floor(a * np.float32(1.44269504088896341) + np.float32(0.5))
+        r = a - k * np.float32(0.693359375) + k * np.float32(2.12194440e-4)
+        p = np.float32(1.9875691500e-4)
+        p = p * r + np.float32(1.3981999507e-3)
+        p = p * r + np.float32(8.3334519073e-3)
+        p = p * r + np.float32(4.1665795894e-2)
+        p = p * r + np.float32(1.6666665459e-1)
+        p = p * r + np.float32(5.0000001201e-1)
+        out[j] = p * r * r + r + np.float32(1.0)
+        scale_bits[j] = (np.int32(k) + np.int32(127)) << np.int32(23)
+    total = 0.0
+    for j in range(n):
+        e = out[j] * scale[j]
+        out[j] = e
+        total += e
+    return total
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _loss_and_output_grad(out, yf, yi, rows, n_rows, loss_code, dout, want_grad):
     """Mean data loss over the rows, and d(loss)/d(output) into dout when want_grad."""
     n_out = out.shape[1]
     total = 0.0
     if loss_code == 2:  # softmax cross-entropy, computed stably via log-sum-exp
+        fast_exp = out.itemsize == 4  # a compile-time constant: float32 takes exp_nonpositive
+        exp_bits = np.empty(n_out, np.int32)
+        scratch = np.empty(n_out, out.dtype)  # the exponentials when no gradient is wanted
         for r in range(n_rows):
             src = rows[r] if rows.shape[0] > 0 else r
-            top = out[r, 0]
+            logits = out[r]
+            top = logits[0]
             for j in range(1, n_out):
-                if out[r, j] > top:
-                    top = out[r, j]
-            norm = 0.0
-            if want_grad:  # one exp per logit: keep them in dout, normalise after
-                for j in range(n_out):
-                    e = math.exp(out[r, j] - top)
-                    dout[r, j] = e
-                    norm += e
+                top = max(top, logits[j])
+            # exp(logit - top) for the whole row; kept in dout when a gradient is wanted
+            row = dout[r] if want_grad else scratch
+            if fast_exp:
+                norm = _exp_nonpositive_row(logits, top, row, exp_bits)
             else:
+                norm = 0.0
                 for j in range(n_out):
-                    norm += math.exp(out[r, j] - top)
+                    e = math.exp(logits[j] - top)
+                    row[j] = e
+                    norm += e
             label = yi[src]
-            total += math.log(norm) + top - out[r, label]
+            total += math.log(norm) + top - logits[label]
             if want_grad:
-                scale = 1.0 / (norm * n_rows)
+                scale = row.dtype.type(1.0 / (norm * n_rows))
                 for j in range(n_out):
-                    dout[r, j] *= scale
-                dout[r, label] -= 1.0 / n_rows
+                    row[j] *= scale
+                row[label] -= 1.0 / n_rows
         return total / n_rows
     scale = 1.0 / (n_rows * n_out)
     gathered = rows.shape[0] > 0
@@ -200,7 +243,7 @@ def _loss_and_output_grad(out, yf, yi, rows, n_rows, loss_code, dout, want_grad)
     return total * scale
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _backward(weights, grad_weights, grad_biases, xd, xi, rows, n_rows, act, zs, acts, xbuf,
               deltas):
     """Backpropagate deltas[-1] (d loss / d output) into the gradient views."""
@@ -233,7 +276,74 @@ def _backward(weights, grad_weights, grad_biases, xd, xi, rows, n_rows, act, zs,
             _gemm(dz, weights[layer].T, deltas[layer - 1][:n_rows])
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=REDUCE, error_model="numpy")
+def _penalise_and_norm(params, grad, weight_mask, l1, l2):
+    """Add L2 (l2 * w) and L1 (l1 * sign w) on weights to grad; return its global norm."""
+    if l1 != 0.0 or l2 != 0.0:
+        for i in range(params.shape[0]):
+            if weight_mask[i] != 0.0:
+                w = params[i]
+                grad[i] += l2 * w + l1 * (1.0 if w > 0.0 else (-1.0 if w < 0.0 else 0.0))
+    sq = 0.0
+    for i in range(grad.shape[0]):
+        g = grad[i]
+        sq += g * g
+    return math.sqrt(sq)
+
+
+@njit(cache=True, nogil=True, fastmath=REDUCE, error_model="numpy")
+def _update(params, grad, m, v, weight_mask, opt_code, lr, scale, weight_decay, momentum,
+            beta1, beta2, eps, t):
+    """One optimizer step on params (and its moments m, v) from grad * scale, with decoupled
+    weight decay on weights; returns (|update|^2, |params before|^2).
+
+    The arithmetic runs in the parameters' own precision (scalars are cast once) and each
+    optimizer has its own loop with no branch inside, so the loop vectorises: float64
+    scalars mixed into float32 arrays would force scalar conversions and a float64 sqrt.
+    """
+    real = params.dtype.type
+    one = real(1.0)
+    decay = real(1.0 - lr * weight_decay)
+    g_scale = real(scale)
+    upd_sq = 0.0
+    w_sq = 0.0
+    if opt_code == OPT_ADAM:
+        b1, b2 = real(beta1), real(beta2)
+        c1, c2 = real(1.0 - beta1), real(1.0 - beta2)
+        step = real(lr / (1.0 - beta1**t))  # bias corrections folded into two scalars
+        inv_bias2 = real(1.0 / (1.0 - beta2**t))
+        eps_ = real(eps)
+        for i in range(params.shape[0]):
+            g = grad[i] * g_scale
+            old = params[i]
+            mi = b1 * m[i] + c1 * g
+            vi = b2 * v[i] + c2 * g * g
+            m[i] = mi
+            v[i] = vi
+            w = old * (decay if weight_mask[i] != 0.0 else one)
+            w -= step * mi / (math.sqrt(vi * inv_bias2) + eps_)
+            params[i] = w
+            upd_sq += (w - old) * (w - old)
+            w_sq += old * old
+        return upd_sq, w_sq
+    lr_, mom = real(lr), real(momentum)
+    for i in range(params.shape[0]):
+        g = grad[i] * g_scale
+        old = params[i]
+        w = old * (decay if weight_mask[i] != 0.0 else one)
+        if opt_code == OPT_SGD:
+            w -= lr_ * g
+        else:
+            mi = mom * m[i] + g
+            m[i] = mi
+            w -= lr_ * (mi if opt_code == OPT_MOMENTUM else g + mom * mi)
+        params[i] = w
+        upd_sq += (w - old) * (w - old)
+        w_sq += old * old
+    return upd_sq, w_sq
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def train_chunk(params, grad, m, v, xd, xi, yf, yi, fan_in, fan_out, w_off, b_off, act,
                 loss_code, batch_rows, batch_ptr, lrs, opt_code, momentum, beta1, beta2, eps,
                 weight_decay, l1, l2, clip_norm, weight_mask, adam_step0, grad_stop, out_loss,
@@ -264,7 +374,6 @@ def train_chunk(params, grad, m, v, xd, xi, yf, yi, fan_in, fan_out, w_off, b_of
     zs, acts, deltas, xbuf = _workspace(params, xd, fan_out, max_rows, dense_minibatch)
     weights, biases = _layer_views(params, fan_in, fan_out, w_off, b_off)
     grad_weights, grad_biases = _layer_views(grad, fan_in, fan_out, w_off, b_off)
-    n_params = params.shape[0]
     last = fan_in.shape[0] - 1
     for k in range(n_steps):
         if full_batch:
@@ -278,16 +387,7 @@ def train_chunk(params, grad, m, v, xd, xi, yf, yi, fan_in, fan_out, w_off, b_of
                                      deltas[last][:n_rows], True)
         _backward(weights, grad_weights, grad_biases, xd, xi, rows, n_rows, act, zs, acts, xbuf,
                   deltas)
-        sq = 0.0
-        for i in range(n_params):
-            if weight_mask[i] != 0.0:
-                w = params[i]
-                if l2 != 0.0:
-                    grad[i] += l2 * w
-                if l1 != 0.0:
-                    grad[i] += l1 * (1.0 if w > 0.0 else (-1.0 if w < 0.0 else 0.0))
-            sq += grad[i] * grad[i]
-        gnorm = math.sqrt(sq)
+        gnorm = _penalise_and_norm(params, grad, weight_mask, l1, l2)
         out_loss[k] = loss
         out_gnorm[k] = gnorm
         if not (math.isfinite(loss) and math.isfinite(gnorm)) or gnorm < grad_stop:
@@ -295,37 +395,13 @@ def train_chunk(params, grad, m, v, xd, xi, yf, yi, fan_in, fan_out, w_off, b_of
         scale = 1.0
         if clip_norm > 0.0 and gnorm > clip_norm:
             scale = clip_norm / gnorm
-        lr = lrs[k]
-        decay = 1.0 - lr * weight_decay
-        t = adam_step0 + k + 1
-        bias1 = 1.0 - beta1**t
-        bias2 = 1.0 - beta2**t
-        upd_sq = 0.0
-        w_sq = 0.0
-        for i in range(n_params):
-            g = grad[i] * scale
-            old = params[i]
-            w = old * decay if weight_mask[i] != 0.0 else old
-            if opt_code == OPT_SGD:
-                w -= lr * g
-            elif opt_code == OPT_MOMENTUM:
-                m[i] = momentum * m[i] + g
-                w -= lr * m[i]
-            elif opt_code == OPT_NESTEROV:
-                m[i] = momentum * m[i] + g
-                w -= lr * (g + momentum * m[i])
-            else:
-                m[i] = beta1 * m[i] + (1.0 - beta1) * g
-                v[i] = beta2 * v[i] + (1.0 - beta2) * g * g
-                w -= lr * (m[i] / bias1) / (math.sqrt(v[i] / bias2) + eps)
-            params[i] = w
-            upd_sq += (w - old) * (w - old)
-            w_sq += old * old
+        upd_sq, w_sq = _update(params, grad, m, v, weight_mask, opt_code, lrs[k], scale,
+                               weight_decay, momentum, beta1, beta2, eps, adam_step0 + k + 1)
         out_ratio[k] = math.sqrt(upd_sq / w_sq) if w_sq > 0.0 else math.inf
     return n_steps
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def evaluate(params, xd, xi, yf, yi, fan_in, fan_out, w_off, b_off, act, loss_code, block):
     """(mean loss, accuracy, mean absolute deviation) over a whole split, in row blocks.
 

@@ -69,8 +69,9 @@ def test_gradient_matches_central_differences(kind, act, loss, bias):
     np.testing.assert_allclose(kernel_grad, ref_grad, rtol=1e-10, atol=1e-13)
 
 
-def _run_both(case, steps, opt, lr=0.05, batch=0, **hp):
-    """Run the compiled kernel and the reference for `steps` steps; return both states."""
+def _run_both(case, steps, opt, lr=0.05, batch=0, dtype=np.float64, **hp):
+    """Run the compiled kernel (in `dtype`) and the float64 reference for `steps` steps;
+    return both states."""
     fan_in, fan_out, w_off, b_off, act, loss_code = case.kernel_args()
     n = case.x.shape[0]
     rng = np.random.default_rng(1)
@@ -84,15 +85,16 @@ def _run_both(case, steps, opt, lr=0.05, batch=0, **hp):
                     l2=0.0, clip_norm=0.0, grad_stop=0.0)
     settings.update(hp)
     results = []
-    for impl in (kernels, reference):
-        params, grad = case.params.copy(), np.zeros_like(case.params)
-        m, v = np.zeros_like(params), np.zeros_like(params)
+    for impl, real in ((kernels, dtype), (reference, np.float64)):
+        params = case.params.astype(real)
+        grad, m, v = np.zeros_like(params), np.zeros_like(params), np.zeros_like(params)
         losses, gnorms, ratios = np.empty(steps), np.empty(steps), np.empty(steps)
         done = impl.train_chunk(
-            params, grad, m, v, case.xd, case.xi, case.yf, case.yi, fan_in, fan_out, w_off,
-            b_off, act, loss_code, rows, ptr, lrs, OPTIMIZER_CODES[opt], settings["momentum"],
+            params, grad, m, v, case.xd.astype(real), case.xi, case.yf.astype(real), case.yi,
+            fan_in, fan_out, w_off, b_off, act, loss_code, rows, ptr, lrs, OPTIMIZER_CODES[opt], settings["momentum"],
             settings["beta1"], settings["beta2"], settings["eps"], settings["weight_decay"],
-            settings["l1"], settings["l2"], settings["clip_norm"], case.arch.weight_mask(), 0,
+            settings["l1"], settings["l2"], settings["clip_norm"],
+            case.arch.weight_mask().astype(real), 0,
             settings["grad_stop"], losses, gnorms, ratios,
         )
         results.append((done, params, m, v, losses, gnorms, ratios))
@@ -119,6 +121,30 @@ def test_compiled_matches_reference_after_50_steps(opt, reg, kind):
     assert fast[0] == slow[0] == 50
     for a, b in zip(fast[1:], slow[1:]):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("opt", list(OPTIMIZER_CODES))
+@pytest.mark.parametrize("kind", ["mlp-index", "softmax"])
+def test_float32_kernel_tracks_the_float64_reference(opt, kind):
+    """The float32 path (its own exp, optimizer arithmetic in float32) stays on the
+    reference's trajectory to float32 accuracy."""
+    case = make_case(kind, "relu", "cross_entropy", bias=True, n=40)
+    batch = 8 if opt != "gd" else 0
+    fast, slow = _run_both(case, 50, opt, batch=batch, weight_decay=0.05, dtype=np.float32)
+    assert fast[1].dtype == np.float32 and fast[0] == slow[0] == 50
+    np.testing.assert_allclose(fast[1], slow[1], rtol=1e-3, atol=1e-4)  # parameters
+    np.testing.assert_allclose(fast[4], slow[4], rtol=1e-4)  # losses
+
+
+def test_float32_exp_is_within_a_few_ulp_and_keeps_nan():
+    x = np.concatenate([np.linspace(-87.0, 0.0, 200_001), [-1e-30, -0.0, np.nan, -200.0]])
+    x = x.astype(np.float32)
+    out = np.empty_like(x)
+    total = kernels._exp_nonpositive_row(x, np.float32(0.0), out, np.empty(x.size, np.int32))
+    exact = np.exp(x[:-2].astype(np.float64))
+    assert np.abs(out[:-2] / exact - 1.0).max() < 4 * 2.0**-23
+    assert np.isnan(out[-2]) and np.isnan(total)
+    assert 0.0 < out[-1] < 1e-37  # far below the range: the smallest value it returns
 
 
 @pytest.mark.parametrize("schedule", ["constant", "step", "cosine", "warmup"])
