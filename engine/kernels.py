@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 # Every kernel is @njit(cache=True, nogil=True), written out on each so it can be seen at
 # a glance: nogil lets the UI thread run while a kernel does (tests/engine/test_kernels.py
@@ -97,15 +97,25 @@ def _layer_views(flat, fan_in, fan_out, w_off, b_off):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _workspace(params, xd, fan_out, max_rows, dense_minibatch):
-    """Per-layer pre-activation, activation and delta buffers (max_rows x fan_out) in the
-    parameters' precision, plus the gathered-input buffer for dense minibatches."""
-    dtype = params.dtype
-    zs = [np.empty((max_rows, fo), dtype) for fo in fan_out]
-    acts = [np.empty((max_rows, fo), dtype) for fo in fan_out]
-    deltas = [np.empty((max_rows, fo), dtype) for fo in fan_out]
-    xbuf = np.empty((max_rows if dense_minibatch else 0, xd.shape[1]), xd.dtype)
-    return zs, acts, deltas, xbuf
+def _workspace_size(fan_out, max_rows, x_cols):
+    """Elements of one flat workspace (see _carve_workspace)."""
+    return max_rows * (3 * fan_out.sum() + x_cols)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _carve_workspace(ws, fan_out, max_rows, x_cols):
+    """Per-layer pre-activation, activation and delta buffers (max_rows x fan_out[l]) and
+    the gathered-input buffer (max_rows x x_cols; x_cols = 0 unless dense minibatches),
+    as views into one flat buffer: one allocation, and one per shard when sharded."""
+    n_layers = fan_out.shape[0]
+    offsets = np.zeros(3 * n_layers + 1, np.int64)
+    for i in range(3 * n_layers):
+        offsets[i + 1] = offsets[i] + max_rows * fan_out[i % n_layers]
+    views = [ws[offsets[i] : offsets[i + 1]].reshape((max_rows, fan_out[i % n_layers]))
+             for i in range(3 * n_layers)]
+    top = offsets[3 * n_layers]
+    xbuf = ws[top : top + max_rows * x_cols].reshape((max_rows, x_cols))
+    return views[:n_layers], views[n_layers : 2 * n_layers], views[2 * n_layers :], xbuf
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -190,8 +200,9 @@ def _exp_nonpositive_row(x, top, out, exp_bits):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _loss_and_output_grad(out, yf, yi, rows, n_rows, loss_code, dout, want_grad):
-    """Mean data loss over the rows, and d(loss)/d(output) into dout when want_grad."""
+def _loss_and_output_grad(out, yf, yi, rows, n_rows, loss_code, dout, want_grad, grad_rows):
+    """Mean data loss over the rows; when want_grad, d(loss)/d(output) into dout for a loss
+    that is a mean over grad_rows rows (n_rows, or the whole batch when this is a shard)."""
     n_out = out.shape[1]
     total = 0.0
     if loss_code == 2:  # softmax cross-entropy, computed stably via log-sum-exp
@@ -217,12 +228,13 @@ def _loss_and_output_grad(out, yf, yi, rows, n_rows, loss_code, dout, want_grad)
             label = yi[src]
             total += math.log(norm) + top - logits[label]
             if want_grad:
-                scale = row.dtype.type(1.0 / (norm * n_rows))
+                scale = row.dtype.type(1.0 / (norm * grad_rows))
                 for j in range(n_out):
                     row[j] *= scale
-                row[label] -= 1.0 / n_rows
+                row[label] -= 1.0 / grad_rows
         return total / n_rows
     scale = 1.0 / (n_rows * n_out)
+    grad_scale = 1.0 / (grad_rows * n_out)
     gathered = rows.shape[0] > 0
     if loss_code == 0:  # mse; one loop per loss keeps the branch out of the inner loop
         for r in range(n_rows):
@@ -231,7 +243,7 @@ def _loss_and_output_grad(out, yf, yi, rows, n_rows, loss_code, dout, want_grad)
                 err = out[r, j] - yf[src, j]
                 total += err * err
                 if want_grad:
-                    dout[r, j] = 2.0 * err * scale
+                    dout[r, j] = 2.0 * err * grad_scale
         return total * scale
     for r in range(n_rows):  # mae
         src = rows[r] if gathered else r
@@ -239,7 +251,7 @@ def _loss_and_output_grad(out, yf, yi, rows, n_rows, loss_code, dout, want_grad)
             err = out[r, j] - yf[src, j]
             total += abs(err)
             if want_grad:
-                dout[r, j] = (1.0 if err > 0.0 else (-1.0 if err < 0.0 else 0.0)) * scale
+                dout[r, j] = (1.0 if err > 0.0 else (-1.0 if err < 0.0 else 0.0)) * grad_scale
     return total * scale
 
 
@@ -344,10 +356,52 @@ def _update(params, grad, m, v, weight_mask, opt_code, lr, scale, weight_decay, 
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _gradient(weights, biases, grad_weights, grad_biases, xd, xi, yf, yi, rows, n_rows,
+              grad_rows, act, loss_code, zs, acts, deltas, xbuf):
+    """Forward and backward over n_rows rows: the data-loss gradient (of a mean over
+    grad_rows rows) into the gradient views; returns the mean loss over these rows."""
+    last = len(weights) - 1
+    _forward(weights, biases, xd, xi, rows, n_rows, act, zs, acts, xbuf)
+    loss = _loss_and_output_grad(zs[last][:n_rows], yf, yi, rows, n_rows, loss_code,
+                                 deltas[last][:n_rows], True, grad_rows)
+    _backward(weights, grad_weights, grad_biases, xd, xi, rows, n_rows, act, zs, acts, xbuf,
+              deltas)
+    return loss
+
+
+@njit(cache=True, nogil=True, error_model="numpy", parallel=True)
+def _sharded_gradient(params, shard_grads, ws, shard_loss, xd, xi, yf, yi, fan_in, fan_out,
+                      w_off, b_off, act, loss_code, rows, n_rows, shard_rows, x_cols):
+    """Shard t of the step's n_rows rows: its part of the gradient into shard_grads[t], its
+    summed loss into shard_loss[t]. Only this loop is parallel, so a kernel that does not
+    shard never starts the thread pool."""
+    n_shards = shard_grads.shape[0]
+    for t in prange(n_shards):
+        lo = (n_rows * t) // n_shards  # at most shard_rows rows each
+        hi = (n_rows * (t + 1)) // n_shards
+        if hi == lo:  # fewer rows than shards
+            shard_grads[t, :] = 0.0
+            shard_loss[t] = 0.0
+            continue
+        weights, biases = _layer_views(params, fan_in, fan_out, w_off, b_off)
+        grad_weights, grad_biases = _layer_views(shard_grads[t], fan_in, fan_out, w_off, b_off)
+        zs, acts, deltas, xbuf = _carve_workspace(ws[t], fan_out, shard_rows, x_cols)
+        if rows.shape[0] > 0:  # a minibatch: its shard is a slice of the row indices
+            loss = _gradient(weights, biases, grad_weights, grad_biases, xd, xi, yf, yi,
+                             rows[lo:hi], hi - lo, n_rows, act, loss_code, zs, acts, deltas,
+                             xbuf)
+        else:  # the full batch: its shard is a slice of the data
+            loss = _gradient(weights, biases, grad_weights, grad_biases, xd[lo:hi], xi[lo:hi],
+                             yf[lo:hi], yi[lo:hi], rows, hi - lo, n_rows, act, loss_code, zs,
+                             acts, deltas, xbuf)
+        shard_loss[t] = loss * (hi - lo)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def train_chunk(params, grad, m, v, xd, xi, yf, yi, fan_in, fan_out, w_off, b_off, act,
                 loss_code, batch_rows, batch_ptr, lrs, opt_code, momentum, beta1, beta2, eps,
                 weight_decay, l1, l2, clip_norm, weight_mask, adam_step0, grad_stop, out_loss,
-                out_gnorm, out_ratio):
+                out_gnorm, out_ratio, n_shards=1):
     """Run len(lrs) steps in place on params / m / v; return how many updates were applied.
 
     batch_rows / batch_ptr: step k trains on rows batch_rows[batch_ptr[k]:batch_ptr[k+1]];
@@ -361,6 +415,11 @@ def train_chunk(params, grad, m, v, xd, xi, yf, yi, fan_in, fan_out, w_off, b_of
     grad_stop (the convergence criterion; 0 disables it), it is recorded and the chunk stops
     before updating: the return value is then < len(lrs) and out_loss/out_gnorm[returned]
     hold that step's values.
+
+    n_shards > 1 splits each step's rows into that many shards whose gradients are computed
+    in parallel (one thread each, single-threaded BLAS inside) and then summed: both cores
+    work on the products and on everything between them. The caller chooses it
+    (engine/threads.py); 1 keeps everything on the calling thread.
     """
     n_steps = lrs.shape[0]
     full_batch = batch_rows.shape[0] == 0
@@ -370,23 +429,31 @@ def train_chunk(params, grad, m, v, xd, xi, yf, yi, fan_in, fan_out, w_off, b_of
         max_rows = 1
         for k in range(n_steps):
             max_rows = max(max_rows, batch_ptr[k + 1] - batch_ptr[k])
-    dense_minibatch = (not full_batch) and xi.shape[0] == 0
-    zs, acts, deltas, xbuf = _workspace(params, xd, fan_out, max_rows, dense_minibatch)
+    x_cols = xd.shape[1] if (not full_batch) and xi.shape[0] == 0 else 0
+    n_params = params.shape[0]
+    shard_rows = (max_rows + n_shards - 1) // n_shards
+    ws = np.empty((n_shards, _workspace_size(fan_out, shard_rows, x_cols)), params.dtype)
+    shard_grads = np.empty((n_shards if n_shards > 1 else 0, n_params), params.dtype)
+    shard_loss = np.empty(n_shards)
+    zs, acts, deltas, xbuf = _carve_workspace(ws[0], fan_out, shard_rows, x_cols)
     weights, biases = _layer_views(params, fan_in, fan_out, w_off, b_off)
     grad_weights, grad_biases = _layer_views(grad, fan_in, fan_out, w_off, b_off)
-    last = fan_in.shape[0] - 1
     for k in range(n_steps):
-        if full_batch:
-            rows = batch_rows
-            n_rows = n_total
+        rows = batch_rows if full_batch else batch_rows[batch_ptr[k] : batch_ptr[k + 1]]
+        n_rows = n_total if full_batch else rows.shape[0]
+        if n_shards > 1:
+            _sharded_gradient(params, shard_grads, ws, shard_loss, xd, xi, yf, yi, fan_in,
+                              fan_out, w_off, b_off, act, loss_code, rows, n_rows, shard_rows,
+                              x_cols)
+            loss = shard_loss.sum() / n_rows
+            for i in range(n_params):  # in shard order: the same sum whatever the timing
+                total = shard_grads[0, i]
+                for t in range(1, n_shards):
+                    total += shard_grads[t, i]
+                grad[i] = total
         else:
-            rows = batch_rows[batch_ptr[k] : batch_ptr[k + 1]]
-            n_rows = rows.shape[0]
-        _forward(weights, biases, xd, xi, rows, n_rows, act, zs, acts, xbuf)
-        loss = _loss_and_output_grad(zs[last][:n_rows], yf, yi, rows, n_rows, loss_code,
-                                     deltas[last][:n_rows], True)
-        _backward(weights, grad_weights, grad_biases, xd, xi, rows, n_rows, act, zs, acts, xbuf,
-                  deltas)
+            loss = _gradient(weights, biases, grad_weights, grad_biases, xd, xi, yf, yi, rows,
+                             n_rows, n_rows, act, loss_code, zs, acts, deltas, xbuf)
         gnorm = _penalise_and_norm(params, grad, weight_mask, l1, l2)
         out_loss[k] = loss
         out_gnorm[k] = gnorm
@@ -412,7 +479,9 @@ def evaluate(params, xd, xi, yf, yi, fan_in, fan_out, w_off, b_off, act, loss_co
     if n_total == 0:
         return math.nan, math.nan, math.nan
     n_block = min(block, n_total)
-    zs, acts, deltas, xbuf = _workspace(params, xd, fan_out, n_block, True)
+    x_cols = xd.shape[1] if xd.shape[0] > 0 else 0
+    ws = np.empty(_workspace_size(fan_out, n_block, x_cols), params.dtype)
+    zs, acts, deltas, xbuf = _carve_workspace(ws, fan_out, n_block, x_cols)
     weights, biases = _layer_views(params, fan_in, fan_out, w_off, b_off)
     last = fan_in.shape[0] - 1
     n_out = fan_out[last]
@@ -426,7 +495,7 @@ def evaluate(params, xd, xi, yf, yi, fan_in, fan_out, w_off, b_off, act, loss_co
         _forward(weights, biases, xd, xi, rows, n_rows, act, zs, acts, xbuf)
         out = zs[last][:n_rows]
         loss_sum += n_rows * _loss_and_output_grad(out, yf, yi, rows, n_rows, loss_code,
-                                                   deltas[last][:0], False)
+                                                   deltas[last][:0], False, n_rows)
         for r in range(n_rows):
             src = rows[r]
             if loss_code == 2:

@@ -17,7 +17,7 @@ from engine.data import Dataset, make_dataset
 from engine.errors import ConfigError
 from engine.model import Architecture, init_params, polynomial_features
 from engine.optim import BatchSampler, HParams, lr_schedule
-from engine.threads import blas_threads, threads_for
+from engine.threads import blas_threads, shards_for, threads_for
 
 # Evaluation works through a split in blocks of this many rows to bound its workspace.
 EVAL_BLOCK = 8192
@@ -131,13 +131,14 @@ class Trainer:
         lrs = lr_schedule(hp, self.step, count)
         losses, gnorms, ratios = np.empty(count), np.empty(count), np.empty(count)
         fan_in, fan_out, w_off, b_off = self._meta
-        with blas_threads(self._blas_threads(hp.batch_size)):
+        shards, blas = self._threads(hp.batch_size)
+        with blas_threads(blas):
             done = self._kernels.train_chunk(
                 self.params, self.grad, self.m, self.v, train.xd, train.xi, train.yf, train.yi,
                 fan_in, fan_out, w_off, b_off, self.arch.act_code, self.arch.loss_code, rows,
                 ptr, lrs, hp.opt_code, hp.momentum, hp.beta1, hp.beta2, hp.eps,
                 hp.weight_decay, hp.l1, hp.l2, hp.clip_norm, self._mask, self.step, grad_stop,
-                losses, gnorms, ratios,
+                losses, gnorms, ratios, shards,
             )
         done = int(done)
         if rows.shape[0] == 0:
@@ -154,13 +155,16 @@ class Trainer:
         return ChunkResult(losses[:recorded], gnorms[:recorded], ratios[:done], lrs[:recorded],
                            done, stopped)
 
-    def _blas_threads(self, batch_size: int) -> int:
-        """BLAS threads for a training call at this batch size (engine/threads.py says why)."""
+    def _threads(self, batch_size: int) -> tuple[int, int]:
+        """(row shards, BLAS threads) for a training call at this batch size
+        (engine/threads.py says why)."""
         n_train = self.splits["train"].n_rows
         rows = batch_size if 0 < batch_size < n_train else n_train
         dense = self.arch.layers[1:] if self.arch.input_kind == "index" else self.arch.layers
-        largest = max((rows * lay.fan_in * lay.fan_out for lay in dense), default=0)
-        return threads_for(largest)
+        products = [rows * lay.fan_in * lay.fan_out for lay in dense]
+        # forward, weight gradient and input gradient: three products per dense layer
+        shards = shards_for(rows, 3 * sum(products)) if self.impl == "compiled" else 1
+        return shards, threads_for(max(products, default=0), shards)
 
     def evaluate(self, split: str) -> tuple[float, float, float]:
         """(loss, accuracy, MAD) on a split at the current parameters; NaN where n/a."""

@@ -69,9 +69,9 @@ def test_gradient_matches_central_differences(kind, act, loss, bias):
     np.testing.assert_allclose(kernel_grad, ref_grad, rtol=1e-10, atol=1e-13)
 
 
-def _run_both(case, steps, opt, lr=0.05, batch=0, dtype=np.float64, **hp):
-    """Run the compiled kernel (in `dtype`) and the float64 reference for `steps` steps;
-    return both states."""
+def _run_both(case, steps, opt, lr=0.05, batch=0, dtype=np.float64, shards=1, **hp):
+    """Run the compiled kernel (in `dtype`, over `shards` row shards) and the float64
+    reference for `steps` steps; return both states."""
     fan_in, fan_out, w_off, b_off, act, loss_code = case.kernel_args()
     n = case.x.shape[0]
     rng = np.random.default_rng(1)
@@ -95,7 +95,7 @@ def _run_both(case, steps, opt, lr=0.05, batch=0, dtype=np.float64, **hp):
             settings["beta1"], settings["beta2"], settings["eps"], settings["weight_decay"],
             settings["l1"], settings["l2"], settings["clip_norm"],
             case.arch.weight_mask().astype(real), 0,
-            settings["grad_stop"], losses, gnorms, ratios,
+            settings["grad_stop"], losses, gnorms, ratios, shards,
         )
         results.append((done, params, m, v, losses, gnorms, ratios))
     return results
@@ -119,6 +119,21 @@ def test_compiled_matches_reference_after_50_steps(opt, reg, kind):
     batch = 8 if opt != "gd" else 0
     fast, slow = _run_both(case, 50, opt, batch=batch, **REGULARIZERS[reg])
     assert fast[0] == slow[0] == 50
+    for a, b in zip(fast[1:], slow[1:]):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("shards", [2, 3])
+@pytest.mark.parametrize(("kind", "batch"), [("mlp-index", 0), ("mlp-index", 9), ("mlp", 0),
+                                             ("mlp", 9), ("softmax", 2)])
+def test_sharded_steps_match_the_reference(kind, batch, shards):
+    """Row shards computed in parallel sum to the same gradient (batch 2 leaves a shard of
+    three empty)."""
+    loss = "mse" if kind == "mlp" else "cross_entropy"
+    case = make_case(kind, "relu", loss, bias=True, n=40)
+    opt = "adamw" if batch else "gd"
+    fast, slow = _run_both(case, 30, opt, batch=batch, shards=shards, weight_decay=0.05)
+    assert fast[0] == slow[0] == 30
     for a, b in zip(fast[1:], slow[1:]):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
 
