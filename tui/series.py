@@ -2,10 +2,11 @@
 
 The engine publishes values as they are: NaN when a run diverges, inf when a loss
 overflows, zero or negative numbers where a log axis cannot go. Textual's Sparkline
-raises on NaN (its bar index becomes int(nan)) and on numpy arrays, and plotext with a
-log axis needs positive values, so everything shown goes through here first: finite
-values only, plain tuples, log10 where asked, and no more points than the widget has
-cells to show them in. Plain Python, no textual import: tested on its own.
+raises on NaN (its bar index becomes int(nan)) and on numpy arrays, and a log axis
+needs positive values, so everything shown goes through here first: finite values
+only, plain tuples, log10 where asked, and no more points than the widget has cells to
+show them in. The loss chart's path (chart_arrays) is numpy throughout: it runs on
+every poll over series of 10,000 points. No textual import: tested on its own.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
+import numpy as np
+
 Points = tuple[tuple[float, ...], tuple[float, ...]]
 _isfinite = math.isfinite
 
 # Finite but huge values (an exploding loss reaches 1e308) are clipped to this before
-# drawing: plotext pads the axis range (1e308 * 1.1 = inf) and a Sparkline divides by
-# max - min, either of which overflows near the float limit.
+# drawing: an axis range of max - min (1e308 - -1e308 = inf), or a padded one, would
+# overflow near the float limit, and a Sparkline divides by max - min.
 DRAW_LIMIT = 1e300
 
 
@@ -85,19 +88,30 @@ def decimate(xs: Sequence[float], ys: Sequence[float], max_points: int) -> Point
     order, so a one-step loss spike survives (a stride would skip it). The first and
     last points are always kept.
     """
-    count = len(xs)
-    if max_points < 2 or count <= max_points:
+    if max_points < 2 or len(xs) <= max_points:
         return tuple(xs), tuple(ys)
-    buckets = max(1, max_points // 2)
-    keep: set[int] = {0, count - 1}
-    for b in range(buckets):
-        lo = b * count // buckets
-        hi = max((b + 1) * count // buckets, lo + 1)
-        idx = range(lo, hi)
-        keep.add(min(idx, key=ys.__getitem__))
-        keep.add(max(idx, key=ys.__getitem__))
-    order = sorted(keep)
+    order = decimate_index(np.asarray(ys, dtype=float), max_points).tolist()
     return tuple(xs[i] for i in order), tuple(ys[i] for i in order)
+
+
+def decimate_index(ys: np.ndarray, max_points: int) -> np.ndarray:
+    """The indices `decimate` keeps, ascending: the first and last, and the first lowest
+    and first highest of each of max_points // 2 nearly equal buckets (finite `ys`)."""
+    count = len(ys)
+    if max_points < 2 or count <= max_points:
+        return np.arange(count)
+    buckets = max(1, max_points // 2)
+    starts = np.arange(buckets) * count // buckets  # strictly increasing: count > buckets
+    which = np.repeat(np.arange(buckets), np.diff(np.append(starts, count)))
+    index = np.arange(count)
+    keep = [np.array([0, count - 1])]
+    for reduce in (np.minimum, np.maximum):
+        extreme = reduce.reduceat(ys, starts)
+        # the first index in each bucket where the extreme is reached (a bucket with a
+        # NaN has none: it falls back on the last point, kept anyway)
+        hits = np.where(ys == extreme[which], index, count - 1)
+        keep.append(np.minimum.reduceat(hits, starts))
+    return np.unique(np.concatenate(keep))
 
 
 def ema(values: Sequence[float], smoothing: float) -> tuple[float, ...]:
@@ -138,6 +152,80 @@ def spark_data(values: Sequence[float], width: int, *, log10: bool = False) -> t
     return data
 
 
+def ema_array(values: np.ndarray, smoothing: float) -> np.ndarray:
+    """`ema` of finite values, vectorised: the same recurrence, in blocks short enough
+    that the weights smoothing**-i stay far from overflow."""
+    if not 0.0 <= smoothing < 1.0:
+        raise ValueError(f"smoothing must be in [0, 1), got {smoothing}")
+    x = np.asarray(values, dtype=float)
+    if smoothing == 0.0 or len(x) == 0:
+        return x.copy()
+    a = smoothing
+    # In a block, acc_j = a**(j+1) * carry + (1 - a) * sum_i a**(j-i) x_i, and the sum is
+    # a**(j+1) * cumsum(x_i / a**(i+1)). Blocks keep a**-(i+1) below 1e100 and each block
+    # is scaled by its largest |x|, so nothing overflows; the rounding error stays about
+    # eps * max|x| whatever the block length.
+    block = max(1, int(100.0 / -math.log10(a)))
+    acc = np.empty_like(x)
+    carry = 0.0  # the accumulator (not yet debiased) before the block
+    full = a ** np.arange(1, min(block, len(x)) + 1)  # a**(j+1), j in a block
+    for lo in range(0, len(x), block):
+        chunk = x[lo:lo + block]
+        scale = float(np.max(np.abs(chunk))) or 1.0
+        powers = full[:len(chunk)]
+        part = np.cumsum(chunk / scale / powers) * powers * ((1.0 - a) * scale)
+        acc[lo:lo + block] = powers * carry + part
+        carry = float(acc[lo + len(chunk) - 1])
+    n = np.arange(1, len(x) + 1)
+    return acc / -np.expm1(n * math.log(a))  # 1 - a**n, accurate for a**n near 1
+
+
+def _float_array(values: Sequence[float]) -> np.ndarray | None:
+    """values as a float array, or None if some are not plain numbers (None, text)."""
+    arr = np.asarray(values)
+    if arr.ndim != 1 or arr.dtype.kind not in "fiub":
+        return None
+    return arr.astype(float, copy=False)
+
+
+def finite_arrays(steps: Sequence[float], values: Sequence[float]
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """finite_points as two float arrays: the pairs whose step and value are finite."""
+    xs, ys = _float_array(steps), _float_array(values)
+    if xs is None or ys is None or len(xs) != len(ys):
+        fx, fy = finite_points(steps, values)  # the slow path checks each value
+        return np.array(fx, dtype=float), np.array(fy, dtype=float)
+    keep = np.isfinite(xs) & np.isfinite(ys)
+    if not keep.all():
+        xs, ys = xs[keep], ys[keep]
+    return xs, ys
+
+
+def chart_arrays(
+    steps: Sequence[float],
+    values: Sequence[float],
+    width: int,
+    *,
+    log: bool = False,
+    smoothing: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """chart_points as two float arrays (the chart's fast path; passing arrays that
+    finite_arrays returned skips converting the tuples again)."""
+    xs, ys = finite_arrays(steps, values)
+    if smoothing:
+        ys = ema_array(ys, smoothing)
+    ys = np.clip(ys, -DRAW_LIMIT, DRAW_LIMIT)
+    if log:
+        keep = ys > 0
+        if not keep.all():
+            xs, ys = xs[keep], ys[keep]
+        ys = np.maximum(ys, 1.0 / DRAW_LIMIT)
+    index = decimate_index(ys, max(2, 2 * width))
+    if len(index) < len(ys):
+        xs, ys = xs[index], ys[index]
+    return xs, ys
+
+
 def chart_points(
     steps: Sequence[float],
     values: Sequence[float],
@@ -151,14 +239,8 @@ def chart_points(
     Smoothing runs over the raw finite series before decimation (so it is the same
     curve whatever the width); a log axis drops the values that are not positive.
     """
-    xs, ys = finite_points(steps, values)
-    if smoothing:
-        ys = ema(ys, smoothing)
-    ys = clip(ys)
-    if log:
-        xs, ys = finite_points(xs, ys, positive=True)
-        ys = tuple(max(y, 1.0 / DRAW_LIMIT) for y in ys)
-    return decimate(xs, ys, max(2, 2 * width))
+    xs, ys = chart_arrays(steps, values, width, log=log, smoothing=smoothing)
+    return tuple(xs.tolist()), tuple(ys.tolist())
 
 
 def format_value(value: object, digits: int = 4) -> str:
@@ -191,15 +273,14 @@ def nice_ticks(lo: float, hi: float, count: int) -> tuple[float, ...]:
     if hi <= lo:
         return (float(lo),)
     raw = (hi - lo) / max(1, count)
+    if not (is_finite(raw) and raw > 0):
+        return ()  # the range overflows, or is below the float resolution
     mag = 10.0 ** math.floor(math.log10(raw))
     step = next(m * mag for m in (1.0, 2.0, 5.0, 10.0) if m * mag >= raw)
-    first = math.ceil(lo / step) * step
-    ticks = []
-    t = first
-    while t <= hi + step * 1e-9:
-        ticks.append(round(t, 12))
-        t += step
-    return tuple(ticks)
+    first, last = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
+    # k * step rounded to 12 significant digits: 0.30000000000000004 -> 0.3, and a tick
+    # of 2e-20 stays 2e-20 (rounding to 12 decimals made it 0)
+    return tuple(float(f"{k * step:.12g}") for k in range(first, last + 1))
 
 
 def log_ticks(lo: float, hi: float, count: int) -> tuple[tuple[float, ...], tuple[str, ...]]:

@@ -139,3 +139,69 @@ def test_huge_values_are_clipped_for_drawing():
     assert max(out) - min(out) < math.inf
     xs, ys = S.chart_points([1, 2, 3], [1e308, 1e-320, 1.0], width=10, log=True)
     assert max(ys) <= S.DRAW_LIMIT and min(ys) >= 1 / S.DRAW_LIMIT
+
+
+# -- the chart's numpy path ------------------------------------------------------------
+
+
+def _decimate_reference(xs, ys, max_points):
+    """decimate as it was first written (plain Python): the oracle for decimate_index."""
+    count = len(xs)
+    if max_points < 2 or count <= max_points:
+        return tuple(xs), tuple(ys)
+    buckets = max(1, max_points // 2)
+    keep = {0, count - 1}
+    for b in range(buckets):
+        lo = b * count // buckets
+        hi = max((b + 1) * count // buckets, lo + 1)
+        idx = range(lo, hi)
+        keep.add(min(idx, key=ys.__getitem__))
+        keep.add(max(idx, key=ys.__getitem__))
+    order = sorted(keep)
+    return tuple(xs[i] for i in order), tuple(ys[i] for i in order)
+
+
+@pytest.mark.parametrize("count, max_points", [(1, 10), (10, 10), (11, 10), (1000, 7),
+                                               (1000, 2), (3001, 224), (10_000, 240)])
+def test_decimate_keeps_the_same_points_as_the_reference(count, max_points):
+    np = pytest.importorskip("numpy")
+    rng = np.random.default_rng(count)
+    # ties (repeated values) too: the first lowest and first highest are kept
+    ys = [float(v) for v in rng.choice([0.5, 1.0, 2.0, 3.0], count) * rng.random(count).round(1)]
+    xs = list(range(count))
+    assert S.decimate(xs, ys, max_points) == _decimate_reference(xs, ys, max_points)
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.5, 0.9, 0.99, 0.999])
+def test_ema_array_matches_ema(smoothing):
+    np = pytest.importorskip("numpy")
+    rng = np.random.default_rng(1)
+    for x in (rng.random(5000) * 3, np.exp(rng.normal(0, 20, 3000)), np.array([4.0]),
+              np.array([1e308, -1e308, 1.0] * 50)):
+        expected = np.array(S.ema(x.tolist(), smoothing))
+        got = S.ema_array(x, smoothing)
+        assert np.isfinite(got).all()
+        assert np.max(np.abs(got - expected)) <= 1e-12 * np.max(np.abs(x))
+    assert len(S.ema_array(np.array([]), 0.9)) == 0
+    with pytest.raises(ValueError):
+        S.ema_array(np.array([1.0]), 1.0)
+
+
+def test_chart_arrays_agree_with_chart_points_and_take_tuples_with_none():
+    np = pytest.importorskip("numpy")
+    steps = tuple(range(3000))
+    values = tuple(2.0 * math.exp(-i / 500) + (NAN if i % 97 == 0 else 0.0) for i in steps)
+    for log, smoothing in ((True, None), (False, None), (True, 0.9)):
+        xs, ys = S.chart_arrays(steps, values, 40, log=log, smoothing=smoothing)
+        assert isinstance(xs, np.ndarray) and len(xs) == len(ys) <= 82
+        assert S.chart_points(steps, values, 40, log=log, smoothing=smoothing) == (
+            tuple(xs.tolist()), tuple(ys.tolist()))
+    # values that are not plain numbers take the checked path
+    xs, ys = S.chart_arrays([1, 2, 3, 4], [1.0, None, "x", 2.0], 10)
+    assert xs.tolist() == [1.0, 4.0] and ys.tolist() == [1.0, 2.0]
+
+
+def test_nice_ticks_for_tiny_and_overflowing_ranges():
+    assert S.nice_ticks(1e-20, 5e-20, 4) == (1e-20, 2e-20, 3e-20, 4e-20, 5e-20)
+    assert S.nice_ticks(0.1, 0.7, 6) == (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)  # no 0.30000000000000004
+    assert S.nice_ticks(-1e308, 1e308, 5) == ()  # hi - lo overflows: no ticks, no error
