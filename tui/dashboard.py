@@ -33,11 +33,8 @@ if TYPE_CHECKING:
     from engine.runner import Runner
 
 POLL_INTERVAL = 1 / 15  # seconds between the end of one poll and the start of the next
-# The chart is redrawn at most every CHART_INTERVAL seconds, and no more often than
-# keeps it under 1/CHART_BUDGET of the time: a plotext render of a large chart costs
-# ~100 ms of the UI thread (and of the GIL the engine thread needs between chunks).
-CHART_INTERVAL = 0.5
-CHART_BUDGET = 10
+# The loss chart costs a few ms to redraw (tui/chart.py), so it follows every new
+# snapshot, but at most once per poll: a snapshot marks it due and the poll draws it.
 EMA_SMOOTHING = 0.9  # debiased EMA weight when smoothing is on (TensorBoard's slider)
 DEFAULT_WEIGHT_DECAY = 1e-4  # what `w` turns a weight decay of 0 into
 WEIGHT_DECAY_OFF_BELOW = 1e-5  # `W` below this switches weight decay off (0)
@@ -174,7 +171,6 @@ class DashboardScreen(Screen[None]):
         self._task_kind: str | None = None
         self._error_shown = False
         self._chart_due = False  # the chart lags the latest snapshot
-        self._chart_drawn_at = 0.0
         self._stopping_polls = False
         self.poll_starts: deque[float] = deque(maxlen=4096)  # for `groklab bench --dashboard`
 
@@ -252,7 +248,7 @@ class DashboardScreen(Screen[None]):
         try:
             self.refresh_from_runner()
             if self._chart_due:
-                self._draw_chart(throttle=True)
+                self._draw_chart()
         finally:
             if not self._stopping_polls:
                 # Armed only now, so polls never overlap; the time this one took comes
@@ -276,8 +272,7 @@ class DashboardScreen(Screen[None]):
         state_changed = snap.state != self._state
         self.query_one(RunHeader).show(snap)
         self._show_metrics(snap)
-        self._chart_due = True
-        self._draw_chart(throttle=not state_changed)
+        self._chart_due = True  # drawn by the poll: a burst of key presses draws it once
         self.query_one(HParamPanel).show(snap, self.pending)
         self.query_one(EventLog).show(snap)
         self.query_one(StatusPanel).show(snap)
@@ -300,17 +295,11 @@ class DashboardScreen(Screen[None]):
         for row in self.query(MetricRow):
             row.show(snap, lr if row.metric == "lr" else None)
 
-    def _draw_chart(self, throttle: bool = False) -> None:
-        """Hand the chart the latest snapshot: now, or (throttle) once CHART_INTERVAL has
-        passed since the last time; the next poll catches up with a skipped one."""
+    def _draw_chart(self) -> None:
+        """Hand the chart the latest snapshot and options (a hidden chart stays due)."""
         chart = self.query_one(LossChart)
         if not chart.display:
             return
-        now = time.monotonic()
-        interval = max(CHART_INTERVAL, CHART_BUDGET * chart.render_seconds)
-        if throttle and now - self._chart_drawn_at < interval:
-            return
-        self._chart_drawn_at = now
         self._chart_due = False
         self._update_chart_title()
         chart.draw(self.snapshot, log=self.log_scale,
