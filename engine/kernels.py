@@ -369,39 +369,57 @@ def _gradient(weights, biases, grad_weights, grad_biases, xd, xi, yf, yi, rows, 
     return loss
 
 
-@njit(cache=True, nogil=True, error_model="numpy", parallel=True)
-def _sharded_gradient(params, shard_grads, ws, shard_loss, xd, xi, yf, yi, fan_in, fan_out,
-                      w_off, b_off, act, loss_code, rows, n_rows, shard_rows, x_cols):
+@njit(cache=True, nogil=True, error_model="numpy")
+def _shard_gradient(t, params, shard_grads, ws, shard_loss, xd, xi, yf, yi, fan_in, fan_out,
+                    w_off, b_off, act, loss_code, rows, n_rows, shard_rows, x_cols):
     """Shard t of the step's n_rows rows: its part of the gradient into shard_grads[t], its
-    summed loss into shard_loss[t]. Only this loop is parallel, so a kernel that does not
-    shard never starts the thread pool."""
+    summed loss into shard_loss[t]."""
     n_shards = shard_grads.shape[0]
-    for t in prange(n_shards):
-        lo = (n_rows * t) // n_shards  # at most shard_rows rows each
-        hi = (n_rows * (t + 1)) // n_shards
-        if hi == lo:  # fewer rows than shards
-            shard_grads[t, :] = 0.0
-            shard_loss[t] = 0.0
-            continue
-        weights, biases = _layer_views(params, fan_in, fan_out, w_off, b_off)
-        grad_weights, grad_biases = _layer_views(shard_grads[t], fan_in, fan_out, w_off, b_off)
-        zs, acts, deltas, xbuf = _carve_workspace(ws[t], fan_out, shard_rows, x_cols)
-        if rows.shape[0] > 0:  # a minibatch: its shard is a slice of the row indices
-            loss = _gradient(weights, biases, grad_weights, grad_biases, xd, xi, yf, yi,
-                             rows[lo:hi], hi - lo, n_rows, act, loss_code, zs, acts, deltas,
-                             xbuf)
-        else:  # the full batch: its shard is a slice of the data
-            loss = _gradient(weights, biases, grad_weights, grad_biases, xd[lo:hi], xi[lo:hi],
-                             yf[lo:hi], yi[lo:hi], rows, hi - lo, n_rows, act, loss_code, zs,
-                             acts, deltas, xbuf)
-        shard_loss[t] = loss * (hi - lo)
+    lo = (n_rows * t) // n_shards  # at most shard_rows rows each
+    hi = (n_rows * (t + 1)) // n_shards
+    if hi == lo:  # fewer rows than shards
+        shard_grads[t, :] = 0.0
+        shard_loss[t] = 0.0
+        return
+    weights, biases = _layer_views(params, fan_in, fan_out, w_off, b_off)
+    grad_weights, grad_biases = _layer_views(shard_grads[t], fan_in, fan_out, w_off, b_off)
+    zs, acts, deltas, xbuf = _carve_workspace(ws[t], fan_out, shard_rows, x_cols)
+    if rows.shape[0] > 0:  # a minibatch: its shard is a slice of the row indices
+        loss = _gradient(weights, biases, grad_weights, grad_biases, xd, xi, yf, yi,
+                         rows[lo:hi], hi - lo, n_rows, act, loss_code, zs, acts, deltas, xbuf)
+    else:  # the full batch: its shard is a slice of the data
+        loss = _gradient(weights, biases, grad_weights, grad_biases, xd[lo:hi], xi[lo:hi],
+                         yf[lo:hi], yi[lo:hi], rows, hi - lo, n_rows, act, loss_code, zs, acts,
+                         deltas, xbuf)
+    shard_loss[t] = loss * (hi - lo)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", parallel=True)
+def _shard_gradients_parallel(params, shard_grads, ws, shard_loss, xd, xi, yf, yi, fan_in,
+                              fan_out, w_off, b_off, act, loss_code, rows, n_rows, shard_rows,
+                              x_cols):
+    """Every shard at once on Numba's thread pool. Only this loop is parallel, so a kernel
+    that does not shard in parallel never starts the pool."""
+    for t in prange(shard_grads.shape[0]):
+        _shard_gradient(t, params, shard_grads, ws, shard_loss, xd, xi, yf, yi, fan_in,
+                        fan_out, w_off, b_off, act, loss_code, rows, n_rows, shard_rows, x_cols)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _shard_gradients_serial(params, shard_grads, ws, shard_loss, xd, xi, yf, yi, fan_in,
+                            fan_out, w_off, b_off, act, loss_code, rows, n_rows, shard_rows,
+                            x_cols):
+    """The same shards one after another: the same numbers as in parallel."""
+    for t in range(shard_grads.shape[0]):
+        _shard_gradient(t, params, shard_grads, ws, shard_loss, xd, xi, yf, yi, fan_in,
+                        fan_out, w_off, b_off, act, loss_code, rows, n_rows, shard_rows, x_cols)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def train_chunk(params, grad, m, v, xd, xi, yf, yi, fan_in, fan_out, w_off, b_off, act,
                 loss_code, batch_rows, batch_ptr, lrs, opt_code, momentum, beta1, beta2, eps,
                 weight_decay, l1, l2, clip_norm, weight_mask, adam_step0, grad_stop, out_loss,
-                out_gnorm, out_ratio, n_shards=1):
+                out_gnorm, out_ratio, n_shards=1, parallel=True):
     """Run len(lrs) steps in place on params / m / v; return how many updates were applied.
 
     batch_rows / batch_ptr: step k trains on rows batch_rows[batch_ptr[k]:batch_ptr[k+1]];
@@ -417,9 +435,9 @@ def train_chunk(params, grad, m, v, xd, xi, yf, yi, fan_in, fan_out, w_off, b_of
     hold that step's values.
 
     n_shards > 1 splits each step's rows into that many shards whose gradients are computed
-    in parallel (one thread each, single-threaded BLAS inside) and then summed: both cores
-    work on the products and on everything between them. The caller chooses it
-    (engine/threads.py); 1 keeps everything on the calling thread.
+    (in parallel, one thread each with single-threaded BLAS inside, or one after another
+    when not `parallel`) and then summed in shard order: the result depends on n_shards,
+    never on `parallel` or on timing. The caller chooses both (engine/threads.py).
     """
     n_steps = lrs.shape[0]
     full_batch = batch_rows.shape[0] == 0
@@ -442,9 +460,12 @@ def train_chunk(params, grad, m, v, xd, xi, yf, yi, fan_in, fan_out, w_off, b_of
         rows = batch_rows if full_batch else batch_rows[batch_ptr[k] : batch_ptr[k + 1]]
         n_rows = n_total if full_batch else rows.shape[0]
         if n_shards > 1:
-            _sharded_gradient(params, shard_grads, ws, shard_loss, xd, xi, yf, yi, fan_in,
-                              fan_out, w_off, b_off, act, loss_code, rows, n_rows, shard_rows,
-                              x_cols)
+            shard_args = (params, shard_grads, ws, shard_loss, xd, xi, yf, yi, fan_in, fan_out,
+                          w_off, b_off, act, loss_code, rows, n_rows, shard_rows, x_cols)
+            if parallel:
+                _shard_gradients_parallel(*shard_args)
+            else:
+                _shard_gradients_serial(*shard_args)
             loss = shard_loss.sum() / n_rows
             for i in range(n_params):  # in shard order: the same sum whatever the timing
                 total = shard_grads[0, i]

@@ -1,20 +1,21 @@
 """How a training call uses the cores: row shards in parallel, or BLAS threads.
 
-Large steps are split into row shards computed in parallel by Numba's thread pool, each
-shard with single-threaded BLAS (engine/kernels.py, `_sharded_gradient`): both cores then
-work on the products and on everything between them (gather, softmax, activations,
-scatter), with one synchronisation per step. Measured on this project's 2-core machine,
-W1 went from 208-218 to 263-284 steps/s and W3 from 55 to 68 against two BLAS threads.
+Steps of SHARD_MIN_MACS multiply-adds or more split their rows into one shard per core
+(engine/kernels.py, `_shard_gradient`); the shards' gradients are summed in shard order,
+so the numbers depend on the shard count only (a property of the problem and the
+machine, not of timing). The shards run either in parallel on Numba's thread pool, each
+with single-threaded BLAS, so both cores work on the products and on everything between
+them (gather, softmax, activations, scatter) with one synchronisation per step; or one
+after another, with BLAS threads for large products. `ParallelChoice` measures both and
+keeps the faster: on an idle machine parallel shards win (W1 208-218 -> 263-284 steps/s,
+W3 55 -> 68, W2 2,500 -> 3,300), but a parallel step waits for its slowest shard, so
+when something else keeps a core busy (the dashboard, another process) small steps
+lose badly (W2 fell to 600-1,400 steps/s) and serial wins.
 
-Small steps stay on one thread: a parallel region per step costs microseconds, and a
-second thread that gets descheduled (the dashboard, another process) stalls every step.
-W2 (minibatches of 256, 9.5M multiply-adds a step) sharded ran anywhere from 1,300 to
-3,500 steps/s against a steady 2,400-2,600 unsharded, so the threshold sits above it.
-
-When no thread-safe threading layer (OpenMP or TBB) is available, nothing is sharded and
-large products get every core through BLAS instead. OpenBLAS threads spin-wait between
-calls: with small products a second one lost 5x as soon as anything else ran, so BLAS
-gets more than one thread only for products of LARGE_PRODUCT_MACS or more.
+When no thread-safe threading layer (OpenMP or TBB) is available, nothing is sharded.
+OpenBLAS threads spin-wait between calls: with small products a second one lost 5x as
+soon as anything else ran, so BLAS gets more than one thread only for products of
+LARGE_PRODUCT_MACS or more.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import numba
 # Multiply-adds of a product from which BLAS gets every core (when not sharding).
 LARGE_PRODUCT_MACS = 1 << 24
 # Multiply-adds of one training step from which its rows are sharded across the cores.
-SHARD_MIN_MACS = 1 << 24
+SHARD_MIN_MACS = 1 << 22
 # Rows a shard gets at least: fewer would leave the products too small to pay off.
 MIN_SHARD_ROWS = 64
 
@@ -84,12 +85,45 @@ def _libraries():
     return _blas_libraries
 
 
-def threads_for(largest_product_macs: int, shards: int = 1) -> int:
-    """BLAS threads for a kernel whose largest matrix product has this many multiply-adds
-    (one per shard when sharded: the shards already use the cores)."""
-    if shards > 1 or largest_product_macs < LARGE_PRODUCT_MACS:
-        return 1
-    return cores()
+def threads_for(largest_product_macs: int) -> int:
+    """BLAS threads for a product of this many multiply-adds, run on its own (one per
+    shard when shards run in parallel: they already use the cores)."""
+    return 1 if largest_product_macs < LARGE_PRODUCT_MACS else cores()
+
+
+class ParallelChoice:
+    """Whether to run a step's shards in parallel: whichever measured faster per step,
+    re-measuring the other every PROBE_EVERY calls, since load comes and goes.
+
+    Each mode's first call is not counted: it pays for compiling or loading the kernel
+    and, in parallel, for starting the thread pool.
+    """
+
+    PROBE_EVERY = 32
+    MIN_SECONDS = 0.002  # calls shorter than this measure mostly overhead: not counted
+
+    def __init__(self) -> None:
+        self._seconds_per_step: dict[bool, float | None] = {True: None, False: None}
+        self._warm: dict[bool, bool] = {True: False, False: False}
+        self._calls = 0
+
+    def choose(self) -> bool:
+        self._calls += 1
+        for mode in (True, False):
+            if self._seconds_per_step[mode] is None:
+                return mode
+        best = self._seconds_per_step[True] <= self._seconds_per_step[False]
+        return (not best) if self._calls % self.PROBE_EVERY == 0 else best
+
+    def record(self, parallel: bool, seconds: float, steps: int) -> None:
+        if not self._warm[parallel]:
+            self._warm[parallel] = True
+            return
+        if steps < 1 or seconds < self.MIN_SECONDS:
+            return
+        per_step = seconds / steps
+        old = self._seconds_per_step[parallel]
+        self._seconds_per_step[parallel] = per_step if old is None else 0.5 * (old + per_step)
 
 
 @contextmanager

@@ -8,6 +8,8 @@ engine/session.py turns its outputs into metrics, statuses and events.
 
 from __future__ import annotations
 
+import time
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +19,7 @@ from engine.data import Dataset, make_dataset
 from engine.errors import ConfigError
 from engine.model import Architecture, init_params, polynomial_features
 from engine.optim import BatchSampler, HParams, lr_schedule
-from engine.threads import blas_threads, shards_for, threads_for
+from engine.threads import ParallelChoice, blas_threads, shards_for, threads_for
 
 # Evaluation works through a split in blocks of this many rows to bound its workspace.
 EVAL_BLOCK = 8192
@@ -102,6 +104,7 @@ class Trainer:
         self._meta = self.arch.meta()
         self._mask = self.arch.weight_mask().astype(self.dtype)
         self.hp = HParams.from_config(cfg)
+        self._parallel = ParallelChoice()
         self.reset()
 
     @property
@@ -132,14 +135,18 @@ class Trainer:
         losses, gnorms, ratios = np.empty(count), np.empty(count), np.empty(count)
         fan_in, fan_out, w_off, b_off = self._meta
         shards, blas = self._threads(hp.batch_size)
-        with blas_threads(blas):
+        parallel = shards > 1 and self._parallel.choose()
+        started = time.perf_counter()
+        with blas_threads(1 if parallel else blas):
             done = self._kernels.train_chunk(
                 self.params, self.grad, self.m, self.v, train.xd, train.xi, train.yf, train.yi,
                 fan_in, fan_out, w_off, b_off, self.arch.act_code, self.arch.loss_code, rows,
                 ptr, lrs, hp.opt_code, hp.momentum, hp.beta1, hp.beta2, hp.eps,
                 hp.weight_decay, hp.l1, hp.l2, hp.clip_norm, self._mask, self.step, grad_stop,
-                losses, gnorms, ratios, shards,
+                losses, gnorms, ratios, shards, parallel,
             )
+        if shards > 1:
+            self._parallel.record(parallel, time.perf_counter() - started, int(done))
         done = int(done)
         if rows.shape[0] == 0:
             self.epoch += done
@@ -156,15 +163,15 @@ class Trainer:
                            done, stopped)
 
     def _threads(self, batch_size: int) -> tuple[int, int]:
-        """(row shards, BLAS threads) for a training call at this batch size
-        (engine/threads.py says why)."""
+        """(row shards, BLAS threads when the shards run serially) for a training call at
+        this batch size (engine/threads.py says why)."""
         n_train = self.splits["train"].n_rows
         rows = batch_size if 0 < batch_size < n_train else n_train
         dense = self.arch.layers[1:] if self.arch.input_kind == "index" else self.arch.layers
         products = [rows * lay.fan_in * lay.fan_out for lay in dense]
         # forward, weight gradient and input gradient: three products per dense layer
         shards = shards_for(rows, 3 * sum(products)) if self.impl == "compiled" else 1
-        return shards, threads_for(max(products, default=0), shards)
+        return shards, threads_for(max(products, default=0) // shards)
 
     def evaluate(self, split: str) -> tuple[float, float, float]:
         """(loss, accuracy, MAD) on a split at the current parameters; NaN where n/a."""

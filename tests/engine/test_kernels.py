@@ -69,7 +69,8 @@ def test_gradient_matches_central_differences(kind, act, loss, bias):
     np.testing.assert_allclose(kernel_grad, ref_grad, rtol=1e-10, atol=1e-13)
 
 
-def _run_both(case, steps, opt, lr=0.05, batch=0, dtype=np.float64, shards=1, **hp):
+def _run_both(case, steps, opt, lr=0.05, batch=0, dtype=np.float64, shards=1, parallel=True,
+              **hp):
     """Run the compiled kernel (in `dtype`, over `shards` row shards) and the float64
     reference for `steps` steps; return both states."""
     fan_in, fan_out, w_off, b_off, act, loss_code = case.kernel_args()
@@ -95,7 +96,7 @@ def _run_both(case, steps, opt, lr=0.05, batch=0, dtype=np.float64, shards=1, **
             settings["beta1"], settings["beta2"], settings["eps"], settings["weight_decay"],
             settings["l1"], settings["l2"], settings["clip_norm"],
             case.arch.weight_mask().astype(real), 0,
-            settings["grad_stop"], losses, gnorms, ratios, shards,
+            settings["grad_stop"], losses, gnorms, ratios, shards, parallel,
         )
         results.append((done, params, m, v, losses, gnorms, ratios))
     return results
@@ -136,6 +137,17 @@ def test_sharded_steps_match_the_reference(kind, batch, shards):
     assert fast[0] == slow[0] == 30
     for a, b in zip(fast[1:], slow[1:]):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_shards_give_the_same_numbers_in_parallel_and_serially(dtype):
+    """Whether shards run in parallel is chosen by timing (engine/threads.py), so it must
+    not change a single bit."""
+    case = make_case("mlp-index", "relu", "cross_entropy", bias=True, n=40)
+    runs = [_run_both(case, 30, "adamw", batch=9, shards=3, parallel=parallel, dtype=dtype)[0]
+            for parallel in (True, False)]
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("opt", list(OPTIMIZER_CODES))

@@ -1,0 +1,59 @@
+"""How training calls use the cores: the shard count and the parallel-or-serial choice."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine import threads
+from engine.threads import ParallelChoice, shards_for
+
+
+def test_parallel_choice_tries_both_then_keeps_the_faster_and_reprobes():
+    choice = ParallelChoice()
+    seconds = {True: 0.010, False: 0.020}  # parallel 1 ms a step, serial 2 ms
+    tried = []
+    for _ in range(4):  # each mode's first call (compiling, starting threads) is not counted
+        mode = choice.choose()
+        tried.append(mode)
+        choice.record(mode, seconds[mode], 10)
+    assert sorted(tried) == [False, False, True, True]
+    picks = [choice.choose() for _ in range(ParallelChoice.PROBE_EVERY * 2)]
+    assert picks.count(False) == 2 and picks.count(True) == len(picks) - 2  # probes only
+    for _ in range(3):  # load arrives: parallel steps now take 4 ms
+        choice.record(True, 0.040, 10)
+    picks = [choice.choose() for _ in range(ParallelChoice.PROBE_EVERY)]
+    assert picks.count(True) == 1  # serial now, parallel only probed
+
+
+def test_parallel_choice_ignores_calls_too_short_to_measure():
+    choice = ParallelChoice()
+    for _ in range(2):
+        assert choice.choose() is True
+        choice.record(True, 0.010, 10)
+    assert choice.choose() is False
+    choice.record(False, 1.0, 1)  # the first call: not counted
+    assert choice.choose() is False
+    choice.record(False, ParallelChoice.MIN_SECONDS / 2, 10)  # looks 100x faster, too short
+    assert choice.choose() is False  # serial still unmeasured, so it is tried again
+
+
+def test_shards_one_per_core_for_large_steps_only(monkeypatch):
+    monkeypatch.setattr(threads, "cores", lambda: 2)
+    monkeypatch.setattr(threads, "parallel_available", lambda: True)
+    assert shards_for(4704, threads.SHARD_MIN_MACS - 1) == 1
+    most = min(2, threads.numba.config.NUMBA_NUM_THREADS)
+    assert shards_for(4704, threads.SHARD_MIN_MACS) == most
+    assert shards_for(threads.MIN_SHARD_ROWS, 1 << 30) == 1  # too few rows to split
+    monkeypatch.setattr(threads, "parallel_available", lambda: False)
+    assert shards_for(4704, 1 << 30) == 1
+
+
+@pytest.mark.skipif(threads.cores() < 2 or not threads.parallel_available(),
+                    reason="needs two cores and a thread-safe threading layer")
+def test_the_w1_workload_is_sharded_and_w4_is_not():
+    from engine.bench import workload_config
+    from engine.trainer import Trainer
+
+    shards, _blas = Trainer(workload_config("W1", "float32"))._threads(0)
+    assert shards >= 2
+    assert Trainer(workload_config("W4"))._threads(0)[0] == 1
