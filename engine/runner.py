@@ -42,24 +42,27 @@ def _decimate(steps: np.ndarray, values: np.ndarray) -> Series:
     return Series(tuple(int(s) for s in steps), tuple(float(v) for v in values))
 
 
-def warm_up_kernels() -> None:
-    """Compile (or load from the cache) the kernels on a tiny problem.
+def warm_up_kernels(dtype=np.float64) -> None:
+    """Compile (or load from the cache) the kernels for this precision on a tiny problem.
 
-    Every session passes the kernels arrays of the same dtypes, dimensions and layouts,
-    so this one call covers every model; the runner says `compiling` meanwhile.
+    Every session passes the kernels arrays of the same dimensions and layouts, and the
+    same argument types as here (the shard count as an int, `parallel` as a bool: omitting
+    them would be another signature), so this one call covers every model of a precision;
+    the runner says `compiling` meanwhile.
     """
     from engine import kernels
 
-    params = np.zeros(4)
+    params = np.zeros(4, dtype)
     one = np.array([1], dtype=np.int64)
     meta = (one * 1, one * 2, np.zeros(1, dtype=np.int64), np.array([2], dtype=np.int64))
-    xd, yf = np.ones((2, 1)), np.ones((2, 2))
+    xd, yf = np.ones((2, 1), dtype), np.ones((2, 2), dtype)
     empty_i2, empty_i1 = np.empty((0, 0), dtype=np.int64), np.empty(0, dtype=np.int64)
     buf = np.empty(1)
-    kernels.train_chunk(params, np.zeros(4), np.zeros(4), np.zeros(4), xd, empty_i2, yf,
-                        empty_i1, *meta, 0, 0, empty_i1, np.zeros(2, dtype=np.int64),
-                        np.zeros(1), 0, 0.0, 0.9, 0.999, 1e-8, 0.0, 0.0, 0.0, 0.0, np.ones(4), 0,
-                        0.0, buf, buf.copy(), buf.copy())
+    kernels.train_chunk(params, np.zeros_like(params), np.zeros_like(params),
+                        np.zeros_like(params), xd, empty_i2, yf, empty_i1, *meta, 0, 0, empty_i1,
+                        np.zeros(2, dtype=np.int64), np.zeros(1), 0, 0.0, 0.9, 0.999, 1e-8, 0.0,
+                        0.0, 0.0, 0.0, np.ones(4, dtype), 0, 0.0, buf, buf.copy(), buf.copy(),
+                        1, False)
     kernels.evaluate(params, xd, empty_i2, yf, empty_i1, *meta, 0, 0, 16)
 
 
@@ -160,7 +163,7 @@ class Runner:
     def _main(self) -> None:
         try:
             self._publish(force=True)
-            warm_up_kernels()
+            warm_up_kernels(self.session.trainer.dtype)
             self._prepare_session()
             self._ready = True
             self._state = "paused" if self._paused else "running"
