@@ -9,6 +9,7 @@ snapshot.version skips the redraw altogether.
 
 from __future__ import annotations
 
+import gc
 import math
 import time
 from collections import deque
@@ -172,6 +173,7 @@ class DashboardScreen(Screen[None]):
         self._error_shown = False
         self._chart_due = False  # the chart lags the latest snapshot
         self._stopping_polls = False
+        self._heap_frozen = False
         self.poll_starts: deque[float] = deque(maxlen=4096)  # for `groklab bench --dashboard`
 
     # -- layout ------------------------------------------------------------------
@@ -209,6 +211,17 @@ class DashboardScreen(Screen[None]):
 
     def on_unmount(self) -> None:
         self._stopping_polls = True
+        if self._heap_frozen:
+            gc.unfreeze()  # the next run's objects are collected as usual
+
+    def _freeze_heap(self) -> None:
+        """Move every object alive now (numba's compiled kernels, Textual's app: about
+        175,000) out of the garbage collector's reach. A full collection walks them all,
+        which took ~100 ms of the UI thread every few seconds once the live redraws
+        allocate steadily; what is allocated afterwards is collected as before."""
+        if not self._heap_frozen:
+            self._heap_frozen = True
+            gc.freeze()
 
     def on_resize(self, event) -> None:
         self._apply_size(event.size.width, event.size.height)
@@ -316,6 +329,8 @@ class DashboardScreen(Screen[None]):
             chart.border_title = title
 
     def _on_state_change(self, previous: str | None, snap: Snapshot) -> None:
+        if snap.state == "running":
+            self._freeze_heap()  # compiled by now: what exists is here to stay
         if snap.state == "diverged" and previous is not None:
             self.notify("The loss blew up. Lower the learning rate (-), then reset (r).",
                         title="Run diverged", severity="warning")

@@ -6,6 +6,7 @@ both sides: the calls the runner received and what the screen shows.
 
 from __future__ import annotations
 
+import gc
 import math
 
 import pytest
@@ -606,6 +607,23 @@ def test_layout_classes_follow_the_size():
 
 
 # -- polling ----------------------------------------------------------------------------
+
+
+def test_heap_is_frozen_while_running_and_released_after():
+    # A full garbage collection over the start-up heap (numba, Textual) stalled the UI
+    # ~100 ms every few seconds; the dashboard freezes that heap once the run is going.
+    app, _ = start_on_dashboard(prefill=30)
+
+    async def scenario(pilot):
+        await wait_for(pilot, lambda: dash(app).snapshot is not None
+                       and dash(app).snapshot.state == "running")
+        assert dash(app)._heap_frozen and gc.get_freeze_count() > 0
+
+    try:
+        drive(app, scenario)
+        assert gc.get_freeze_count() == 0  # unfrozen when the dashboard went away
+    finally:
+        gc.unfreeze()
 
 
 def test_unchanged_snapshot_version_skips_the_redraw(monkeypatch):
