@@ -103,6 +103,14 @@ def _workspace_size(fan_out, max_rows, x_cols):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def scratch_size(fan_out, shard_rows, x_cols, n_shards, n_params):
+    """Elements of train_chunk's scratch: a workspace per shard, and a gradient per shard
+    when there are several."""
+    grads = n_shards * n_params if n_shards > 1 else 0
+    return n_shards * _workspace_size(fan_out, shard_rows, x_cols) + grads
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _carve_workspace(ws, fan_out, max_rows, x_cols):
     """Per-layer pre-activation, activation and delta buffers (max_rows x fan_out[l]) and
     the gathered-input buffer (max_rows x x_cols; x_cols = 0 unless dense minibatches),
@@ -419,7 +427,7 @@ def _shard_gradients_serial(params, shard_grads, ws, shard_loss, xd, xi, yf, yi,
 def train_chunk(params, grad, m, v, xd, xi, yf, yi, fan_in, fan_out, w_off, b_off, act,
                 loss_code, batch_rows, batch_ptr, lrs, opt_code, momentum, beta1, beta2, eps,
                 weight_decay, l1, l2, clip_norm, weight_mask, adam_step0, grad_stop, out_loss,
-                out_gnorm, out_ratio, n_shards=1, parallel=True):
+                out_gnorm, out_ratio, n_shards=1, parallel=True, scratch=None):
     """Run len(lrs) steps in place on params / m / v; return how many updates were applied.
 
     batch_rows / batch_ptr: step k trains on rows batch_rows[batch_ptr[k]:batch_ptr[k+1]];
@@ -438,6 +446,11 @@ def train_chunk(params, grad, m, v, xd, xi, yf, yi, fan_in, fan_out, w_off, b_of
     (in parallel, one thread each with single-threaded BLAS inside, or one after another
     when not `parallel`) and then summed in shard order: the result depends on n_shards,
     never on `parallel` or on timing. The caller chooses both (engine/threads.py).
+
+    scratch: a flat buffer of the parameters' dtype holding the workspaces when it has at
+    least scratch_size(...) elements; otherwise they are allocated for this call. Passing
+    the same one every call spares an allocation per call that, for large models, costs
+    page faults on every byte (W3's 34 MB: 4 ms, more than a step).
     """
     n_steps = lrs.shape[0]
     full_batch = batch_rows.shape[0] == 0
@@ -450,8 +463,13 @@ def train_chunk(params, grad, m, v, xd, xi, yf, yi, fan_in, fan_out, w_off, b_of
     x_cols = xd.shape[1] if (not full_batch) and xi.shape[0] == 0 else 0
     n_params = params.shape[0]
     shard_rows = (max_rows + n_shards - 1) // n_shards
-    ws = np.empty((n_shards, _workspace_size(fan_out, shard_rows, x_cols)), params.dtype)
-    shard_grads = np.empty((n_shards if n_shards > 1 else 0, n_params), params.dtype)
+    need = scratch_size(fan_out, shard_rows, x_cols, n_shards, n_params)
+    if scratch is None or scratch.shape[0] < need:
+        scratch = np.empty(need, params.dtype)
+    per_shard = _workspace_size(fan_out, shard_rows, x_cols)
+    ws = scratch[: n_shards * per_shard].reshape((n_shards, per_shard))
+    shard_grads = scratch[n_shards * per_shard : need].reshape(
+        (n_shards if n_shards > 1 else 0, n_params))
     shard_loss = np.empty(n_shards)
     zs, acts, deltas, xbuf = _carve_workspace(ws[0], fan_out, shard_rows, x_cols)
     weights, biases = _layer_views(params, fan_in, fan_out, w_off, b_off)

@@ -108,9 +108,9 @@ def loss_and_grad(params, x, y, index_input, fan_in, fan_out, w_off, b_off, act,
 def train_chunk(params, grad, m, v, xd, xi, yf, yi, fan_in, fan_out, w_off, b_off, act,
                 loss_code, batch_rows, batch_ptr, lrs, opt_code, momentum, beta1, beta2, eps,
                 weight_decay, l1, l2, clip_norm, weight_mask, adam_step0, grad_stop, out_loss,
-                out_gnorm, out_ratio, n_shards=1, parallel=True):
-    """Same contract as engine.kernels.train_chunk (n_shards and parallel change only the
-    speed)."""
+                out_gnorm, out_ratio, n_shards=1, parallel=True, scratch=None):
+    """Same contract as engine.kernels.train_chunk (n_shards, parallel and scratch change
+    only the speed)."""
     index_input = xi.shape[0] > 0
     x_all = xi if index_input else xd
     y_all = yi if loss_code == 2 else yf

@@ -46,8 +46,8 @@ def warm_up_kernels(dtype=np.float64) -> None:
     """Compile (or load from the cache) the kernels for this precision on a tiny problem.
 
     Every session passes the kernels arrays of the same dimensions and layouts, and the
-    same argument types as here (the shard count as an int, `parallel` as a bool: omitting
-    them would be another signature), so this one call covers every model of a precision;
+    same argument types as here (the shard count as an int, `parallel` as a bool, a scratch
+    array: omitting them would be another signature), so this one call covers every model of a precision;
     the runner says `compiling` meanwhile.
     """
     from engine import kernels
@@ -62,7 +62,7 @@ def warm_up_kernels(dtype=np.float64) -> None:
                         np.zeros_like(params), xd, empty_i2, yf, empty_i1, *meta, 0, 0, empty_i1,
                         np.zeros(2, dtype=np.int64), np.zeros(1), 0, 0.0, 0.9, 0.999, 1e-8, 0.0,
                         0.0, 0.0, 0.0, np.ones(4, dtype), 0, 0.0, buf, buf.copy(), buf.copy(),
-                        1, False)
+                        1, False, np.empty(0, dtype))
     kernels.evaluate(params, xd, empty_i2, yf, empty_i1, *meta, 0, 0, 16)
 
 

@@ -105,6 +105,7 @@ class Trainer:
         self._mask = self.arch.weight_mask().astype(self.dtype)
         self.hp = HParams.from_config(cfg)
         self._parallel = ParallelChoice()
+        self._scratch = np.empty(0, self.dtype)
         self.reset()
 
     @property
@@ -143,7 +144,7 @@ class Trainer:
                 fan_in, fan_out, w_off, b_off, self.arch.act_code, self.arch.loss_code, rows,
                 ptr, lrs, hp.opt_code, hp.momentum, hp.beta1, hp.beta2, hp.eps,
                 hp.weight_decay, hp.l1, hp.l2, hp.clip_norm, self._mask, self.step, grad_stop,
-                losses, gnorms, ratios, shards, parallel,
+                losses, gnorms, ratios, shards, parallel, self._scratch_for(shards),
             )
         if shards > 1:
             self._parallel.record(parallel, time.perf_counter() - started, int(done))
@@ -161,6 +162,19 @@ class Trainer:
             stopped = "converged" if finite else "nonfinite"
         return ChunkResult(losses[:recorded], gnorms[:recorded], ratios[:done], lrs[:recorded],
                            done, stopped)
+
+    def _scratch_for(self, shards: int) -> np.ndarray:
+        """The kernel's workspaces, kept across calls (engine/kernels.py train_chunk)."""
+        train = self.splits["train"]
+        batch = self.hp.batch_size
+        minibatch = 0 < batch < train.n_rows
+        rows = batch if minibatch else train.n_rows
+        x_cols = train.xd.shape[1] if minibatch and train.xi.shape[0] == 0 else 0
+        need = kernels.scratch_size(self._meta[1], -(-rows // shards), x_cols, shards,
+                                    self.params.shape[0])
+        if self._scratch.shape[0] < need:
+            self._scratch = np.empty(need, self.dtype)
+        return self._scratch
 
     def _threads(self, batch_size: int) -> tuple[int, int]:
         """(row shards, BLAS threads when the shards run serially) for a training call at
