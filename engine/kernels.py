@@ -51,38 +51,50 @@ def _gemm(a, b, out):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _activate(z, out, act):
-    """out = act(z), elementwise; z and out are 2-D of the same shape (may alias)."""
+    """out = act(z), elementwise; z and out are 2-D of the same shape (may alias).
+    One loop per activation, each branch-free inside, so the loops vectorise."""
     rows, cols = z.shape
+    zero = z.dtype.type(0.0)
+    one = z.dtype.type(1.0)
     for i in range(rows):
-        for j in range(cols):
-            x = z[i, j]
-            if act == 1:
-                out[i, j] = x if x > 0.0 else 0.0
-            elif act == 2:
-                out[i, j] = math.tanh(x)
-            elif act == 3:
-                out[i, j] = 1.0 / (1.0 + math.exp(-x))
-            elif act == 4:
-                out[i, j] = x * x
-            else:
-                out[i, j] = x
+        if act == 1:
+            for j in range(cols):
+                out[i, j] = max(z[i, j], zero)
+        elif act == 2:
+            for j in range(cols):
+                out[i, j] = math.tanh(z[i, j])
+        elif act == 3:
+            for j in range(cols):
+                out[i, j] = one / (one + math.exp(-z[i, j]))
+        elif act == 4:
+            for j in range(cols):
+                out[i, j] = z[i, j] * z[i, j]
+        else:
+            for j in range(cols):
+                out[i, j] = z[i, j]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _activation_backward(z, a, grad, act):
-    """grad *= act'(z) in place, using the stored activation a where that is cheaper."""
+    """grad *= act'(z) in place, using the stored activation a where that is cheaper.
+    Branch-free inner loops (relu is a select, not a conditional store) so they vectorise."""
     rows, cols = z.shape
+    zero = z.dtype.type(0.0)
+    one = z.dtype.type(1.0)
+    two = z.dtype.type(2.0)
     for i in range(rows):
-        for j in range(cols):
-            if act == 1:
-                if z[i, j] <= 0.0:
-                    grad[i, j] = 0.0
-            elif act == 2:
-                grad[i, j] *= 1.0 - a[i, j] * a[i, j]
-            elif act == 3:
-                grad[i, j] *= a[i, j] * (1.0 - a[i, j])
-            elif act == 4:
-                grad[i, j] *= 2.0 * z[i, j]
+        if act == 1:
+            for j in range(cols):
+                grad[i, j] = grad[i, j] if z[i, j] > zero else zero
+        elif act == 2:
+            for j in range(cols):
+                grad[i, j] *= one - a[i, j] * a[i, j]
+        elif act == 3:
+            for j in range(cols):
+                grad[i, j] *= a[i, j] * (one - a[i, j])
+        elif act == 4:
+            for j in range(cols):
+                grad[i, j] *= two * z[i, j]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
