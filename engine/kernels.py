@@ -15,8 +15,15 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 from numba import njit, prange
+
+if numba.config.THREADING_LAYER == "default":
+    # Never Numba's workqueue layer for the parallel kernel: it aborts the process when two
+    # threads launch parallel kernels at once (two runners can train at the same time).
+    # Without OpenMP or TBB, engine/threads.py never asks for parallel shards.
+    numba.config.THREADING_LAYER = "threadsafe"
 
 # Every kernel is @njit(cache=True, nogil=True), written out on each so it can be seen at
 # a glance: nogil lets the UI thread run while a kernel does (tests/engine/test_kernels.py

@@ -33,11 +33,6 @@ SHARD_MIN_MACS = 1 << 22
 # Rows a shard gets at least: fewer would leave the products too small to pay off.
 MIN_SHARD_ROWS = 64
 
-if numba.config.THREADING_LAYER == "default":
-    # Never Numba's workqueue layer: it aborts the process when two threads launch
-    # parallel kernels at once (two runners can train at the same time).
-    numba.config.THREADING_LAYER = "threadsafe"
-
 _parallel_available: bool | None = None
 
 

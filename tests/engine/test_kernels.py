@@ -10,6 +10,7 @@ import pytest
 from engine import kernels, reference
 from engine.model import ACTIVATIONS, LOSSES
 from engine.optim import OPTIMIZER_CODES
+from engine.threads import parallel_available
 from tests.engine.kernel_cases import MODEL_KINDS, make_case
 
 LOSS_NAMES = tuple(LOSSES)
@@ -133,12 +134,14 @@ def test_sharded_steps_match_the_reference(kind, batch, shards):
     loss = "mse" if kind == "mlp" else "cross_entropy"
     case = make_case(kind, "relu", loss, bias=True, n=40)
     opt = "adamw" if batch else "gd"
-    fast, slow = _run_both(case, 30, opt, batch=batch, shards=shards, weight_decay=0.05)
+    fast, slow = _run_both(case, 30, opt, batch=batch, shards=shards, weight_decay=0.05,
+                           parallel=parallel_available())
     assert fast[0] == slow[0] == 30
     for a, b in zip(fast[1:], slow[1:]):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.skipif(not parallel_available(), reason="no thread-safe threading layer")
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_shards_give_the_same_numbers_in_parallel_and_serially(dtype):
     """Whether shards run in parallel is chosen by timing (engine/threads.py), so it must
