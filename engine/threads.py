@@ -6,16 +6,17 @@ so the numbers depend on the shard count only (a property of the problem and the
 machine, not of timing). The shards run either in parallel on Numba's thread pool, each
 with single-threaded BLAS, so both cores work on the products and on everything between
 them (gather, softmax, activations, scatter) with one synchronisation per step; or one
-after another, with BLAS threads for large products. `ParallelChoice` measures both and
+after another on the calling thread. The kernels' BLAS then stays single-threaded for
+good (see kernel_blas for why). `ParallelChoice` measures both and
 keeps the faster: on an idle machine parallel shards win (W1 208-218 -> 263-284 steps/s,
 W3 55 -> 68, W2 2,500 -> 3,300), but a parallel step waits for its slowest shard, so
 when something else keeps a core busy (the dashboard, another process) small steps
 lose badly (W2 fell to 600-1,400 steps/s) and serial wins.
 
-When no thread-safe threading layer (OpenMP or TBB) is available, nothing is sharded.
-OpenBLAS threads spin-wait between calls: with small products a second one lost 5x as
-soon as anything else ran, so BLAS gets more than one thread only for products of
-LARGE_PRODUCT_MACS or more.
+When no thread-safe threading layer (OpenMP or TBB) is available, nothing is sharded
+and BLAS threads are set per call instead. OpenBLAS threads spin-wait between calls:
+with small products a second one lost 5x as soon as anything else ran, so BLAS then
+gets more than one thread only for products of LARGE_PRODUCT_MACS or more.
 """
 
 from __future__ import annotations
@@ -66,18 +67,55 @@ def shards_for(rows: int, step_macs: int) -> int:
     return max(1, count)
 
 
-_blas_libraries = None
+_kernel_blas_libraries = None
+_pinned = False
 
 
-def _libraries():
-    global _blas_libraries
-    if _blas_libraries is None:
-        import scipy.linalg.cython_blas  # noqa: F401 - the BLAS numba's np.dot calls
+def _kernel_blas():
+    """threadpoolctl controllers of the BLAS the kernels' np.dot calls: scipy's (numba
+    lowers np.dot to scipy.linalg.cython_blas). NumPy's own OpenBLAS, which the NumPy
+    reference and the benchmark's peak use, is left alone."""
+    global _kernel_blas_libraries
+    if _kernel_blas_libraries is None:
+        import numpy
+        import scipy.linalg.cython_blas  # noqa: F401 - loads the library to control
         from threadpoolctl import ThreadpoolController
 
-        controller = ThreadpoolController()
-        _blas_libraries = [lib for lib in controller.lib_controllers if lib.user_api == "blas"]
-    return _blas_libraries
+        numpy_dir = os.path.dirname(numpy.__file__)
+        _kernel_blas_libraries = [
+            lib for lib in ThreadpoolController().lib_controllers
+            if lib.user_api == "blas" and not lib.filepath.startswith(numpy_dir)
+        ]
+    return _kernel_blas_libraries
+
+
+@contextmanager
+def kernel_blas(count: int):
+    """Run a kernel call with `count` BLAS threads.
+
+    With parallel shards available, the kernels' BLAS is pinned to one thread for good
+    instead: OpenBLAS threads started from inside an OpenMP region may deadlock (OpenBLAS
+    warns "Detect OpenMP Loop and this application may hang"), and a per-call setting is
+    process-wide, so one runner restoring two threads while another runner's shards are
+    running would do exactly that. Without parallel shards, the count applies per call.
+    """
+    global _pinned
+    if parallel_available():
+        if not _pinned:
+            for lib in _kernel_blas():
+                lib.set_num_threads(1)
+            _pinned = True
+        yield
+        return
+    libraries = _kernel_blas()
+    before = [lib.num_threads for lib in libraries]
+    for lib in libraries:
+        lib.set_num_threads(count)
+    try:
+        yield
+    finally:
+        for lib, n in zip(libraries, before):
+            lib.set_num_threads(n)
 
 
 def threads_for(largest_product_macs: int) -> int:
@@ -119,17 +157,3 @@ class ParallelChoice:
         per_step = seconds / steps
         old = self._seconds_per_step[parallel]
         self._seconds_per_step[parallel] = per_step if old is None else 0.5 * (old + per_step)
-
-
-@contextmanager
-def blas_threads(count: int):
-    """Run the block with `count` BLAS threads, then restore the previous settings."""
-    libraries = _libraries()
-    before = [lib.num_threads for lib in libraries]
-    for lib in libraries:
-        lib.set_num_threads(count)
-    try:
-        yield
-    finally:
-        for lib, n in zip(libraries, before):
-            lib.set_num_threads(n)

@@ -19,7 +19,7 @@ from engine.data import Dataset, make_dataset
 from engine.errors import ConfigError
 from engine.model import Architecture, init_params, polynomial_features
 from engine.optim import BatchSampler, HParams, lr_schedule
-from engine.threads import ParallelChoice, blas_threads, shards_for, threads_for
+from engine.threads import ParallelChoice, kernel_blas, shards_for, threads_for
 
 # Evaluation works through a split in blocks of this many rows to bound its workspace.
 EVAL_BLOCK = 8192
@@ -138,7 +138,7 @@ class Trainer:
         shards, blas = self._threads(hp.batch_size)
         parallel = shards > 1 and self._parallel.choose()
         started = time.perf_counter()
-        with blas_threads(1 if parallel else blas):
+        with kernel_blas(1 if parallel else blas):
             done = self._kernels.train_chunk(
                 self.params, self.grad, self.m, self.v, train.xd, train.xi, train.yf, train.yi,
                 fan_in, fan_out, w_off, b_off, self.arch.act_code, self.arch.loss_code, rows,
@@ -193,7 +193,7 @@ class Trainer:
         fan_in, fan_out, w_off, b_off = self._meta
         # One BLAS thread: an idle second OpenBLAS thread spin-waits for ~0.1 s after each
         # call, and evaluations come often enough to keep it spinning against the UI.
-        with blas_threads(1):
+        with kernel_blas(1):
             loss, acc, mad = self._kernels.evaluate(
                 self.params, arrays.xd, arrays.xi, arrays.yf, arrays.yi, fan_in, fan_out,
                 w_off, b_off, self.arch.act_code, self.arch.loss_code, EVAL_BLOCK,
