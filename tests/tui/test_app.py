@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import math
+import time
 
 import pytest
 from fakes import Factory, classifier_config, drive, make_config, settle, wait_for
@@ -17,6 +18,7 @@ from textual.widgets import Footer, OptionList
 from engine.snapshot import Event, Series, Snapshot
 from tui.app import GroklabApp
 from tui.dashboard import (
+    REDRAW_INTERVAL,
     DashboardScreen,
     doubled_batch,
     doubled_decay,
@@ -158,6 +160,36 @@ def test_a_runner_that_cannot_start_is_reported(presets):
 
 
 # -- pause, step, reset -------------------------------------------------------------
+
+
+def test_polls_redraw_a_running_run_at_most_every_redraw_interval_keys_at_once():
+    """Every poll brings a new snapshot here, but drawing each one cost the training
+    thread a third of a core; a key's effect is still drawn at once."""
+    app, factory = start_on_dashboard()
+
+    async def scenario(pilot):
+        await wait_for(pilot, lambda: dash(app).snapshot and shown_step(app) >= 30,
+                       what="the run to advance")
+        screen = dash(app)
+        drawn: list[float] = []
+        original_show = screen.show
+
+        def counting_show(snap):
+            drawn.append(time.monotonic())
+            original_show(snap)
+
+        screen.show = counting_show
+        polls_before = len(screen.poll_starts)
+        await pilot.pause(1.0)
+        polls = len(screen.poll_starts) - polls_before
+        assert polls >= 8  # ~15 polls a second, each with a newer version
+        assert 2 <= len(drawn) <= 1.0 / REDRAW_INTERVAL + 2
+        assert min(b - a for a, b in zip(drawn, drawn[1:])) >= REDRAW_INTERVAL * 0.9
+        drawn.clear()
+        await pilot.press("space")  # pause: drawn by the key, not by the next poll
+        assert len(drawn) == 1 and "paused" in header_text(app)
+
+    drive(app, scenario)
 
 
 def test_space_pauses_and_resumes():
