@@ -116,7 +116,7 @@ def flops_per_step(trainer: Trainer) -> float:
     return total
 
 
-def measure_peak_gflops(size: int = 2048, repeat: int = 3) -> float:
+def measure_peak_gflops(size: int = 2048, repeat: int = 5) -> float:
     """float32 matrix-multiply GFLOP/s of this machine's BLAS, as NumPy reaches it."""
     rng = np.random.default_rng(0)
     a = rng.random((size, size), dtype=np.float32)

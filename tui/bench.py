@@ -24,13 +24,16 @@ def run_bench(workloads, repeat: int, as_json: bool, dashboard: bool) -> int:
         from engine.errors import ConfigError
 
         raise ConfigError("--repeat", "repeat", "a whole number >= 1", repeat)
-    peak = bench.measure_peak_gflops()
     if not bench.torch_available() and not as_json:
         console.print("PyTorch is not installed: its comparison is skipped "
                       "(pip install torch to include it).")
     rows = []
+    peaks = []
     for name in workloads or bench.WORKLOADS:
-        for row in bench.run_workload(name, repeat, peak):
+        # Measured again before each workload: on a shared machine the peak moves with
+        # the neighbours' load, and % peak should compare like with like.
+        peaks.append(bench.measure_peak_gflops())
+        for row in bench.run_workload(name, repeat, peaks[-1]):
             rows.append(row)
             if as_json:
                 print(json.dumps(row), flush=True)
@@ -42,13 +45,15 @@ def run_bench(workloads, repeat: int, as_json: bool, dashboard: bool) -> int:
             if as_json:
                 print(json.dumps(row), flush=True)
     if not as_json:
-        console.print(_table(rows, peak))
+        console.print(_table(rows, peaks))
     return 0
 
 
-def _table(rows: list[dict], peak: float) -> Table:
-    table = Table(title=f"groklab bench (float32 matmul peak {peak:.1f} GFLOP/s)",
-                  header_style="bold")
+def _table(rows: list[dict], peaks: list[float]) -> Table:
+    span = (f"{min(peaks):.1f}-{max(peaks):.1f}" if len(peaks) > 1 and min(peaks) != max(peaks)
+            else f"{peaks[0]:.1f}")
+    table = Table(title=f"groklab bench (float32 matmul peak {span} GFLOP/s, measured before "
+                        "each workload)", header_style="bold")
     for column in ("workload", "impl", "steps/s", "x numpy", "x torch", "GFLOP/s", "% peak",
                    "note"):
         table.add_column(column, justify="left" if column in ("workload", "impl", "note")
@@ -61,10 +66,10 @@ def _table(rows: list[dict], peak: float) -> Table:
             note = f"{row['seconds_to_grokked']:.2f} s to grokked"
         if "note" in row:
             note = row["note"]
-        gflops = row.get("gflops")
+        gflops, peak = row.get("gflops"), row.get("peak_gflops")
         table.add_row(
             row["workload"], row["impl"], _num(row.get("steps_per_s"), ",.1f"),
             _num(row.get("ratio_vs_numpy"), ".2f"), _num(row.get("ratio_vs_torch"), ".2f"),
-            _num(gflops, ".2f"), _num(100 * gflops / peak if gflops else None, ".0f"), note,
+            _num(gflops, ".2f"), _num(100 * gflops / peak if gflops and peak else None, ".0f"), note,
         )
     return table
