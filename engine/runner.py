@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import queue
+import tempfile
 import threading
 import time
 import traceback
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -42,13 +45,39 @@ def _decimate(steps: np.ndarray, values: np.ndarray) -> Series:
     return Series(tuple(int(s) for s in steps), tuple(float(v) for v in values))
 
 
+@contextmanager
+def compile_lock():
+    """Hold an exclusive lock, across processes, while kernels compile into Numba's cache.
+
+    Numba's on-disk cache is not safe for two processes that compile different
+    signatures of the same functions at once: each numbers its new entries from the index
+    it read, so one can save an index pointing at the other's machine code, and a later
+    run that loads it crashes (seen during development when two test runs overlapped).
+    Two groklab processes started together on a cold cache now take turns; the second
+    then loads what the first compiled. Where fcntl is missing (Windows) there is no lock.
+    """
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    user = os.getuid() if hasattr(os, "getuid") else 0
+    path = Path(tempfile.gettempdir()) / f"groklab-kernels-{user}.lock"
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def warm_up_kernels(dtype=np.float64) -> None:
     """Compile (or load from the cache) the kernels for this precision on a tiny problem.
 
     Every session passes the kernels arrays of the same dimensions and layouts, and the
-    same argument types as here (the shard count as an int, `parallel` as a bool, a scratch
-    array: omitting them would be another signature), so this one call covers every model of a precision;
-    the runner says `compiling` meanwhile.
+    same argument types as here (the shard count as an int, `parallel` as a bool, a
+    scratch array: omitting them would be another signature), so this one call covers
+    every model of a precision; the runner says `compiling` meanwhile.
     """
     from engine import kernels
 
@@ -58,12 +87,13 @@ def warm_up_kernels(dtype=np.float64) -> None:
     xd, yf = np.ones((2, 1), dtype), np.ones((2, 2), dtype)
     empty_i2, empty_i1 = np.empty((0, 0), dtype=np.int64), np.empty(0, dtype=np.int64)
     buf = np.empty(1)
-    kernels.train_chunk(params, np.zeros_like(params), np.zeros_like(params),
-                        np.zeros_like(params), xd, empty_i2, yf, empty_i1, *meta, 0, 0, empty_i1,
-                        np.zeros(2, dtype=np.int64), np.zeros(1), 0, 0.0, 0.9, 0.999, 1e-8, 0.0,
-                        0.0, 0.0, 0.0, np.ones(4, dtype), 0, 0.0, buf, buf.copy(), buf.copy(),
-                        1, False, np.empty(0, dtype))
-    kernels.evaluate(params, xd, empty_i2, yf, empty_i1, *meta, 0, 0, 16)
+    with compile_lock():
+        kernels.train_chunk(params, np.zeros_like(params), np.zeros_like(params),
+                            np.zeros_like(params), xd, empty_i2, yf, empty_i1, *meta, 0, 0,
+                            empty_i1, np.zeros(2, dtype=np.int64), np.zeros(1), 0, 0.0, 0.9,
+                            0.999, 1e-8, 0.0, 0.0, 0.0, 0.0, np.ones(4, dtype), 0, 0.0, buf,
+                            buf.copy(), buf.copy(), 1, False, np.empty(0, dtype))
+        kernels.evaluate(params, xd, empty_i2, yf, empty_i1, *meta, 0, 0, 16)
 
 
 class Runner:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import numpy as np
 import pytest
 
 from engine.errors import ConfigError
-from engine.runner import Runner
+from engine.runner import Runner, compile_lock
 from engine.session import Session
 from tests.configs import linear, modular
 
@@ -164,3 +166,26 @@ def test_a_finished_run_is_done_and_can_go_on(tmp_path):
         assert wait_for(lambda: runner.snapshot().step == 100)
     finally:
         runner.stop()
+
+
+
+def test_compile_lock_is_exclusive_across_processes(repo_root):
+    """Two groklab processes on a cold cache take turns compiling (engine/runner.py)."""
+    pytest.importorskip("fcntl")
+    holder = (
+        "import time\n"
+        "from engine.runner import compile_lock\n"
+        "with compile_lock():\n"
+        "    print('held', flush=True)\n"
+        "    time.sleep(1.5)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", holder], cwd=repo_root,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "held"
+        started = time.perf_counter()
+        with compile_lock():
+            waited = time.perf_counter() - started
+        assert waited > 0.5  # blocked until the other process let go
+    finally:
+        child.wait(timeout=30)
