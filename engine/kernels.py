@@ -7,8 +7,12 @@ per-step path; the caller sizes K so one call is 20-50 ms of work, which keeps p
 responsive (see engine/runner.py).
 
 The same maths, written for clarity, is in engine/reference.py: it is the oracle in tests and
-the baseline in benchmarks. Fast-math flags stay off here: with `nnan`/`ninf` the finiteness
-checks below would be optimised away and a diverging run would go unnoticed.
+the baseline in benchmarks. Of the fast-math flags only reassociation and contraction are
+used (REDUCE, on the loops that sum): with `nnan`/`ninf` the finiteness checks below would
+be optimised away and a diverging run would go unnoticed.
+
+Large steps can be split into row shards (see train_chunk and engine/threads.py), computed
+on Numba's thread pool or one after another with the same arithmetic.
 """
 
 from __future__ import annotations
