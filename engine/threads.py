@@ -119,8 +119,8 @@ def kernel_blas(count: int):
 
 
 def threads_for(largest_product_macs: int) -> int:
-    """BLAS threads for a product of this many multiply-adds, run on its own (one per
-    shard when shards run in parallel: they already use the cores)."""
+    """BLAS threads for a product of this many multiply-adds when nothing else runs in
+    parallel with it (parallel shards always get one: kernel_blas)."""
     return 1 if largest_product_macs < LARGE_PRODUCT_MACS else cores()
 
 

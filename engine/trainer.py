@@ -9,7 +9,6 @@ engine/session.py turns its outputs into metrics, statuses and events.
 from __future__ import annotations
 
 import time
-
 from dataclasses import dataclass
 
 import numpy as np
@@ -137,6 +136,7 @@ class Trainer:
         fan_in, fan_out, w_off, b_off = self._meta
         shards, blas = self._threads(hp.batch_size)
         parallel = shards > 1 and self._parallel.choose()
+        scratch = self._scratch_for(shards) if self.impl == "compiled" else None
         started = time.perf_counter()
         with kernel_blas(1 if parallel else blas):
             done = self._kernels.train_chunk(
@@ -144,7 +144,7 @@ class Trainer:
                 fan_in, fan_out, w_off, b_off, self.arch.act_code, self.arch.loss_code, rows,
                 ptr, lrs, hp.opt_code, hp.momentum, hp.beta1, hp.beta2, hp.eps,
                 hp.weight_decay, hp.l1, hp.l2, hp.clip_norm, self._mask, self.step, grad_stop,
-                losses, gnorms, ratios, shards, parallel, self._scratch_for(shards),
+                losses, gnorms, ratios, shards, parallel, scratch,
             )
         if shards > 1:
             self._parallel.record(parallel, time.perf_counter() - started, int(done))
@@ -163,12 +163,16 @@ class Trainer:
         return ChunkResult(losses[:recorded], gnorms[:recorded], ratios[:done], lrs[:recorded],
                            done, stopped)
 
+    def _step_rows(self, batch_size: int) -> int:
+        """Rows one training step takes: the batch, or the whole training split."""
+        n_train = self.splits["train"].n_rows
+        return batch_size if 0 < batch_size < n_train else n_train
+
     def _scratch_for(self, shards: int) -> np.ndarray:
         """The kernel's workspaces, kept across calls (engine/kernels.py train_chunk)."""
         train = self.splits["train"]
-        batch = self.hp.batch_size
-        minibatch = 0 < batch < train.n_rows
-        rows = batch if minibatch else train.n_rows
+        rows = self._step_rows(self.hp.batch_size)
+        minibatch = rows < train.n_rows
         x_cols = train.xd.shape[1] if minibatch and train.xi.shape[0] == 0 else 0
         need = kernels.scratch_size(self._meta[1], -(-rows // shards), x_cols, shards,
                                     self.params.shape[0])
@@ -179,8 +183,7 @@ class Trainer:
     def _threads(self, batch_size: int) -> tuple[int, int]:
         """(row shards, BLAS threads when the shards run serially) for a training call at
         this batch size (engine/threads.py says why)."""
-        n_train = self.splits["train"].n_rows
-        rows = batch_size if 0 < batch_size < n_train else n_train
+        rows = self._step_rows(batch_size)
         dense = self.arch.layers[1:] if self.arch.input_kind == "index" else self.arch.layers
         products = [rows * lay.fan_in * lay.fan_out for lay in dense]
         # forward, weight gradient and input gradient: three products per dense layer

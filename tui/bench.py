@@ -70,6 +70,7 @@ def _table(rows: list[dict], peaks: list[float]) -> Table:
         table.add_row(
             row["workload"], row["impl"], _num(row.get("steps_per_s"), ",.1f"),
             _num(row.get("ratio_vs_numpy"), ".2f"), _num(row.get("ratio_vs_torch"), ".2f"),
-            _num(gflops, ".2f"), _num(100 * gflops / peak if gflops and peak else None, ".0f"), note,
+            _num(gflops, ".2f"), _num(100 * gflops / peak if gflops and peak else None, ".0f"),
+            note,
         )
     return table
