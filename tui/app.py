@@ -2,7 +2,7 @@
 
     GroklabApp(runner_factory, preset=None, presets=None, output_dir=None).run()
 
-runner_factory(cfg) returns an unstarted engine.runner.Runner (or anything with the
+runner_factory(cfg) returns an unstarted engine.live.runner.Runner (or anything with the
 same API); the app starts it, polls it, and stops it when the user goes back to the
 picker or quits. With `preset` (a RunConfig, or a bundled preset's name) the app opens
 straight on its dashboard; without it, on the picker. `presets` replaces the bundled
@@ -20,19 +20,19 @@ from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from tui.dashboard import POLL_INTERVAL, DashboardScreen
-from tui.picker import PickerScreen, PresetEntry, PresetSource, bundled_presets, to_entries
+from tui.screens.dashboard import POLL_INTERVAL, DashboardScreen
+from tui.screens.picker import PickerScreen, PresetEntry, PresetSource, bundled_presets, to_entries
 
 RunnerFactory = Callable[[Any], Any]
 
 
 def deferred_runner(cfg: Any, **runner_options: Any) -> Any:
     """A runner the dashboard can show at once: the real one (numba, kernels) is built in
-    the background while the dashboard says `compiling` (engine/deferred.py)."""
-    from engine.deferred import DeferredRunner
+    the background while the dashboard says `compiling` (engine/live/deferred.py)."""
+    from engine.live.deferred import DeferredRunner
 
     def build() -> Any:
-        from engine.runner import Runner  # imported here, off the UI thread: it loads numba
+        from engine.live.runner import Runner  # imported here, off the UI thread: it loads numba
 
         return Runner(cfg, **runner_options)
 

@@ -1,7 +1,7 @@
 """The dashboard's panels. Each one takes a Snapshot (plain tuples) and redraws itself.
 
 No widget here talks to the runner: the dashboard polls, then hands each panel the
-latest snapshot. Everything drawn goes through tui.series first, so NaN, inf and empty
+latest snapshot. Everything drawn goes through tui.plot.series first, so NaN, inf and empty
 series are harmless.
 """
 
@@ -25,9 +25,9 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import RichLog, Sparkline, Static
 
-from engine.snapshot import Event, Snapshot
-from tui import chart
-from tui import series as S
+from engine.live.snapshot import Event, Snapshot
+from tui.plot import chart
+from tui.plot import series as S
 
 # Style (theme variable) of each run state's badge in the header.
 STATE_STYLES = {
@@ -165,7 +165,7 @@ class MetricRow(Horizontal):
 class LossChart(Widget):
     """Train and validation loss against step: log or linear y axis, optional EMA.
 
-    Drawn in braille dots by tui.chart through the Line API: the strips are rebuilt
+    Drawn in braille dots by tui.plot.chart through the Line API: the strips are rebuilt
     only when the snapshot, the options, the size or the styles change (3-4 ms at
     120x40 with two series of 10,000 points, half of it turning the snapshot's tuples
     into arrays), and render_line hands back a cached Strip.

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import engine
-from tui.cli import build_parser, main
+from tui.cli.main import build_parser, main
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,7 +48,7 @@ def test_cli_import_is_cheap(run_python):
     # `groklab --version` must not pay for the UI or the compiled engine.
     code = (
         "import json, sys\n"
-        "import tui.cli\n"
+        "import tui.cli.main\n"
         "heavy = ('textual', 'rich', 'numba', 'numpy', 'scipy')\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in heavy)))\n"
     )
@@ -86,8 +86,8 @@ def test_wheel_ships_presets_styles_and_the_script(tmp_path):
         scripts = zf.read(entry_points).decode()
     assert Path(wheel).name == f"groklab-{engine.__version__}-py3-none-any.whl"
 
-    expected = {"presets/__init__.py", "engine/__init__.py", "tui/__init__.py", "tui/cli.py"}
-    for pattern in ("presets/*.toml", "tui/*.tcss", "tui/**/*.tcss", "engine/*.py", "tui/*.py"):
+    expected = {"presets/__init__.py", "engine/__init__.py", "tui/__init__.py", "tui/cli/main.py", "engine/numerics/kernels.py"}
+    for pattern in ("presets/*.toml", "tui/*.tcss", "tui/**/*.tcss", "engine/**/*.py", "tui/**/*.py"):
         expected |= {p.relative_to(REPO_ROOT).as_posix() for p in REPO_ROOT.glob(pattern)}
     missing = sorted(expected - names)
     assert not missing, f"wheel lacks {missing}"

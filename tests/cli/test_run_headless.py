@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import _child_env
 from tests.engine.test_config import BAD, write
-from tui.cli import main
+from tui.cli.main import main
 
 HEADER = ("step,epoch,train_loss,val_loss,train_acc,val_acc,grad_norm,weight_norm,lr,"
           "weight_decay,batch_size,elapsed_s")

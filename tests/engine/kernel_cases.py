@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.model import ACTIVATIONS, LOSSES, Architecture, init_params, polynomial_features
+from engine.numerics.model import ACTIVATIONS, LOSSES, Architecture, init_params, polynomial_features
 
 MODEL_KINDS = ("linear", "polynomial", "softmax", "mlp", "mlp-index")
 

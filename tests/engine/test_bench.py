@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from engine.bench import flops_per_step, workload_config
-from engine.trainer import Trainer
+from engine.bench.workloads import flops_per_step, workload_config
+from engine.training.trainer import Trainer
 
 
 @pytest.mark.parametrize("precision,rtol", [("float64", 1e-9), ("float32", 2e-3)])

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from engine import checkpoint
+from engine.store import checkpoint
 from engine.config import with_overrides
-from engine.session import Session
+from engine.training.session import Session
 from tests.configs import linear, modular
 
 

@@ -21,7 +21,7 @@ from engine.config import (
     load_config,
     with_overrides,
 )
-from engine.data import make_dataset
+from engine.training.data import make_dataset
 from engine.errors import ConfigError
 
 MODULAR = """

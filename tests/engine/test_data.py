@@ -1,4 +1,4 @@
-"""engine.data: generators, splits, label noise, modular pairs and CSV files."""
+"""engine.training.data: generators, splits, label noise, modular pairs and CSV files."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from engine.config import CLASSIFICATION_DATA, DATA_KINDS, load_config
-from engine.data import Dataset, make_dataset
+from engine.training.data import Dataset, make_dataset
 from engine.errors import ConfigError
 
 GENERATED = [kind for kind in DATA_KINDS if kind != "csv"]

@@ -6,9 +6,9 @@ import threading
 
 import pytest
 
-from engine.deferred import DeferredRunner
+from engine.live.deferred import DeferredRunner
 from engine.errors import ConfigError
-from engine.runner import Runner
+from engine.live.runner import Runner
 from tests.configs import modular
 from tests.engine.test_runner import wait_for
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from engine.config import load_config, with_overrides
-from engine.guarantee import observed_contraction, quadratic_guarantee
-from engine.session import Session
+from engine.training.guarantee import observed_contraction, quadratic_guarantee
+from engine.training.session import Session
 
 
 def run_to_end(session: Session, chunk: int = 1000) -> None:

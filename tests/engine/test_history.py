@@ -9,7 +9,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from engine.history import MetricHistory
+from engine.training.history import MetricHistory
 
 
 def _buckets(h: MetricHistory, name: str) -> dict[str, np.ndarray]:

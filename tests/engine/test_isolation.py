@@ -6,7 +6,7 @@ import json
 
 # Imported explicitly; every other module under engine/ is found and imported
 # too, so a new module cannot slip a textual/rich import past this test.
-ENGINE_MODULES = ["engine", "engine.errors", "engine.history"]
+ENGINE_MODULES = ["engine", "engine.errors", "engine.training.history"]
 UI_LIBRARIES = ("textual", "rich")
 
 _PROBE = """
@@ -37,7 +37,7 @@ def test_engine_runs_with_ui_libraries_unimportable(run_python):
         "import sys\n"
         f"for lib in {UI_LIBRARIES!r}: sys.modules[lib] = None\n"
         "import numpy as np\n"
-        "from engine.history import MetricHistory\n"
+        "from engine.training.history import MetricHistory\n"
         "h = MetricHistory(['loss'], recent=8, buckets=4)\n"
         "h.extend(np.arange(100), {'loss': np.linspace(1, 0, 100)})\n"
         "print(h.count('loss'), h.last('loss'))\n"

@@ -7,10 +7,11 @@ import itertools
 import numpy as np
 import pytest
 
-from engine import kernels, reference
-from engine.model import ACTIVATIONS, LOSSES
-from engine.optim import OPTIMIZER_CODES
-from engine.threads import parallel_available
+from engine.numerics import kernels
+from engine.numerics import reference
+from engine.numerics.model import ACTIVATIONS, LOSSES
+from engine.numerics.optim import OPTIMIZER_CODES
+from engine.numerics.parallel import parallel_available
 from tests.engine.kernel_cases import MODEL_KINDS, make_case
 
 LOSS_NAMES = tuple(LOSSES)
@@ -144,7 +145,7 @@ def test_sharded_steps_match_the_reference(kind, batch, shards):
 @pytest.mark.skipif(not parallel_available(), reason="no thread-safe threading layer")
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_shards_give_the_same_numbers_in_parallel_and_serially(dtype):
-    """Whether shards run in parallel is chosen by timing (engine/threads.py), so it must
+    """Whether shards run in parallel is chosen by timing (engine/numerics/parallel.py), so it must
     not change a single bit."""
     case = make_case("mlp-index", "relu", "cross_entropy", bias=True, n=40)
     runs = [_run_both(case, 30, "adamw", batch=9, shards=3, parallel=parallel, dtype=dtype)[0]
@@ -179,7 +180,7 @@ def test_float32_exp_is_within_a_few_ulp_and_keeps_nan():
 
 @pytest.mark.parametrize("schedule", ["constant", "step", "cosine", "warmup"])
 def test_compiled_matches_reference_with_schedules(schedule):
-    from engine.optim import HParams, lr_schedule
+    from engine.numerics.optim import HParams, lr_schedule
 
     hp = HParams(kind="adamw", lr=0.05, weight_decay=0.1, batch_size=0, momentum=0.0,
                  beta1=0.9, beta2=0.98, eps=1e-8, l1=0.0, l2=0.0, clip_norm=0.0,

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from engine.monitor import (
+from engine.training.monitor import (
     PRECEDENCE,
     STATUSES,
     ConvergenceMonitor,
@@ -537,7 +537,7 @@ def test_every_event_is_strict_json():
 
 
 def test_monitor_imports_no_ui_library():
-    code = ("import sys, engine.monitor; bad = [m for m in ('textual', 'rich') if m in sys.modules]; "
+    code = ("import sys, engine.training.monitor; bad = [m for m in ('textual', 'rich') if m in sys.modules]; "
             "print(','.join(bad)); sys.exit(1 if bad else 0)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from engine.errors import ConfigError
-from engine.runner import Runner, compile_lock
-from engine.session import Session
+from engine.live.runner import Runner, compile_lock
+from engine.training.session import Session
 from tests.configs import linear, modular
 
 
@@ -170,11 +170,11 @@ def test_a_finished_run_is_done_and_can_go_on(tmp_path):
 
 
 def test_compile_lock_is_exclusive_across_processes(repo_root):
-    """Two groklab processes on a cold cache take turns compiling (engine/runner.py)."""
+    """Two groklab processes on a cold cache take turns compiling (engine/live/runner.py)."""
     pytest.importorskip("fcntl")
     holder = (
         "import time\n"
-        "from engine.runner import compile_lock\n"
+        "from engine.live.runner import compile_lock\n"
         "with compile_lock():\n"
         "    print('held', flush=True)\n"
         "    time.sleep(1.5)\n"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine import threads
-from engine.threads import ParallelChoice, shards_for
+from engine.numerics import parallel as threads
+from engine.numerics.parallel import ParallelChoice, shards_for
 
 
 def test_parallel_choice_tries_both_then_keeps_the_faster_and_reprobes():
@@ -51,8 +51,8 @@ def test_shards_one_per_core_for_large_steps_only(monkeypatch):
 @pytest.mark.skipif(threads.cores() < 2 or not threads.parallel_available(),
                     reason="needs two cores and a thread-safe threading layer")
 def test_the_w1_workload_is_sharded_and_w4_is_not():
-    from engine.bench import workload_config
-    from engine.trainer import Trainer
+    from engine.bench.workloads import workload_config
+    from engine.training.trainer import Trainer
 
     shards, _blas = Trainer(workload_config("W1", "float32"))._threads(0)
     assert shards >= 2

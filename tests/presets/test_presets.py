@@ -7,7 +7,7 @@ from dataclasses import fields
 import pytest
 
 from engine.config import list_presets, load_config, with_overrides
-from engine.expect import check_expectations, milestone_only, run_preset
+from tests.presets.expect import check_expectations, milestone_only, run_preset
 
 PRESETS = list_presets()
 MAX_DESCRIPTION = 600

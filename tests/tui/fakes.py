@@ -1,4 +1,4 @@
-"""A stand-in for engine.runner.Runner: the same public API, no thread, no numba.
+"""A stand-in for engine.live.runner.Runner: the same public API, no thread, no numba.
 
 The fake trains a made-up model whose curves are fixed functions of the step and the
 hyperparameters, so every test and every snapshot image is deterministic. While
@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from engine.errors import ConfigError
-from engine.snapshot import Event, Series, Snapshot
+from engine.live.snapshot import Event, Series, Snapshot
 
 SERIES_NAMES = ("train_loss", "val_loss", "train_acc", "val_acc", "train_mad", "val_mad",
                 "grad_norm", "weight_norm", "lr")
@@ -310,9 +310,9 @@ class FakeRunner:
         self._state = "error"
         self._error = (
             "Traceback (most recent call last):\n"
-            '  File "/work/main/engine/runner.py", line 210, in _loop\n'
+            '  File "/work/main/engine/live/runner.py", line 210, in _loop\n'
             "    self.session.advance(k)\n"
-            '  File "/work/main/engine/session.py", line 88, in advance\n'
+            '  File "/work/main/engine/training/session.py", line 88, in advance\n'
             "    raise FloatingPointError('kernel returned a non-finite gradient')\n"
             "FloatingPointError: kernel returned a non-finite gradient\n"
         )

@@ -15,9 +15,9 @@ from fakes import Factory, classifier_config, drive, make_config, settle, wait_f
 from textual.command import CommandPalette
 from textual.widgets import Footer, OptionList
 
-from engine.snapshot import Event, Series, Snapshot
+from engine.live.snapshot import Event, Series, Snapshot
 from tui.app import GroklabApp
-from tui.dashboard import (
+from tui.screens.dashboard import (
     REDRAW_INTERVAL,
     DashboardScreen,
     doubled_batch,
@@ -26,8 +26,8 @@ from tui.dashboard import (
     halved_decay,
     train_size,
 )
-from tui.help import ErrorScreen, HelpScreen
-from tui.picker import PickerScreen, PresetEntry
+from tui.screens.help import ErrorScreen, HelpScreen
+from tui.screens.picker import PickerScreen, PresetEntry
 from tui.widgets import EventLog, HParamPanel, RunHeader
 
 
@@ -523,7 +523,7 @@ def test_a_runner_error_is_shown_once_in_a_modal(tmp_path):
                        and "Traceback" in screen_text(app), what="error modal")
         text = screen_text(app)
         assert "FloatingPointError: kernel returned a non-finite gradient" in text
-        assert "engine/session.py" in text
+        assert "engine/training/session.py" in text
         saved = tmp_path / "groklab-error-toy-linear.txt"
         assert saved.read_text().startswith("Traceback")
         assert saved.name in text

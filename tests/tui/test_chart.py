@@ -1,4 +1,4 @@
-"""tui.chart: lines rasterised into braille dots, axes and ticks, with no Textual."""
+"""tui.plot.chart: lines rasterised into braille dots, axes and ticks, with no Textual."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from tui import chart as C
+from tui.plot import chart as C
 
 NAN, INF = math.nan, math.inf
 TRAIN, VAL = (1, 2, 3), (4, 5, 6)  # style keys: any hashable

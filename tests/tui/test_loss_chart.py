@@ -7,7 +7,7 @@ import math
 
 from textual.app import App, ComposeResult
 
-from engine.snapshot import Series, Snapshot
+from engine.live.snapshot import Series, Snapshot
 from tui.widgets import LossChart
 
 N = 10_000

@@ -1,4 +1,4 @@
-"""tui.series: what reaches a widget is finite, a tuple, and no longer than the widget."""
+"""tui.plot.series: what reaches a widget is finite, a tuple, and no longer than the widget."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from tui import series as S
+from tui.plot import series as S
 
 NAN, INF = math.nan, math.inf
 

@@ -11,7 +11,7 @@ from fakes import Factory, classifier_config, make_config, wait_for
 from textual.widgets import Input
 
 from tui.app import GroklabApp
-from tui.dashboard import DashboardScreen
+from tui.screens.dashboard import DashboardScreen
 
 
 def dashboard_app(cfg, **options) -> GroklabApp:

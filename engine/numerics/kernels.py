@@ -4,14 +4,14 @@
 and the optimizer update are fused, and each step's loss, gradient norm and update-to-weight
 ratio go into output buffers. Looping over steps inside the kernel keeps Python out of the
 per-step path; the caller sizes K so one call is 20-50 ms of work, which keeps pause and quit
-responsive (see engine/runner.py).
+responsive (see engine/live/runner.py).
 
-The same maths, written for clarity, is in engine/reference.py: it is the oracle in tests and
+The same maths, written for clarity, is in engine/numerics/reference.py: it is the oracle in tests and
 the baseline in benchmarks. Of the fast-math flags only reassociation and contraction are
 used (REDUCE, on the loops that sum): with `nnan`/`ninf` the finiteness checks below would
 be optimised away and a diverging run would go unnoticed.
 
-Large steps can be split into row shards (see train_chunk and engine/threads.py), computed
+Large steps can be split into row shards (see train_chunk and engine/numerics/parallel.py), computed
 on Numba's thread pool or one after another with the same arithmetic.
 """
 
@@ -26,7 +26,7 @@ from numba import njit, prange
 if numba.config.THREADING_LAYER == "default":
     # Never Numba's workqueue layer for the parallel kernel: it aborts the process when two
     # threads launch parallel kernels at once (two runners can train at the same time).
-    # Without OpenMP or TBB, engine/threads.py never asks for parallel shards.
+    # Without OpenMP or TBB, engine/numerics/parallel.py never asks for parallel shards.
     numba.config.THREADING_LAYER = "threadsafe"
 
 # Every kernel is @njit(cache=True, nogil=True), written out on each so it can be seen at
@@ -469,7 +469,7 @@ def train_chunk(params, grad, m, v, xd, xi, yf, yi, fan_in, fan_out, w_off, b_of
     n_shards > 1 splits each step's rows into that many shards whose gradients are computed
     (in parallel, one thread each with single-threaded BLAS inside, or one after another
     when not `parallel`) and then summed in shard order: the result depends on n_shards,
-    never on `parallel` or on timing. The caller chooses both (engine/threads.py).
+    never on `parallel` or on timing. The caller chooses both (engine/numerics/parallel.py).
 
     scratch: a flat buffer of the parameters' dtype holding the workspaces when it has at
     least scratch_size(...) elements; otherwise they are allocated for this call. Passing

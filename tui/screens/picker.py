@@ -199,7 +199,7 @@ class PickerScreen(Screen[None]):
         self.app.start_run(entry.config)
 
     def action_help(self) -> None:
-        from tui.help import HelpScreen, key_rows
+        from tui.screens.help import HelpScreen, key_rows
 
         note = "Type to filter; ctrl+p opens the command palette (every preset is there too)."
         self.app.push_screen(HelpScreen("picker keys", key_rows(self.app, self.BINDINGS), note))

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tui import series as S
+from tui.plot import series as S
 
 AXIS = "axis"  # style key of the frame, the tick marks and the "no data" message
 LABEL = "label"  # style key of tick labels and the x label

@@ -21,9 +21,9 @@ import time
 
 import numpy as np
 
-from engine.bench import workload_config
+from engine.bench.workloads import workload_config
 from engine.config import with_overrides
-from engine.runner import Runner
+from engine.live.runner import Runner
 
 MEASURE_S = 4.0  # seconds of steady training measured per mode
 WARM_S = 1.0  # seconds skipped after the run starts (chunk sizing settles)
@@ -56,7 +56,7 @@ def headless_rate(name: str) -> float:
 
 async def _dashboard_rate(name: str) -> tuple[float, float]:
     from tui.app import GroklabApp
-    from tui.dashboard import DashboardScreen
+    from tui.screens.dashboard import DashboardScreen
 
     cfg = _bench_config(name)
     app = GroklabApp(lambda c: Runner(c), preset=cfg, poll_interval=1.0 / POLL_HZ)
@@ -84,13 +84,13 @@ def startup_times(warm: bool) -> dict:
     if not warm:
         cache = tempfile.TemporaryDirectory()
         env["NUMBA_CACHE_DIR"] = cache.name
-    # The same steps as `groklab run grokking-mod97` (tui/cli.py), in Textual's headless
+    # The same steps as `groklab run grokking-mod97` (tui/cli/main.py), in Textual's headless
     # driver because a benchmark has no terminal. A thread watches for the first step, so
     # the measurement adds no polling to the event loop.
     script = (
         "import time, json, asyncio, threading\n"
         "from engine.config import load_config\n"
-        "from engine.data import make_dataset\n"
+        "from engine.training.data import make_dataset\n"
         "cfg = load_config('grokking-mod97')\n"
         "make_dataset(cfg)\n"
         "from tui.app import GroklabApp, deferred_runner\n"

@@ -8,7 +8,7 @@ import math
 from rich.console import Console
 from rich.table import Table
 
-from engine import bench
+from engine.bench import workloads as bench
 
 
 def _num(value, fmt: str) -> str:
@@ -38,7 +38,7 @@ def run_bench(workloads, repeat: int, as_json: bool, dashboard: bool) -> int:
             if as_json:
                 print(json.dumps(row), flush=True)
     if dashboard:
-        from tui.bench_dashboard import measure_dashboard
+        from tui.cli.bench_dashboard import measure_dashboard
 
         for row in measure_dashboard():
             rows.append(row)

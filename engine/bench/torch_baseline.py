@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.trainer import Trainer
+from engine.training.trainer import Trainer
 
 
 def torch_trainer(cfg):

@@ -41,7 +41,7 @@ def _resolve_config(args: argparse.Namespace):
     if getattr(args, "steps", None) is not None:
         overrides.append(f"train.steps={args.steps}")
     if getattr(args, "resume", None):
-        from engine.checkpoint import load_config as checkpoint_config
+        from engine.store.checkpoint import load_config as checkpoint_config
 
         return with_overrides(checkpoint_config(args.resume), overrides, seed=args.seed)
     return load_config(args.spec, overrides, seed=args.seed)
@@ -54,14 +54,14 @@ def _run(args: argparse.Namespace) -> int:
     if args.headless:
         from rich.console import Console
 
-        from engine.runner import Runner
-        from tui.headless import run_headless
+        from engine.live.runner import Runner
+        from tui.cli.headless import run_headless
 
         # Built here so a mistake in the data (a bad CSV cell) is exit 2, not a failed run.
         runner = Runner(cfg, out_dir=args.out, resume=args.resume)
         return run_headless(runner, Console(), Console(stderr=True))
 
-    from engine.data import make_dataset
+    from engine.training.data import make_dataset
 
     make_dataset(cfg)  # the same check before any UI; numpy only, so it is quick
     from tui.app import GroklabApp, deferred_runner
@@ -128,7 +128,7 @@ def _add_show(subparsers) -> None:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from tui.bench import run_bench
+    from tui.cli.bench import run_bench
 
     return run_bench(args.workloads or None, args.repeat, args.json, args.dashboard)
 

@@ -3,7 +3,7 @@
 A Trainer owns the parameters, gradient and optimizer moments (flat float64 vectors), the
 minibatch sampler and the current hyperparameters, and advances them through either the
 compiled kernels or the NumPy reference (same arguments, same maths). It records nothing:
-engine/session.py turns its outputs into metrics, statuses and events.
+engine/training/session.py turns its outputs into metrics, statuses and events.
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine import kernels, reference
-from engine.data import Dataset, make_dataset
+from engine.numerics import kernels
+from engine.numerics import reference
+from engine.training.data import Dataset, make_dataset
 from engine.errors import ConfigError
-from engine.model import Architecture, init_params, polynomial_features
-from engine.optim import BatchSampler, HParams, lr_schedule
-from engine.threads import ParallelChoice, kernel_blas, shards_for, threads_for
+from engine.numerics.model import Architecture, init_params, polynomial_features
+from engine.numerics.optim import BatchSampler, HParams, lr_schedule
+from engine.numerics.parallel import ParallelChoice, kernel_blas, shards_for, threads_for
 
 # Evaluation works through a split in blocks of this many rows to bound its workspace.
 EVAL_BLOCK = 8192
@@ -169,7 +170,7 @@ class Trainer:
         return batch_size if 0 < batch_size < n_train else n_train
 
     def _scratch_for(self, shards: int) -> np.ndarray:
-        """The kernel's workspaces, kept across calls (engine/kernels.py train_chunk)."""
+        """The kernel's workspaces, kept across calls (engine/numerics/kernels.py train_chunk)."""
         train = self.splits["train"]
         rows = self._step_rows(self.hp.batch_size)
         minibatch = rows < train.n_rows
@@ -182,7 +183,7 @@ class Trainer:
 
     def _threads(self, batch_size: int) -> tuple[int, int]:
         """(row shards, BLAS threads when the shards run serially) for a training call at
-        this batch size (engine/threads.py says why)."""
+        this batch size (engine/numerics/parallel.py says why)."""
         rows = self._step_rows(batch_size)
         dense = self.arch.layers[1:] if self.arch.input_kind == "index" else self.arch.layers
         products = [rows * lay.fan_in * lay.fan_out for lay in dense]

@@ -14,8 +14,8 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.hparams import validate_hparam
-from engine.snapshot import Snapshot, starting_snapshot
+from engine.training.hparams import validate_hparam
+from engine.live.snapshot import Snapshot, starting_snapshot
 
 
 class DeferredRunner:

@@ -38,7 +38,7 @@ from dataclasses import fields
 
 import numpy as np
 
-from engine.session import Session
+from engine.training.session import Session
 
 VAL_RISE = 0.05
 """val_loss_rises: the final val loss must exceed its minimum by more than this fraction."""

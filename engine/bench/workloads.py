@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.config import load_config
-from engine.trainer import Trainer
+from engine.training.trainer import Trainer
 
 WORKLOADS = ("W1", "W2", "W3", "W4", "W5")
 DESCRIPTIONS = {
@@ -165,7 +165,7 @@ def time_engine(cfg, impl: str, repeat: int) -> tuple[float, float]:
 
 def time_torch(cfg, repeat: int) -> float | None:
     """steps/s of the same model in PyTorch on the CPU, or None when torch is missing."""
-    from engine.bench_torch import torch_trainer
+    from engine.bench.torch_baseline import torch_trainer
 
     try:
         step = torch_trainer(cfg)

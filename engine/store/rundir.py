@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from engine.config import config_to_toml
-from engine.session import CSV_COLUMNS, Session
+from engine.training.session import CSV_COLUMNS, Session
 
 FLUSH_EVERY_S = 0.5  # well inside the promised second
 
@@ -92,7 +92,7 @@ class RunWriter:
 
     def finish(self, wall_s: float) -> None:
         """Write summary.json and checkpoint.npz (once per step reached)."""
-        from engine.checkpoint import save
+        from engine.store.checkpoint import save
 
         self.flush()
         if self._finished_step == self.session.step:

@@ -17,8 +17,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from engine.runner import Runner
-from engine.snapshot import Snapshot
+from engine.live.runner import Runner
+from engine.live.snapshot import Snapshot
 
 PLAIN_EVERY_S = 1.0
 EXIT_INTERRUPTED = 130

@@ -26,12 +26,12 @@ from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from engine.errors import ConfigError
-from engine.snapshot import Snapshot
-from tui.help import ErrorScreen, HelpScreen, key_rows
+from engine.live.snapshot import Snapshot
+from tui.screens.help import ErrorScreen, HelpScreen, key_rows
 from tui.widgets import EventLog, HParamPanel, LossChart, MetricRow, RunHeader, StatusPanel
 
 if TYPE_CHECKING:
-    from engine.runner import Runner
+    from engine.live.runner import Runner
 
 POLL_INTERVAL = 1 / 15  # seconds between the end of one poll and the start of the next
 # A poll redraws a new snapshot at most this often while the run's state is unchanged. A
@@ -39,7 +39,7 @@ POLL_INTERVAL = 1 / 15  # seconds between the end of one poll and the start of t
 # drawn each time, the UI took a third of a core and the GIL from the training thread
 # (W2 ran at 62-70% of its headless speed). A state change, and every key, draws at once.
 REDRAW_INTERVAL = 0.2
-# The loss chart costs a few ms to redraw (tui/chart.py), so it follows every new
+# The loss chart costs a few ms to redraw (tui/plot/chart.py), so it follows every new
 # snapshot, but at most once per poll: a snapshot marks it due and the poll draws it.
 EMA_SMOOTHING = 0.9  # debiased EMA weight when smoothing is on (TensorBoard's slider)
 DEFAULT_WEIGHT_DECAY = 1e-4  # what `w` turns a weight decay of 0 into
@@ -51,7 +51,7 @@ COMPACT_HEIGHT = 30  # below: the chart is hidden unless asked for (c)
 NARROW_WIDTH = 100
 TINY_WIDTH, TINY_HEIGHT = 60, 18  # below either: only metrics and status
 
-# States in which the run can be paused / resumed (as engine.runner.Runner applies
+# States in which the run can be paused / resumed (as engine.live.runner.Runner applies
 # them: a diverged run only moves again after a reset, which leaves it paused).
 PAUSABLE = ("running", "compiling")
 RESUMABLE = ("paused", "done")  # resuming a done run extends it by train.steps

@@ -4,7 +4,7 @@
 schedule (`train.eval_every`). Each evaluation becomes a metrics record, goes into the
 bounded history and through the convergence monitor, and may raise events (status changes,
 milestones, early stopping). Listeners (the run-directory writer) receive every record and
-event as it happens. A Session has no thread of its own: engine/runner.py drives it.
+event as it happens. A Session has no thread of its own: engine/live/runner.py drives it.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.hparams import LIVE_HPARAMS, validate_hparam
-from engine.guarantee import Guarantee, observed_contraction, quadratic_guarantee
-from engine.history import MetricHistory
-from engine.monitor import ConvergenceMonitor, MonitorSettings
-from engine.optim import lr_schedule
-from engine.reference import loss_and_grad
-from engine.snapshot import Event
-from engine.trainer import Trainer
+from engine.training.hparams import LIVE_HPARAMS, validate_hparam
+from engine.training.guarantee import Guarantee, observed_contraction, quadratic_guarantee
+from engine.training.history import MetricHistory
+from engine.training.monitor import ConvergenceMonitor, MonitorSettings
+from engine.numerics.optim import lr_schedule
+from engine.numerics.reference import loss_and_grad
+from engine.live.snapshot import Event
+from engine.training.trainer import Trainer
 
 
 # Per-evaluation record keys, in CSV order first (DESIGN.md fixes metrics.csv's header).
@@ -37,7 +37,7 @@ EVAL_SERIES = ("train_loss", "val_loss", "train_acc", "val_acc", "train_mad", "v
                "grad_norm", "weight_norm", "lr")
 HISTORY_SERIES = STEP_SERIES + EVAL_SERIES
 
-# In-memory bounds; the run directory (engine/outputs.py) keeps everything on disk.
+# In-memory bounds; the run directory (engine/store/rundir.py) keeps everything on disk.
 MAX_EVENTS_KEPT = 5000
 MAX_ROWS_KEPT = 200_000
 

@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import ConfigError
-from engine.hparams import validate_hparam
-from engine.session import Session
-from engine.snapshot import Series, Snapshot, starting_snapshot
+from engine.training.hparams import validate_hparam
+from engine.training.session import Session
+from engine.live.snapshot import Series, Snapshot, starting_snapshot
 
 CHUNK_TARGET_S = 0.03  # aim for 30 ms per kernel call: inside the 20-50 ms band
 PUBLISH_EVERY_S = 0.1  # at most 10 new snapshots/s: a redraw costs the UI thread ~30 ms
@@ -79,7 +79,7 @@ def warm_up_kernels(dtype=np.float64) -> None:
     scratch array: omitting them would be another signature), so this one call covers
     every model of a precision; the runner says `compiling` meanwhile.
     """
-    from engine import kernels
+    from engine.numerics import kernels
 
     params = np.zeros(4, dtype)
     one = np.array([1], dtype=np.int64)
@@ -211,11 +211,11 @@ class Runner:
     def _prepare_session(self) -> None:
         session = self.session
         if self.out_dir is not None:
-            from engine.outputs import RunWriter
+            from engine.store.rundir import RunWriter
 
             self.writer = RunWriter(self.out_dir, session)
         if self._resume is not None:
-            from engine.checkpoint import load_into
+            from engine.store.checkpoint import load_into
 
             load_into(session, self._resume)
             session.note("resume", f"resumed from {self._resume} at step {session.step}")
@@ -314,7 +314,7 @@ class Runner:
                 cmd[2].put(exc)
 
     def _export(self, path) -> Path:
-        from engine.outputs import write_metrics_csv
+        from engine.store.rundir import write_metrics_csv
 
         if path is None:
             base = self.out_dir if self.out_dir is not None else Path.cwd()

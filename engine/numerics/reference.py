@@ -2,14 +2,14 @@
 
 It is the oracle in the tests (every kernel must agree with it) and the baseline in
 `groklab bench`. `train_chunk` and `evaluate` take exactly the arguments of their compiled
-twins in engine/kernels.py, so the trainer can swap one for the other.
+twins in engine/numerics/kernels.py, so the trainer can swap one for the other.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from engine.kernels import OPT_ADAM, OPT_MOMENTUM, OPT_NESTEROV, OPT_SGD
+from engine.numerics.kernels import OPT_ADAM, OPT_MOMENTUM, OPT_NESTEROV, OPT_SGD
 
 
 def _activate(z: np.ndarray, act: int) -> np.ndarray:
@@ -109,7 +109,7 @@ def train_chunk(params, grad, m, v, xd, xi, yf, yi, fan_in, fan_out, w_off, b_of
                 loss_code, batch_rows, batch_ptr, lrs, opt_code, momentum, beta1, beta2, eps,
                 weight_decay, l1, l2, clip_norm, weight_mask, adam_step0, grad_stop, out_loss,
                 out_gnorm, out_ratio, n_shards=1, parallel=True, scratch=None):
-    """Same contract as engine.kernels.train_chunk (n_shards, parallel and scratch change
+    """Same contract as engine.numerics.kernels.train_chunk (n_shards, parallel and scratch change
     only the speed)."""
     index_input = xi.shape[0] > 0
     x_all = xi if index_input else xd
@@ -154,7 +154,7 @@ def train_chunk(params, grad, m, v, xd, xi, yf, yi, fan_in, fan_out, w_off, b_of
 
 
 def evaluate(params, xd, xi, yf, yi, fan_in, fan_out, w_off, b_off, act, loss_code, block):
-    """Same contract as engine.kernels.evaluate (block is ignored: NumPy takes it whole)."""
+    """Same contract as engine.numerics.kernels.evaluate (block is ignored: NumPy takes it whole)."""
     index_input = xi.shape[0] > 0
     x = xi if index_input else xd
     if x.shape[0] == 0:

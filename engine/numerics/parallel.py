@@ -1,7 +1,7 @@
 """How a training call uses the cores: row shards in parallel, or BLAS threads.
 
 Steps of SHARD_MIN_MACS multiply-adds or more split their rows into one shard per core
-(engine/kernels.py, `_shard_gradient`); the shards' gradients are summed in shard order,
+(engine/numerics/kernels.py, `_shard_gradient`); the shards' gradients are summed in shard order,
 so the numbers depend on the shard count only (a property of the problem and the
 machine, not of timing). The shards run either in parallel on Numba's thread pool, each
 with single-threaded BLAS, so both cores work on the products and on everything between

@@ -1,0 +1,1 @@
+"""`groklab bench`: fixed workloads timed against baselines measured in the same run."""

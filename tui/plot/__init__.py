@@ -1,0 +1,1 @@
+"""Pictures of series without Textual: cleaning, decimation, ticks and braille charts."""
