@@ -50,8 +50,7 @@ def write_config(tmp_path: Path, template: str, **values):
 
 
 def modular(tmp_path: Path, optim="adamw", lr=0.01, batch=0, wd=0.1, steps=200):
-    return write_config(tmp_path, MLP_MODULAR, optim=optim, lr=lr, batch=batch, wd=wd,
-                        steps=steps)
+    return write_config(tmp_path, MLP_MODULAR, optim=optim, lr=lr, batch=batch, wd=wd, steps=steps)
 
 
 def linear(tmp_path: Path, lr=0.01, steps=200):

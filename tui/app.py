@@ -59,13 +59,19 @@ class GroklabCommands(Provider):
                     continue
                 key = app.get_key_display(binding)
                 text = binding.tooltip or binding.description
-                commands.append((f"{text} ({key})", binding.description,
-                                 partial(screen.run_action, binding.action)))
+                commands.append(
+                    (
+                        f"{text} ({key})",
+                        binding.description,
+                        partial(screen.run_action, binding.action),
+                    )
+                )
         if isinstance(app, GroklabApp):
             for entry in app.preset_entries():
                 help_text = entry.error or f"{entry.title} · {entry.phenomenon}"
-                commands.append((f"Preset: {entry.name}", help_text,
-                                 partial(app.start_entry, entry)))
+                commands.append(
+                    (f"Preset: {entry.name}", help_text, partial(app.start_entry, entry))
+                )
         return commands
 
     async def discover(self) -> Hits:
@@ -131,8 +137,11 @@ class GroklabApp(App[None]):
 
     def start_entry(self, entry: PresetEntry) -> None:
         if entry.config is None:
-            self.notify(entry.error or "cannot be loaded", title=f"{entry.name} cannot start",
-                        severity="error")
+            self.notify(
+                entry.error or "cannot be loaded",
+                title=f"{entry.name} cannot start",
+                severity="error",
+            )
             return
         self.start_run(entry.config)
 
@@ -143,14 +152,19 @@ class GroklabApp(App[None]):
             runner = self.runner_factory(cfg)
             runner.start()
         except Exception as exc:  # a bad config or a runner that cannot start
-            self.notify(f"{type(exc).__name__}: {exc}", title=f"Cannot start {cfg.name}",
-                        severity="error", timeout=10)
+            self.notify(
+                f"{type(exc).__name__}: {exc}",
+                title=f"Cannot start {cfg.name}",
+                severity="error",
+                timeout=10,
+            )
             if len(self.screen_stack) <= 1:
                 self.push_screen(PickerScreen(self.preset_entries()))
             return
         self.runner = runner
-        screen = DashboardScreen(runner, output_dir=self.output_dir,
-                                 poll_interval=self.poll_interval)
+        screen = DashboardScreen(
+            runner, output_dir=self.output_dir, poll_interval=self.poll_interval
+        )
         if len(self.screen_stack) <= 1:
             self.push_screen(screen)
         else:
@@ -171,8 +185,13 @@ class GroklabApp(App[None]):
         runner, self.runner = self.runner, None
         if runner is not None:
             # stop() joins the training thread (up to its timeout): not on the UI thread.
-            self.run_worker(partial(runner.stop), thread=True, exit_on_error=False,
-                            group="stop", name="stop runner")
+            self.run_worker(
+                partial(runner.stop),
+                thread=True,
+                exit_on_error=False,
+                group="stop",
+                name="stop runner",
+            )
 
     def stop_runner(self) -> None:
         """Stop the current run and wait for it (quitting: its files must be flushed)."""

@@ -106,10 +106,17 @@ class RunHeader(Static):
             (f" {state} ", STATE_STYLES.get(state, "bold reverse")),
             " ",
             (snap.preset, "bold $text-primary"),
-            sep, ("step ", "$foreground-muted"), (f"{snap.step:,}{target}", "bold"),
-            sep, ("epoch ", "$foreground-muted"), (epoch, "bold"),
-            sep, (speed, "bold"), (" steps/s", "$foreground-muted"),
-            sep, (snap.title, "italic $foreground-muted"),
+            sep,
+            ("step ", "$foreground-muted"),
+            (f"{snap.step:,}{target}", "bold"),
+            sep,
+            ("epoch ", "$foreground-muted"),
+            (epoch, "bold"),
+            sep,
+            (speed, "bold"),
+            (" steps/s", "$foreground-muted"),
+            sep,
+            (snap.title, "italic $foreground-muted"),
         )
         set_content(self, line, layout=False)
 
@@ -151,8 +158,7 @@ class MetricRow(Horizontal):
         ser = snap.get_series(self.metric)
         spark = self.query_one(Sparkline)
         width = spark.size.width or 40
-        key = (len(ser.values), ser.steps[-1] if ser.steps else None,
-               repr(ser.last), width)
+        key = (len(ser.values), ser.steps[-1] if ser.steps else None, repr(ser.last), width)
         if key != self._cache_key:
             self._cache_key = key
             spark.data = S.spark_data(ser.values, width, log10=self.log10)
@@ -222,10 +228,16 @@ class LossChart(Widget):
             return
         started = time.perf_counter()
         picture = chart.render_chart(
-            self._traces(max(1, width - 8)), width, height, log=self._log,
+            self._traces(max(1, width - 8)),
+            width,
+            height,
+            log=self._log,
             marker_x=self._snap.best_step if self._snap is not None else None,
-            marker_style=self.BEST, legend=(("train", self.TRAIN), ("val", self.VAL)),
-            x_label="step", empty_message="no loss yet")
+            marker_style=self.BEST,
+            legend=(("train", self.TRAIN), ("val", self.VAL)),
+            x_label="step",
+            empty_message="no loss yet",
+        )
         styles: dict = {None: base, chart.AXIS: axis, chart.LABEL: label}
         strips = []
         for row in picture.rows:
@@ -245,8 +257,13 @@ class LossChart(Widget):
         snap, log, smoothing = self._snap, self._log, self._smoothing
         if snap is None:
             return []
-        series = [(self._finite(snap, name), color, faint) for name, color, faint in (
-            ("train_loss", self.TRAIN, self.TRAIN_FAINT), ("val_loss", self.VAL, self.VAL_FAINT))]
+        series = [
+            (self._finite(snap, name), color, faint)
+            for name, color, faint in (
+                ("train_loss", self.TRAIN, self.TRAIN_FAINT),
+                ("val_loss", self.VAL, self.VAL_FAINT),
+            )
+        ]
         traces = []
         if smoothing:
             for (steps, values), _, faint in series:
@@ -290,18 +307,22 @@ class StatusPanel(VerticalScroll):
     def show(self, snap: Snapshot) -> None:
         word = self.query_one("#status-word", Static)
         color = STATUS_COLORS.get(snap.status, "foreground")
-        set_content(word, Content.styled(snap.status.upper(), f"bold $text-{color}"
-                                         if color != "foreground" else "bold"))
-        set_wrapped_content(self.query_one("#status-explanation", Static),
-                            Content(snap.explanation or ""))
+        set_content(
+            word,
+            Content.styled(
+                snap.status.upper(), f"bold $text-{color}" if color != "foreground" else "bold"
+            ),
+        )
+        set_wrapped_content(
+            self.query_one("#status-explanation", Static), Content(snap.explanation or "")
+        )
 
         guarantee = self.query_one("#status-guarantee", Static)
         rows = list(snap.guarantee)
         if rows and snap.observed_contraction is not None:
             rows.append(("observed contraction", S.format_value(snap.observed_contraction, 6)))
         if rows != self._guarantee_rows:  # rebuilt only when a value changed
-            same_shape = self._guarantee_rows is not None and len(rows) == len(
-                self._guarantee_rows)
+            same_shape = self._guarantee_rows is not None and len(rows) == len(self._guarantee_rows)
             self._guarantee_rows = rows
             if rows:
                 table = Table.grid(padding=(0, 1), expand=True)
@@ -311,22 +332,27 @@ class StatusPanel(VerticalScroll):
                     table.add_row(label, str(value))
                 guarantee.update(
                     Group(Text("guarantee (GD on a quadratic)", style="bold"), table),
-                    layout=not same_shape)
+                    layout=not same_shape,
+                )
             guarantee.display = bool(rows)
 
         extra: list[Content] = []
         if snap.test is not None:
-            parts = ", ".join(f"{k.removeprefix('test_')} {S.format_value(v)}"
-                              for k, v in snap.test)
+            parts = ", ".join(
+                f"{k.removeprefix('test_')} {S.format_value(v)}" for k, v in snap.test
+            )
             extra.append(Content.assemble(("test set: ", "bold $text-accent"), parts))
         if snap.best_step is not None:
-            extra.append(Content.assemble(("best val at step ", "$foreground-muted"),
-                                          f"{snap.best_step:,}"))
-        milestones = [f"{k.removesuffix('_step')} @ {v:,}" for k, v in snap.milestones
-                      if v is not None]
+            extra.append(
+                Content.assemble(("best val at step ", "$foreground-muted"), f"{snap.best_step:,}")
+            )
+        milestones = [
+            f"{k.removesuffix('_step')} @ {v:,}" for k, v in snap.milestones if v is not None
+        ]
         if milestones:
-            extra.append(Content.assemble(("milestones: ", "$foreground-muted"),
-                                          ", ".join(milestones)))
+            extra.append(
+                Content.assemble(("milestones: ", "$foreground-muted"), ", ".join(milestones))
+            )
         set_wrapped_content(self.query_one("#status-extra", Static), Content("\n").join(extra))
 
 
@@ -404,8 +430,9 @@ class EventLog(RichLog):
     """Events, oldest first; each poll appends only the ones not yet written."""
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(max_lines=MAX_LOG_LINES, min_width=1, wrap=True, markup=False,
-                         highlight=False, **kwargs)
+        super().__init__(
+            max_lines=MAX_LOG_LINES, min_width=1, wrap=True, markup=False, highlight=False, **kwargs
+        )
         self._last: Event | None = None
         self._lines: list[Text] = []  # kept to re-wrap them when the width changes
         self._wrapped_at = 0
@@ -415,8 +442,10 @@ class EventLog(RichLog):
 
     def _colors(self) -> dict[str, str]:
         theme = self.app.theme_variables
-        return {name: theme.get(f"text-{name}", theme.get(name, "")) for name in
-                set(STATUS_COLORS.values()) | set(EVENT_COLORS.values())}
+        return {
+            name: theme.get(f"text-{name}", theme.get(name, ""))
+            for name in set(STATUS_COLORS.values()) | set(EVENT_COLORS.values())
+        }
 
     def new_events(self, events: Sequence[Event]) -> tuple[list[Event], bool]:
         """Events after the last one written, and whether the run restarted (reset).
@@ -429,7 +458,7 @@ class EventLog(RichLog):
             return list(events), False
         for i in range(len(events) - 1, -1, -1):
             if events[i] == last:
-                return list(events[i + 1:]), False
+                return list(events[i + 1 :]), False
         if not events:
             return [], False
         if events[-1].time >= last.time and events[-1].step >= last.step:
@@ -453,14 +482,18 @@ class EventLog(RichLog):
         self._add(Text(f"{'':>6} {message}", style="dim italic"))
 
     def _add(self, line: Text, kind: str | None = None) -> None:
-        fold = (kind in FOLDED_KINDS and kind == self._tail_kind and self._size_known
-                and 0 < self._tail_strips <= len(self.lines))
+        fold = (
+            kind in FOLDED_KINDS
+            and kind == self._tail_kind
+            and self._size_known
+            and 0 < self._tail_strips <= len(self.lines)
+        )
         if fold:
             # Replace the previous line of this kind with the newest one, counted.
             self._tail_count += 1
             line = line.copy()
             line.append(f"  (×{self._tail_count})", style="dim")
-            del self.lines[-self._tail_strips:]
+            del self.lines[-self._tail_strips :]
             self._line_cache.clear()  # its keys are line indices, now reused
             self._lines[-1] = line
         else:

@@ -25,14 +25,22 @@ def torch_trainer(cfg):
     train = trainer.splits["train"]
     xi = torch.from_numpy(train.xi)
     yi = torch.from_numpy(train.yi)
-    layers = [(torch.tensor(w, dtype=torch.float32, requires_grad=True),
-               torch.tensor(b, dtype=torch.float32, requires_grad=True))
-              for w, b in trainer.arch.views(trainer.params.astype(np.float64))]
+    layers = [
+        (
+            torch.tensor(w, dtype=torch.float32, requires_grad=True),
+            torch.tensor(b, dtype=torch.float32, requires_grad=True),
+        )
+        for w, b in trainer.arch.views(trainer.params.astype(np.float64))
+    ]
     hp = trainer.hp
     optimizer = torch.optim.AdamW(
-        [{"params": [w for w, _ in layers], "weight_decay": hp.weight_decay},
-         {"params": [b for _, b in layers], "weight_decay": 0.0}],
-        lr=hp.lr, betas=(hp.beta1, hp.beta2), eps=hp.eps,
+        [
+            {"params": [w for w, _ in layers], "weight_decay": hp.weight_decay},
+            {"params": [b for _, b in layers], "weight_decay": 0.0},
+        ],
+        lr=hp.lr,
+        betas=(hp.beta1, hp.beta2),
+        eps=hp.eps,
     )
     n, batch = xi.shape[0], hp.batch_size
     generator = torch.Generator().manual_seed(0)

@@ -180,8 +180,18 @@ def time_w5(repeat: int) -> float:
     """Median wall seconds from process start to grokked for the grokking-mod97 preset."""
     cfg = load_config("grokking-mod97")
     steps = str(cfg.train.steps)
-    cmd = [sys.executable, "-m", "tui", "run", "grokking-mod97", "--headless", "--steps", steps,
-           "--set", "train.stop_on_converged=true"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "tui",
+        "run",
+        "grokking-mod97",
+        "--headless",
+        "--steps",
+        steps,
+        "--set",
+        "train.stop_on_converged=true",
+    ]
     subprocess.run(cmd, capture_output=True, check=False)  # warm the compile cache
     times = []
     for _ in range(repeat):
@@ -198,9 +208,17 @@ def run_workload(name: str, repeat: int, peak: float) -> list[dict]:
     """Result rows for one workload: one per implementation."""
     if name == "W5":
         seconds = time_w5(repeat)
-        return [{"workload": "W5", "impl": "numba", "seconds_to_grokked": seconds,
-                 "steps_per_s": None, "ratio_vs_numpy": None, "gflops": None,
-                 "peak_gflops": peak}]
+        return [
+            {
+                "workload": "W5",
+                "impl": "numba",
+                "seconds_to_grokked": seconds,
+                "steps_per_s": None,
+                "ratio_vs_numpy": None,
+                "gflops": None,
+                "peak_gflops": peak,
+            }
+        ]
     rows = []
     numpy_rate, flops = time_engine(workload_config(name), "reference", repeat)
     for precision in ("float64", "float32"):
@@ -211,8 +229,12 @@ def run_workload(name: str, repeat: int, peak: float) -> list[dict]:
     if torch_rate is not None:
         rows.append({"impl": "torch-float32", "steps_per_s": torch_rate})
     for row in rows:
-        row.update(workload=name, ratio_vs_numpy=row["steps_per_s"] / numpy_rate,
-                   gflops=row["steps_per_s"] * flops / 1e9, peak_gflops=peak)
+        row.update(
+            workload=name,
+            ratio_vs_numpy=row["steps_per_s"] / numpy_rate,
+            gflops=row["steps_per_s"] * flops / 1e9,
+            peak_gflops=peak,
+        )
         if name == "W4":
             row["us_per_step"] = 1e6 / row["steps_per_s"]
         if torch_rate is not None:

@@ -14,8 +14,8 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.training.hparams import validate_hparam
 from engine.live.snapshot import Snapshot, starting_snapshot
+from engine.training.hparams import validate_hparam
 
 
 class DeferredRunner:
@@ -27,14 +27,15 @@ class DeferredRunner:
         self._pending: list[tuple[str, tuple]] = []
         self._lock = threading.Lock()
         self._placeholder = starting_snapshot(cfg)
-        self._thread = threading.Thread(target=self._make, name=f"groklab-build-{cfg.name}",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._make, name=f"groklab-build-{cfg.name}", daemon=True
+        )
 
     def _make(self) -> None:
         try:
             runner = self._build()
             runner.start()
-        except Exception as exc:  # noqa: BLE001 - shown by the UI as a failed run
+        except Exception as exc:
             self._error = f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc()}"
             self._placeholder = starting_snapshot(self.config, "error", self._error, 1)
             return

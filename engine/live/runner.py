@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import ConfigError
+from engine.live.snapshot import Series, Snapshot, starting_snapshot
 from engine.training.hparams import validate_hparam
 from engine.training.session import Session
-from engine.live.snapshot import Series, Snapshot, starting_snapshot
 
 CHUNK_TARGET_S = 0.03  # aim for 30 ms per kernel call: inside the 20-50 ms band
 PUBLISH_EVERY_S = 0.1  # at most 10 new snapshots/s: a redraw costs the UI thread ~30 ms
@@ -88,20 +88,54 @@ def warm_up_kernels(dtype=np.float64) -> None:
     empty_i2, empty_i1 = np.empty((0, 0), dtype=np.int64), np.empty(0, dtype=np.int64)
     buf = np.empty(1)
     with compile_lock():
-        kernels.train_chunk(params, np.zeros_like(params), np.zeros_like(params),
-                            np.zeros_like(params), xd, empty_i2, yf, empty_i1, *meta, 0, 0,
-                            empty_i1, np.zeros(2, dtype=np.int64), np.zeros(1), 0, 0.0, 0.9,
-                            0.999, 1e-8, 0.0, 0.0, 0.0, 0.0, np.ones(4, dtype), 0, 0.0, buf,
-                            buf.copy(), buf.copy(), 1, False, np.empty(0, dtype))
+        kernels.train_chunk(
+            params,
+            np.zeros_like(params),
+            np.zeros_like(params),
+            np.zeros_like(params),
+            xd,
+            empty_i2,
+            yf,
+            empty_i1,
+            *meta,
+            0,
+            0,
+            empty_i1,
+            np.zeros(2, dtype=np.int64),
+            np.zeros(1),
+            0,
+            0.0,
+            0.9,
+            0.999,
+            1e-8,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            np.ones(4, dtype),
+            0,
+            0.0,
+            buf,
+            buf.copy(),
+            buf.copy(),
+            1,
+            False,
+            np.empty(0, dtype),
+        )
         kernels.evaluate(params, xd, empty_i2, yf, empty_i1, *meta, 0, 0, 16)
 
 
 class Runner:
     """Drives one Session in its own thread; nothing here assumes it is the only runner."""
 
-    def __init__(self, cfg, out_dir: Path | str | None = None, start_paused: bool = False,
-                 resume: Path | str | None = None,
-                 session_factory: Callable[..., Session] = Session) -> None:
+    def __init__(
+        self,
+        cfg,
+        out_dir: Path | str | None = None,
+        start_paused: bool = False,
+        resume: Path | str | None = None,
+        session_factory: Callable[..., Session] = Session,
+    ) -> None:
         self.config = cfg
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self._resume = Path(resume) if resume is not None else None
@@ -119,8 +153,9 @@ class Runner:
         self._ready = False  # kernels warm and the session begun
         self.writer = None
         self._snapshot = self._empty_snapshot()
-        self._thread = threading.Thread(target=self._main, name=f"groklab-runner-{cfg.name}",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._main, name=f"groklab-runner-{cfg.name}", daemon=True
+        )
 
     # ------------------------------------------------------------------ public API
     def start(self) -> None:
@@ -199,7 +234,7 @@ class Runner:
             self._state = "paused" if self._paused else "running"
             self._publish(force=True)
             self._loop()
-        except Exception as exc:  # noqa: BLE001 - captured for the UI, never lost
+        except Exception as exc:
             self._state = "error"
             self._error = f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc()}"
             self.session.note("error", f"{type(exc).__name__}: {exc}")
@@ -310,7 +345,7 @@ class Runner:
         elif kind == "export":
             try:
                 cmd[2].put(self._export(cmd[1]))
-            except Exception as exc:  # noqa: BLE001 - handed back to the caller
+            except Exception as exc:
                 cmd[2].put(exc)
 
     def _export(self, path) -> Path:
@@ -353,8 +388,13 @@ class Runner:
 
     def _build_snapshot(self, session: Session) -> Snapshot:
         hp = session.trainer.hp
-        hparams = [("optimizer", hp.kind), ("lr", hp.lr), ("weight_decay", hp.weight_decay),
-                   ("batch_size", hp.batch_size), ("schedule", hp.schedule)]
+        hparams = [
+            ("optimizer", hp.kind),
+            ("lr", hp.lr),
+            ("weight_decay", hp.weight_decay),
+            ("batch_size", hp.batch_size),
+            ("schedule", hp.schedule),
+        ]
         if hp.schedule != "constant" or hp.warmup_steps:
             hparams.append(("lr_now", session.current_lr()))
         if hp.kind in ("momentum", "nesterov"):
@@ -368,8 +408,11 @@ class Runner:
         if hp.clip_norm:
             hparams.append(("clip_norm", hp.clip_norm))
         record = session.last_record or {}
-        latest = tuple((k, v if not isinstance(v, tuple) else None) for k, v in record.items()
-                       if k != "layer_grad_norms")
+        latest = tuple(
+            (k, v if not isinstance(v, tuple) else None)
+            for k, v in record.items()
+            if k != "layer_grad_norms"
+        )
         series = []
         for name in session.history.names:
             if session.history.count(name):
@@ -382,16 +425,29 @@ class Runner:
             test = tuple(session.test_metrics.items())
         observed = session.observed_contraction() if guarantee is not None else None
         return Snapshot(
-            preset=self.config.name, title=self.config.title, task=session.task,
-            state=self._state, status=session.monitor.status, explanation=verdict.explanation,
-            step=session.step, epoch=float(session.trainer.epoch),
-            steps_per_s=float(session.steps_per_s), elapsed_s=float(session.elapsed),
-            target_steps=session.target_steps, hparams=tuple(hparams), edited=session.edited,
-            latest=latest, series=tuple(series),
-            events=tuple(itertools.islice(session.events, max(len(session.events) - MAX_EVENTS, 0),
-                                          None)),
+            preset=self.config.name,
+            title=self.config.title,
+            task=session.task,
+            state=self._state,
+            status=session.monitor.status,
+            explanation=verdict.explanation,
+            step=session.step,
+            epoch=float(session.trainer.epoch),
+            steps_per_s=float(session.steps_per_s),
+            elapsed_s=float(session.elapsed),
+            target_steps=session.target_steps,
+            hparams=tuple(hparams),
+            edited=session.edited,
+            latest=latest,
+            series=tuple(series),
+            events=tuple(
+                itertools.islice(session.events, max(len(session.events) - MAX_EVENTS, 0), None)
+            ),
             guarantee=guarantee.rows() if guarantee is not None else (),
             observed_contraction=None if observed is None or math.isnan(observed) else observed,
-            test=test, best_step=session.monitor.best_step, error=self._error,
-            version=self._version, milestones=tuple(session.monitor.milestones.items()),
+            test=test,
+            best_step=session.monitor.best_step,
+            error=self._error,
+            version=self._version,
+            milestones=tuple(session.monitor.milestones.items()),
         )

@@ -13,8 +13,17 @@ RUN_STATES = ("compiling", "running", "paused", "diverged", "done", "error")
 
 # Series names a snapshot may carry (a regression run has no *_acc, a classifier no *_mad).
 SERIES = (
-    "train_loss", "val_loss", "train_acc", "val_acc", "train_mad", "val_mad",
-    "grad_norm", "weight_norm", "update_ratio", "lr", "step_loss",
+    "train_loss",
+    "val_loss",
+    "train_acc",
+    "val_acc",
+    "train_mad",
+    "val_mad",
+    "grad_norm",
+    "weight_norm",
+    "update_ratio",
+    "lr",
+    "step_loss",
 )
 
 
@@ -26,8 +35,12 @@ class Event:
     detail: str
 
     def as_dict(self) -> dict:
-        return {"step": self.step, "time": round(self.time, 4), "kind": self.kind,
-                "detail": self.detail}
+        return {
+            "step": self.step,
+            "time": round(self.time, 4),
+            "kind": self.kind,
+            "detail": self.detail,
+        }
 
 
 @dataclass(frozen=True)
@@ -79,16 +92,32 @@ class Snapshot:
         return dict(self.latest).get(name)
 
 
-def starting_snapshot(cfg, state: str = "compiling", error: str | None = None,
-                      version: int = 0) -> Snapshot:
+def starting_snapshot(
+    cfg, state: str = "compiling", error: str | None = None, version: int = 0
+) -> Snapshot:
     """What a run looks like before its first evaluation: no numbers yet."""
-    explanation = ("compiling the training kernels (cached after the first run)"
-                   if error is None else error.splitlines()[0])
+    explanation = (
+        "compiling the training kernels (cached after the first run)"
+        if error is None
+        else error.splitlines()[0]
+    )
     return Snapshot(
-        preset=cfg.name, title=cfg.title,
+        preset=cfg.name,
+        title=cfg.title,
         task="classification" if cfg.loss.kind == "cross_entropy" else "regression",
-        state=state, status="compiling", explanation=explanation, step=0, epoch=0.0,
-        steps_per_s=0.0, elapsed_s=0.0, target_steps=cfg.train.steps,
-        hparams=(("optimizer", cfg.optim.kind), ("lr", cfg.optim.lr)), edited=frozenset(),
-        latest=(), series=(), events=(), error=error, version=version,
+        state=state,
+        status="compiling",
+        explanation=explanation,
+        step=0,
+        epoch=0.0,
+        steps_per_s=0.0,
+        elapsed_s=0.0,
+        target_steps=cfg.train.steps,
+        hparams=(("optimizer", cfg.optim.kind), ("lr", cfg.optim.lr)),
+        edited=frozenset(),
+        latest=(),
+        series=(),
+        events=(),
+        error=error,
+        version=version,
     )

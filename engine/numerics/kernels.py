@@ -6,13 +6,13 @@ ratio go into output buffers. Looping over steps inside the kernel keeps Python 
 per-step path; the caller sizes K so one call is 20-50 ms of work, which keeps pause and quit
 responsive (see engine/live/runner.py).
 
-The same maths, written for clarity, is in engine/numerics/reference.py: it is the oracle in tests and
-the baseline in benchmarks. Of the fast-math flags only reassociation and contraction are
-used (REDUCE, on the loops that sum): with `nnan`/`ninf` the finiteness checks below would
-be optimised away and a diverging run would go unnoticed.
+The same maths, written for clarity, is in engine/numerics/reference.py: it is the oracle in
+tests and the baseline in benchmarks. Of the fast-math flags only reassociation and
+contraction are used (REDUCE, on the loops that sum): with `nnan`/`ninf` the finiteness
+checks below would be optimised away and a diverging run would go unnoticed.
 
-Large steps can be split into row shards (see train_chunk and engine/numerics/parallel.py), computed
-on Numba's thread pool or one after another with the same arithmetic.
+Large steps can be split into row shards (see train_chunk and engine/numerics/parallel.py),
+computed on Numba's thread pool or one after another with the same arithmetic.
 """
 
 from __future__ import annotations
@@ -112,10 +112,14 @@ def _activation_backward(z, a, grad, act):
 def _layer_views(flat, fan_in, fan_out, w_off, b_off):
     """Per-layer (fan_in x fan_out) weight views and bias views (empty when no bias) into a
     flat vector. Built once per kernel call, so the step loop creates no array views."""
-    weights = [flat[w_off[i] : w_off[i] + fan_in[i] * fan_out[i]].reshape((fan_in[i], fan_out[i]))
-               for i in range(fan_in.shape[0])]
-    biases = [flat[b_off[i] : b_off[i] + fan_out[i]] if b_off[i] >= 0 else flat[0:0]
-              for i in range(fan_in.shape[0])]
+    weights = [
+        flat[w_off[i] : w_off[i] + fan_in[i] * fan_out[i]].reshape((fan_in[i], fan_out[i]))
+        for i in range(fan_in.shape[0])
+    ]
+    biases = [
+        flat[b_off[i] : b_off[i] + fan_out[i]] if b_off[i] >= 0 else flat[0:0]
+        for i in range(fan_in.shape[0])
+    ]
     return weights, biases
 
 
@@ -142,8 +146,10 @@ def _carve_workspace(ws, fan_out, max_rows, x_cols):
     offsets = np.zeros(3 * n_layers + 1, np.int64)
     for i in range(3 * n_layers):
         offsets[i + 1] = offsets[i] + max_rows * fan_out[i % n_layers]
-    views = [ws[offsets[i] : offsets[i + 1]].reshape((max_rows, fan_out[i % n_layers]))
-             for i in range(3 * n_layers)]
+    views = [
+        ws[offsets[i] : offsets[i + 1]].reshape((max_rows, fan_out[i % n_layers]))
+        for i in range(3 * n_layers)
+    ]
     top = offsets[3 * n_layers]
     xbuf = ws[top : top + max_rows * x_cols].reshape((max_rows, x_cols))
     return views[:n_layers], views[n_layers : 2 * n_layers], views[2 * n_layers :], xbuf
@@ -288,8 +294,9 @@ def _loss_and_output_grad(out, yf, yi, rows, n_rows, loss_code, dout, want_grad,
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _backward(weights, grad_weights, grad_biases, xd, xi, rows, n_rows, act, zs, acts, xbuf,
-              deltas):
+def _backward(
+    weights, grad_weights, grad_biases, xd, xi, rows, n_rows, act, zs, acts, xbuf, deltas
+):
     """Backpropagate deltas[-1] (d loss / d output) into the gradient views."""
     n_layers = len(weights)
     for layer in range(n_layers - 1, -1, -1):
@@ -336,8 +343,22 @@ def _penalise_and_norm(params, grad, weight_mask, l1, l2):
 
 
 @njit(cache=True, nogil=True, fastmath=REDUCE, error_model="numpy")
-def _update(params, grad, m, v, weight_mask, opt_code, lr, scale, weight_decay, momentum,
-            beta1, beta2, eps, t):
+def _update(
+    params,
+    grad,
+    m,
+    v,
+    weight_mask,
+    opt_code,
+    lr,
+    scale,
+    weight_decay,
+    momentum,
+    beta1,
+    beta2,
+    eps,
+    t,
+):
     """One optimizer step on params (and its moments m, v) from grad * scale, with decoupled
     weight decay on weights; returns (|update|^2, |params before|^2).
 
@@ -388,22 +409,58 @@ def _update(params, grad, m, v, weight_mask, opt_code, lr, scale, weight_decay, 
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _gradient(weights, biases, grad_weights, grad_biases, xd, xi, yf, yi, rows, n_rows,
-              grad_rows, act, loss_code, zs, acts, deltas, xbuf):
+def _gradient(
+    weights,
+    biases,
+    grad_weights,
+    grad_biases,
+    xd,
+    xi,
+    yf,
+    yi,
+    rows,
+    n_rows,
+    grad_rows,
+    act,
+    loss_code,
+    zs,
+    acts,
+    deltas,
+    xbuf,
+):
     """Forward and backward over n_rows rows: the data-loss gradient (of a mean over
     grad_rows rows) into the gradient views; returns the mean loss over these rows."""
     last = len(weights) - 1
     _forward(weights, biases, xd, xi, rows, n_rows, act, zs, acts, xbuf)
-    loss = _loss_and_output_grad(zs[last][:n_rows], yf, yi, rows, n_rows, loss_code,
-                                 deltas[last][:n_rows], True, grad_rows)
-    _backward(weights, grad_weights, grad_biases, xd, xi, rows, n_rows, act, zs, acts, xbuf,
-              deltas)
+    loss = _loss_and_output_grad(
+        zs[last][:n_rows], yf, yi, rows, n_rows, loss_code, deltas[last][:n_rows], True, grad_rows
+    )
+    _backward(weights, grad_weights, grad_biases, xd, xi, rows, n_rows, act, zs, acts, xbuf, deltas)
     return loss
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _shard_gradient(t, params, shard_grads, ws, shard_loss, xd, xi, yf, yi, fan_in, fan_out,
-                    w_off, b_off, act, loss_code, rows, n_rows, shard_rows, x_cols):
+def _shard_gradient(
+    t,
+    params,
+    shard_grads,
+    ws,
+    shard_loss,
+    xd,
+    xi,
+    yf,
+    yi,
+    fan_in,
+    fan_out,
+    w_off,
+    b_off,
+    act,
+    loss_code,
+    rows,
+    n_rows,
+    shard_rows,
+    x_cols,
+):
     """Shard t of the step's n_rows rows: its part of the gradient into shard_grads[t], its
     summed loss into shard_loss[t]."""
     n_shards = shard_grads.shape[0]
@@ -417,41 +474,179 @@ def _shard_gradient(t, params, shard_grads, ws, shard_loss, xd, xi, yf, yi, fan_
     grad_weights, grad_biases = _layer_views(shard_grads[t], fan_in, fan_out, w_off, b_off)
     zs, acts, deltas, xbuf = _carve_workspace(ws[t], fan_out, shard_rows, x_cols)
     if rows.shape[0] > 0:  # a minibatch: its shard is a slice of the row indices
-        loss = _gradient(weights, biases, grad_weights, grad_biases, xd, xi, yf, yi,
-                         rows[lo:hi], hi - lo, n_rows, act, loss_code, zs, acts, deltas, xbuf)
+        loss = _gradient(
+            weights,
+            biases,
+            grad_weights,
+            grad_biases,
+            xd,
+            xi,
+            yf,
+            yi,
+            rows[lo:hi],
+            hi - lo,
+            n_rows,
+            act,
+            loss_code,
+            zs,
+            acts,
+            deltas,
+            xbuf,
+        )
     else:  # the full batch: its shard is a slice of the data
-        loss = _gradient(weights, biases, grad_weights, grad_biases, xd[lo:hi], xi[lo:hi],
-                         yf[lo:hi], yi[lo:hi], rows, hi - lo, n_rows, act, loss_code, zs, acts,
-                         deltas, xbuf)
+        loss = _gradient(
+            weights,
+            biases,
+            grad_weights,
+            grad_biases,
+            xd[lo:hi],
+            xi[lo:hi],
+            yf[lo:hi],
+            yi[lo:hi],
+            rows,
+            hi - lo,
+            n_rows,
+            act,
+            loss_code,
+            zs,
+            acts,
+            deltas,
+            xbuf,
+        )
     shard_loss[t] = loss * (hi - lo)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", parallel=True)
-def _shard_gradients_parallel(params, shard_grads, ws, shard_loss, xd, xi, yf, yi, fan_in,
-                              fan_out, w_off, b_off, act, loss_code, rows, n_rows, shard_rows,
-                              x_cols):
+def _shard_gradients_parallel(
+    params,
+    shard_grads,
+    ws,
+    shard_loss,
+    xd,
+    xi,
+    yf,
+    yi,
+    fan_in,
+    fan_out,
+    w_off,
+    b_off,
+    act,
+    loss_code,
+    rows,
+    n_rows,
+    shard_rows,
+    x_cols,
+):
     """Every shard at once on Numba's thread pool. Only this loop is parallel, so a kernel
     that does not shard in parallel never starts the pool."""
     for t in prange(shard_grads.shape[0]):
-        _shard_gradient(t, params, shard_grads, ws, shard_loss, xd, xi, yf, yi, fan_in,
-                        fan_out, w_off, b_off, act, loss_code, rows, n_rows, shard_rows, x_cols)
+        _shard_gradient(
+            t,
+            params,
+            shard_grads,
+            ws,
+            shard_loss,
+            xd,
+            xi,
+            yf,
+            yi,
+            fan_in,
+            fan_out,
+            w_off,
+            b_off,
+            act,
+            loss_code,
+            rows,
+            n_rows,
+            shard_rows,
+            x_cols,
+        )
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _shard_gradients_serial(params, shard_grads, ws, shard_loss, xd, xi, yf, yi, fan_in,
-                            fan_out, w_off, b_off, act, loss_code, rows, n_rows, shard_rows,
-                            x_cols):
+def _shard_gradients_serial(
+    params,
+    shard_grads,
+    ws,
+    shard_loss,
+    xd,
+    xi,
+    yf,
+    yi,
+    fan_in,
+    fan_out,
+    w_off,
+    b_off,
+    act,
+    loss_code,
+    rows,
+    n_rows,
+    shard_rows,
+    x_cols,
+):
     """The same shards one after another: the same numbers as in parallel."""
     for t in range(shard_grads.shape[0]):
-        _shard_gradient(t, params, shard_grads, ws, shard_loss, xd, xi, yf, yi, fan_in,
-                        fan_out, w_off, b_off, act, loss_code, rows, n_rows, shard_rows, x_cols)
+        _shard_gradient(
+            t,
+            params,
+            shard_grads,
+            ws,
+            shard_loss,
+            xd,
+            xi,
+            yf,
+            yi,
+            fan_in,
+            fan_out,
+            w_off,
+            b_off,
+            act,
+            loss_code,
+            rows,
+            n_rows,
+            shard_rows,
+            x_cols,
+        )
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def train_chunk(params, grad, m, v, xd, xi, yf, yi, fan_in, fan_out, w_off, b_off, act,
-                loss_code, batch_rows, batch_ptr, lrs, opt_code, momentum, beta1, beta2, eps,
-                weight_decay, l1, l2, clip_norm, weight_mask, adam_step0, grad_stop, out_loss,
-                out_gnorm, out_ratio, n_shards=1, parallel=True, scratch=None):
+def train_chunk(
+    params,
+    grad,
+    m,
+    v,
+    xd,
+    xi,
+    yf,
+    yi,
+    fan_in,
+    fan_out,
+    w_off,
+    b_off,
+    act,
+    loss_code,
+    batch_rows,
+    batch_ptr,
+    lrs,
+    opt_code,
+    momentum,
+    beta1,
+    beta2,
+    eps,
+    weight_decay,
+    l1,
+    l2,
+    clip_norm,
+    weight_mask,
+    adam_step0,
+    grad_stop,
+    out_loss,
+    out_gnorm,
+    out_ratio,
+    n_shards=1,
+    parallel=True,
+    scratch=None,
+):
     """Run len(lrs) steps in place on params / m / v; return how many updates were applied.
 
     batch_rows / batch_ptr: step k trains on rows batch_rows[batch_ptr[k]:batch_ptr[k+1]];
@@ -493,7 +688,8 @@ def train_chunk(params, grad, m, v, xd, xi, yf, yi, fan_in, fan_out, w_off, b_of
     per_shard = _workspace_size(fan_out, shard_rows, x_cols)
     ws = scratch[: n_shards * per_shard].reshape((n_shards, per_shard))
     shard_grads = scratch[n_shards * per_shard : need].reshape(
-        (n_shards if n_shards > 1 else 0, n_params))
+        (n_shards if n_shards > 1 else 0, n_params)
+    )
     shard_loss = np.empty(n_shards)
     zs, acts, deltas, xbuf = _carve_workspace(ws[0], fan_out, shard_rows, x_cols)
     weights, biases = _layer_views(params, fan_in, fan_out, w_off, b_off)
@@ -502,8 +698,26 @@ def train_chunk(params, grad, m, v, xd, xi, yf, yi, fan_in, fan_out, w_off, b_of
         rows = batch_rows if full_batch else batch_rows[batch_ptr[k] : batch_ptr[k + 1]]
         n_rows = n_total if full_batch else rows.shape[0]
         if n_shards > 1:
-            shard_args = (params, shard_grads, ws, shard_loss, xd, xi, yf, yi, fan_in, fan_out,
-                          w_off, b_off, act, loss_code, rows, n_rows, shard_rows, x_cols)
+            shard_args = (
+                params,
+                shard_grads,
+                ws,
+                shard_loss,
+                xd,
+                xi,
+                yf,
+                yi,
+                fan_in,
+                fan_out,
+                w_off,
+                b_off,
+                act,
+                loss_code,
+                rows,
+                n_rows,
+                shard_rows,
+                x_cols,
+            )
             if parallel:
                 _shard_gradients_parallel(*shard_args)
             else:
@@ -515,8 +729,25 @@ def train_chunk(params, grad, m, v, xd, xi, yf, yi, fan_in, fan_out, w_off, b_of
                     total += shard_grads[t, i]
                 grad[i] = total
         else:
-            loss = _gradient(weights, biases, grad_weights, grad_biases, xd, xi, yf, yi, rows,
-                             n_rows, n_rows, act, loss_code, zs, acts, deltas, xbuf)
+            loss = _gradient(
+                weights,
+                biases,
+                grad_weights,
+                grad_biases,
+                xd,
+                xi,
+                yf,
+                yi,
+                rows,
+                n_rows,
+                n_rows,
+                act,
+                loss_code,
+                zs,
+                acts,
+                deltas,
+                xbuf,
+            )
         gnorm = _penalise_and_norm(params, grad, weight_mask, l1, l2)
         out_loss[k] = loss
         out_gnorm[k] = gnorm
@@ -525,8 +756,22 @@ def train_chunk(params, grad, m, v, xd, xi, yf, yi, fan_in, fan_out, w_off, b_of
         scale = 1.0
         if clip_norm > 0.0 and gnorm > clip_norm:
             scale = clip_norm / gnorm
-        upd_sq, w_sq = _update(params, grad, m, v, weight_mask, opt_code, lrs[k], scale,
-                               weight_decay, momentum, beta1, beta2, eps, adam_step0 + k + 1)
+        upd_sq, w_sq = _update(
+            params,
+            grad,
+            m,
+            v,
+            weight_mask,
+            opt_code,
+            lrs[k],
+            scale,
+            weight_decay,
+            momentum,
+            beta1,
+            beta2,
+            eps,
+            adam_step0 + k + 1,
+        )
         out_ratio[k] = math.sqrt(upd_sq / w_sq) if w_sq > 0.0 else math.inf
     return n_steps
 
@@ -557,8 +802,9 @@ def evaluate(params, xd, xi, yf, yi, fan_in, fan_out, w_off, b_off, act, loss_co
         n_rows = stop - start
         _forward(weights, biases, xd, xi, rows, n_rows, act, zs, acts, xbuf)
         out = zs[last][:n_rows]
-        loss_sum += n_rows * _loss_and_output_grad(out, yf, yi, rows, n_rows, loss_code,
-                                                   deltas[last][:0], False, n_rows)
+        loss_sum += n_rows * _loss_and_output_grad(
+            out, yf, yi, rows, n_rows, loss_code, deltas[last][:0], False, n_rows
+        )
         for r in range(n_rows):
             src = rows[r]
             if loss_code == 2:

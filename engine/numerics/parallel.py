@@ -83,7 +83,8 @@ def _kernel_blas():
 
         numpy_dir = os.path.dirname(numpy.__file__)
         _kernel_blas_libraries = [
-            lib for lib in ThreadpoolController().lib_controllers
+            lib
+            for lib in ThreadpoolController().lib_controllers
             if lib.user_api == "blas" and not lib.filepath.startswith(numpy_dir)
         ]
     return _kernel_blas_libraries

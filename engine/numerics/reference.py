@@ -105,10 +105,43 @@ def loss_and_grad(params, x, y, index_input, fan_in, fan_out, w_off, b_off, act,
     return loss, grad
 
 
-def train_chunk(params, grad, m, v, xd, xi, yf, yi, fan_in, fan_out, w_off, b_off, act,
-                loss_code, batch_rows, batch_ptr, lrs, opt_code, momentum, beta1, beta2, eps,
-                weight_decay, l1, l2, clip_norm, weight_mask, adam_step0, grad_stop, out_loss,
-                out_gnorm, out_ratio, n_shards=1, parallel=True, scratch=None):
+def train_chunk(
+    params,
+    grad,
+    m,
+    v,
+    xd,
+    xi,
+    yf,
+    yi,
+    fan_in,
+    fan_out,
+    w_off,
+    b_off,
+    act,
+    loss_code,
+    batch_rows,
+    batch_ptr,
+    lrs,
+    opt_code,
+    momentum,
+    beta1,
+    beta2,
+    eps,
+    weight_decay,
+    l1,
+    l2,
+    clip_norm,
+    weight_mask,
+    adam_step0,
+    grad_stop,
+    out_loss,
+    out_gnorm,
+    out_ratio,
+    n_shards=1,
+    parallel=True,
+    scratch=None,
+):
     """Same contract as engine.numerics.kernels.train_chunk (n_shards, parallel and scratch change
     only the speed)."""
     index_input = xi.shape[0] > 0
@@ -120,8 +153,9 @@ def train_chunk(params, grad, m, v, xd, xi, yf, yi, fan_in, fan_out, w_off, b_of
         else:
             rows = batch_rows[batch_ptr[k] : batch_ptr[k + 1]]
             x, y = x_all[rows], y_all[rows]
-        loss, g = loss_and_grad(params, x, y, index_input, fan_in, fan_out, w_off, b_off, act,
-                                loss_code)
+        loss, g = loss_and_grad(
+            params, x, y, index_input, fan_in, fan_out, w_off, b_off, act, loss_code
+        )
         g += weight_mask * (l2 * params + l1 * np.sign(params))
         gnorm = np.sqrt(np.sum(g * g))
         grad[:] = g
@@ -154,7 +188,7 @@ def train_chunk(params, grad, m, v, xd, xi, yf, yi, fan_in, fan_out, w_off, b_of
 
 
 def evaluate(params, xd, xi, yf, yi, fan_in, fan_out, w_off, b_off, act, loss_code, block):
-    """Same contract as engine.numerics.kernels.evaluate (block is ignored: NumPy takes it whole)."""
+    """As engine.numerics.kernels.evaluate (block is ignored: NumPy takes it whole)."""
     index_input = xi.shape[0] > 0
     x = xi if index_input else xd
     if x.shape[0] == 0:

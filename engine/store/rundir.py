@@ -99,8 +99,9 @@ class RunWriter:
             return
         self._finished_step = self.session.step
         summary = _json_safe(self.session.summary(wall_s))
-        atomic_write_bytes(self.dir / "summary.json",
-                           (json.dumps(summary, indent=2) + "\n").encode())
+        atomic_write_bytes(
+            self.dir / "summary.json", (json.dumps(summary, indent=2) + "\n").encode()
+        )
         save(self.session, self.dir / "checkpoint.npz")
 
     def close(self) -> None:

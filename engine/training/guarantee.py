@@ -36,8 +36,7 @@ class Guarantee:
 
     def rows(self) -> tuple[tuple[str, str], ...]:
         """Label/value pairs for display."""
-        steps = (f"{self.predicted_steps:,.0f}" if math.isfinite(self.predicted_steps)
-                 else "never")
+        steps = f"{self.predicted_steps:,.0f}" if math.isfinite(self.predicted_steps) else "never"
         return (
             ("L (largest Hessian eigenvalue)", f"{self.L:.4g}"),
             ("mu (smallest)", f"{self.mu:.4g}"),
@@ -53,8 +52,9 @@ def design_matrix(x: np.ndarray, bias: bool) -> np.ndarray:
     return np.hstack([x, np.ones((x.shape[0], 1))]) if bias else x
 
 
-def quadratic_guarantee(x, y, bias: bool, l2: float, lr: float, grad_tol: float,
-                        initial_grad_norm: float) -> Guarantee:
+def quadratic_guarantee(
+    x, y, bias: bool, l2: float, lr: float, grad_tol: float, initial_grad_norm: float
+) -> Guarantee:
     """Spectrum of the training-loss Hessian and what it promises for GD at step lr."""
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     a = design_matrix(x, bias)
@@ -82,10 +82,18 @@ def quadratic_guarantee(x, y, bias: bool, l2: float, lr: float, grad_tol: float,
         flat = np.concatenate([solution[:-1].reshape(-1), solution[-1]])
     else:
         flat = solution.reshape(-1)
-    return Guarantee(L=L, mu=mu, lr=lr, stable_lr=2.0 / L if L > 0 else math.inf,
-                     best_lr=2.0 / (L + mu) if L + mu > 0 else math.inf,
-                     contraction=contraction, predicted_steps=steps, diverges=lr * L > 2.0,
-                     lstsq_params=flat, lstsq_loss=loss)
+    return Guarantee(
+        L=L,
+        mu=mu,
+        lr=lr,
+        stable_lr=2.0 / L if L > 0 else math.inf,
+        best_lr=2.0 / (L + mu) if L + mu > 0 else math.inf,
+        contraction=contraction,
+        predicted_steps=steps,
+        diverges=lr * L > 2.0,
+        lstsq_params=flat,
+        lstsq_loss=loss,
+    )
 
 
 def observed_contraction(grad_norms: np.ndarray) -> float:

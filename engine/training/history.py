@@ -238,9 +238,7 @@ class _Series:
 
     def series(self) -> tuple[np.ndarray, np.ndarray]:
         nb, n = self.nb, self.n
-        steps = np.concatenate(
-            [self.b_float["step_mean"][:nb], self.steps[:n].astype(np.float64)]
-        )
+        steps = np.concatenate([self.b_float["step_mean"][:nb], self.steps[:n].astype(np.float64)])
         values = np.concatenate([self.b_float["mean"][:nb], self.values[:n]])
         return steps, values
 
@@ -248,9 +246,7 @@ class _Series:
         nb, n = self.nb, self.n
         recent = self.values[:n]
         recent = np.where(np.isfinite(recent), recent, np.nan)
-        steps = np.concatenate(
-            [self.b_float["step_mean"][:nb], self.steps[:n].astype(np.float64)]
-        )
+        steps = np.concatenate([self.b_float["step_mean"][:nb], self.steps[:n].astype(np.float64)])
         mins = np.concatenate([self.b_float["min"][:nb], recent])
         maxs = np.concatenate([self.b_float["max"][:nb], recent])
         return steps, mins, maxs
@@ -323,15 +319,18 @@ class MetricHistory:
         for name, v in values.items():
             v = np.ascontiguousarray(v, dtype=np.float64).reshape(-1)
             if v.shape != steps.shape:
-                raise ValueError(
-                    f"metric {name!r}: {v.shape[0]} values for {steps.shape[0]} steps"
-                )
+                raise ValueError(f"metric {name!r}: {v.shape[0]} values for {steps.shape[0]} steps")
             arrays[name] = v
         with self._lock:
             # Check every metric before touching any, so a bad batch changes nothing.
             for name in arrays:
                 s = self._series.get(name)
-                if s is not None and s.last_step is not None and steps.size and steps[0] < s.last_step:
+                if (
+                    s is not None
+                    and s.last_step is not None
+                    and steps.size
+                    and steps[0] < s.last_step
+                ):
                     raise ValueError(
                         f"metric {name!r}: step {steps[0]} is before the last step {s.last_step}"
                     )
@@ -425,7 +424,9 @@ class MetricHistory:
         """
         with self._lock:
             out: dict[str, np.ndarray] = {
-                _PREFIX + "meta": np.array([_FORMAT_VERSION, self.recent, self.buckets], dtype=np.int64)
+                _PREFIX + "meta": np.array(
+                    [_FORMAT_VERSION, self.recent, self.buckets], dtype=np.int64
+                )
             }
             for order, (name, s) in enumerate(self._series.items()):
                 key = _METRIC_PREFIX + name + "."

@@ -27,8 +27,9 @@ def validate_hparam(optimizer: str, name: str, value) -> float | int:
         if int(value) != value or value < 0:
             raise ConfigError("live edit", key, "a whole number >= 0 (0 = full batch)", value)
         if optimizer == "gd" and value != 0:
-            raise ConfigError("live edit", key, "0: gd is full-batch (use sgd for minibatches)",
-                              value)
+            raise ConfigError(
+                "live edit", key, "0: gd is full-batch (use sgd for minibatches)", value
+            )
         return int(value)
     value = float(value)
     if not math.isfinite(value):
@@ -39,8 +40,9 @@ def validate_hparam(optimizer: str, name: str, value) -> float | int:
         raise ConfigError("live edit", key, "a number >= 0", value)
     if name == "momentum":
         if optimizer not in ("momentum", "nesterov"):
-            raise ConfigError("live edit", key, "an optimizer with momentum (momentum, nesterov)",
-                              optimizer)
+            raise ConfigError(
+                "live edit", key, "an optimizer with momentum (momentum, nesterov)", optimizer
+            )
         if not 0 <= value < 1:
             raise ConfigError("live edit", key, "a number in [0, 1)", value)
     return value

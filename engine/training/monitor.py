@@ -100,7 +100,7 @@ EXPLODE_FACTOR = 1e4
 """Train loss above this multiple of the run's first finite train loss counts as diverged."""
 
 UNDERFIT_ACC_GAP = 0.1
-"""Floor unknown: a classifier flat below ``memorize_acc - UNDERFIT_ACC_GAP`` train accuracy is underfitting."""
+"""Floor unknown: a flat classifier below ``memorize_acc - UNDERFIT_ACC_GAP`` underfits."""
 
 GROK_MIN_EVALS = 10
 """Grokking needs a delay of at least this many evaluation intervals."""
@@ -413,7 +413,7 @@ class ConvergenceMonitor:
 
     @property
     def grok_kind(self) -> str | None:
-        """"grokking" or "ordinary learning" (rule in the module docstring), once grokked."""
+        """ "grokking" or "ordinary learning" (rule in the module docstring), once grokked."""
         return self._grok_kind
 
     @property
@@ -452,14 +452,17 @@ class ConvergenceMonitor:
 
     # ---------------------------------------------------------------- inputs
     def note_nonfinite(self, step: int) -> list[MonitorEvent]:
-        """The runner saw a non-finite per-step train loss at ``step``: the run diverged (sticky)."""
+        """The runner saw a non-finite per-step train loss at ``step``: diverged (sticky)."""
         if self._status == "diverged":
             return []
-        return self._diverge(int(step), f"non-finite train loss in the training step at step {int(step)}",
-                             (("reason", "nonfinite_step"),))
+        return self._diverge(
+            int(step),
+            f"non-finite train loss in the training step at step {int(step)}",
+            (("reason", "nonfinite_step"),),
+        )
 
     def update(self, record: Mapping[str, float | None]) -> list[MonitorEvent]:
-        """Take one evaluation record (keys as in the metrics stream) and return the events it caused.
+        """Take one evaluation record (keys as in the metrics stream); return the events it caused.
 
         Uses step, train_loss, val_loss, train_acc, val_acc and grad_norm; other keys are
         ignored. Never raises on None, NaN or inf values.
@@ -487,8 +490,11 @@ class ConvergenceMonitor:
 
         # 1. divergence: non-finite or exploding train loss
         if train is not None and not math.isfinite(train):
-            return self._diverge(step, f"train loss is {train} at step {step}",
-                                 (("reason", "nonfinite"), ("train_loss", str(train))))
+            return self._diverge(
+                step,
+                f"train loss is {train} at step {step}",
+                (("reason", "nonfinite"), ("train_loss", str(train))),
+            )
         if train is not None:
             if self._first_train is None:
                 self._first_train = train
@@ -496,9 +502,14 @@ class ConvergenceMonitor:
             if train > limit:
                 return self._diverge(
                     step,
-                    f"train loss {_g(train)} at step {step} exceeds {EXPLODE_FACTOR:g} x its first value "
+                    f"train loss {_g(train)} at step {step} exceeds "
+                    f"{EXPLODE_FACTOR:g} x its first value "
                     f"{_g(self._first_train)}",
-                    (("reason", "exploding"), ("train_loss", train), ("first_train_loss", self._first_train)),
+                    (
+                        ("reason", "exploding"),
+                        ("train_loss", train),
+                        ("first_train_loss", self._first_train),
+                    ),
                 )
             self._last_train = train
             self._train_window.append(train)
@@ -508,15 +519,29 @@ class ConvergenceMonitor:
         # milestones that do not depend on the shown status
         if train_acc is not None and train_acc >= 1.0 and self._train_acc_100_step is None:
             self._train_acc_100_step = step
-            events.append(MonitorEvent(step, "train_acc_100",
-                                       f"train accuracy reached 100% at step {step} (val acc {_acc(val_acc)})",
-                                       (("train_acc", train_acc), ("val_acc", _datum(val_acc)))))
+            events.append(
+                MonitorEvent(
+                    step,
+                    "train_acc_100",
+                    f"train accuracy reached 100% at step {step} (val acc {_acc(val_acc)})",
+                    (("train_acc", train_acc), ("val_acc", _datum(val_acc))),
+                )
+            )
         memorizing, mem_text = self._memorizing(train_acc, val_acc)
         if memorizing and self._memorized_step is None:
             self._memorized_step = step
-            events.append(MonitorEvent(step, "memorized", f"memorized at step {step}: {mem_text}",
-                                       (("train_acc", _datum(train_acc)), ("val_acc", _datum(val_acc)),
-                                        ("chance", self._chance))))
+            events.append(
+                MonitorEvent(
+                    step,
+                    "memorized",
+                    f"memorized at step {step}: {mem_text}",
+                    (
+                        ("train_acc", _datum(train_acc)),
+                        ("val_acc", _datum(val_acc)),
+                        ("chance", self._chance),
+                    ),
+                )
+            )
         events.extend(self._update_best(step, val, val_acc))
 
         # flatness of the train loss
@@ -532,8 +557,20 @@ class ConvergenceMonitor:
         over, over_text = self._update_rise(step, val, train)
 
         # candidates in precedence order; the first that holds wins
-        status, text, extra = self._choose(step, train, grad, grad_small, flat, rel, over, over_text,
-                                           memorizing, mem_text, train_acc, val_acc)
+        status, text, extra = self._choose(
+            step,
+            train,
+            grad,
+            grad_small,
+            flat,
+            rel,
+            over,
+            over_text,
+            memorizing,
+            mem_text,
+            train_acc,
+            val_acc,
+        )
         events.extend(self._set_status(step, status, text, extra))
         return events
 
@@ -561,12 +598,17 @@ class ConvergenceMonitor:
             return False, ""
         near = self._chance + (s.grok_acc - self._chance) / 2.0
         if train_acc >= s.memorize_acc and val_acc < near:
-            return True, (f"train acc {_acc(train_acc)} >= {_acc(s.memorize_acc)} but val acc {_acc(val_acc)} "
-                          f"is near chance {_acc(self._chance)} (below {_acc(near)})")
+            return True, (
+                f"train acc {_acc(train_acc)} >= {_acc(s.memorize_acc)} "
+                f"but val acc {_acc(val_acc)} "
+                f"is near chance {_acc(self._chance)} (below {_acc(near)})"
+            )
         return False, ""
 
-    def _update_best(self, step: int, val: float | None, val_acc: float | None) -> list[MonitorEvent]:
-        """Best = lowest val loss (regression) or highest val acc then lowest val loss (classification)."""
+    def _update_best(
+        self, step: int, val: float | None, val_acc: float | None
+    ) -> list[MonitorEvent]:
+        """Best: lowest val loss (regression); highest val acc, then lowest loss (classifier)."""
         s = self.settings
         tol = s.plateau_rel_tol
         val_ok = _finite(val)
@@ -579,7 +621,9 @@ class ConvergenceMonitor:
             elif val_acc > self._best_acc:  # type: ignore[operator]
                 better = True
             elif val_acc == self._best_acc and loss is not None:
-                better = self._best_loss is None or loss < self._best_loss - tol * abs(self._best_loss)
+                better = self._best_loss is None or loss < self._best_loss - tol * abs(
+                    self._best_loss
+                )
             else:
                 better = False
             if not better:
@@ -588,10 +632,15 @@ class ConvergenceMonitor:
             self._best_step, self._best_acc, self._best_loss = step, val_acc, loss
             self._evals_since_best = 0
             was = "" if prev_step is None else f" (was {_acc(prev_acc)} at step {prev_step})"
-            return [MonitorEvent(step, "best_val",
-                                 f"best validation at step {step}: val acc {_acc(val_acc)}, "
-                                 f"val loss {_g(loss)}{was}",
-                                 (("val_acc", val_acc), ("val_loss", _datum(loss))))]
+            return [
+                MonitorEvent(
+                    step,
+                    "best_val",
+                    f"best validation at step {step}: val acc {_acc(val_acc)}, "
+                    f"val loss {_g(loss)}{was}",
+                    (("val_acc", val_acc), ("val_loss", _datum(loss))),
+                )
+            ]
         if not val_ok:
             return []
         if self._best_step is not None and not val < self._best_loss - tol * abs(self._best_loss):  # type: ignore
@@ -600,8 +649,14 @@ class ConvergenceMonitor:
         self._best_step, self._best_loss = step, val
         self._evals_since_best = 0
         was = "" if prev_step is None else f" (was {_g(prev_loss)} at step {prev_step})"
-        return [MonitorEvent(step, "best_val", f"best validation at step {step}: val loss {_g(val)}{was}",
-                             (("val_loss", val),))]  # type: ignore[arg-type]
+        return [
+            MonitorEvent(
+                step,
+                "best_val",
+                f"best validation at step {step}: val loss {_g(val)}{was}",
+                (("val_loss", val),),
+            )
+        ]  # type: ignore[arg-type]
 
     def _update_rise(self, step: int, val: float | None, train: float | None) -> tuple[bool, str]:
         """Track the run of strictly rising val losses; overfitting when it is >= patience long
@@ -627,8 +682,11 @@ class ConvergenceMonitor:
             return False, ""
         up = (val - v0) / abs(v0) if v0 != 0 else math.inf  # type: ignore[operator]
         down = (t0 - train) / abs(t0) if t0 != 0 else 0.0  # type: ignore[operator]
-        return True, (f"val loss up {_pct(up)} over {self._rise_len} evals ({_g(v0)} -> {_g(val)}, "
-                      f"steps {start_step}-{step}) while train loss fell {_pct(down)} ({_g(t0)} -> {_g(train)})")
+        return True, (
+            f"val loss up {_pct(up)} over {self._rise_len} evals ({_g(v0)} -> {_g(val)}, "
+            f"steps {start_step}-{step}) while train loss fell {_pct(down)} "
+            f"({_g(t0)} -> {_g(train)})"
+        )
 
     def _fit(self, train: float, train_acc: float | None) -> tuple[bool, str]:
         """At a sustained plateau: is the fit good (converged) or not (underfitting)?"""
@@ -647,25 +705,55 @@ class ConvergenceMonitor:
             return False, f"train acc {_acc(train_acc)} < {_acc(need)}"
         return True, "loss floor unknown"
 
-    def _choose(self, step, train, grad, grad_small, flat, rel, over, over_text, memorizing, mem_text,
-                train_acc, val_acc) -> tuple[str, str, tuple]:
+    def _choose(
+        self,
+        step,
+        train,
+        grad,
+        grad_small,
+        flat,
+        rel,
+        over,
+        over_text,
+        memorizing,
+        mem_text,
+        train_acc,
+        val_acc,
+    ) -> tuple[str, str, tuple]:
         s = self.settings
         # grokked (sticky)
         if self._status == "grokked":
             return "grokked", self._explanation, ()
-        if (s.task == "classification" and self._memorized_step is not None and val_acc is not None
-                and val_acc >= s.grok_acc and step > self._memorized_step):
+        if (
+            s.task == "classification"
+            and self._memorized_step is not None
+            and val_acc is not None
+            and val_acc >= s.grok_acc
+            and step > self._memorized_step
+        ):
             delay = step - self._memorized_step
             interval = self._eval_interval()
             need = max(GROK_MIN_EVALS * interval, self._memorized_step)
             kind = "grokking" if delay >= need else "ordinary learning"
             self._grok_delay, self._grok_kind = delay, kind
-            text = (f"val acc {_acc(val_acc)} >= {_acc(s.grok_acc)} at step {step}, {delay} steps after memorizing "
-                    f"at step {self._memorized_step}: {kind} (grokking needs a delay >= "
-                    f"max({GROK_MIN_EVALS} evals x {interval}, {self._memorized_step}) = {need} steps)")
-            return "grokked", text, (("delay", delay), ("memorized_step", self._memorized_step),
-                                     ("grokked_step", step), ("kind", kind), ("val_acc", val_acc),
-                                     ("required_delay", need))
+            text = (
+                f"val acc {_acc(val_acc)} >= {_acc(s.grok_acc)} at step {step}, "
+                f"{delay} steps after memorizing "
+                f"at step {self._memorized_step}: {kind} (grokking needs a delay >= "
+                f"max({GROK_MIN_EVALS} evals x {interval}, {self._memorized_step}) = {need} steps)"
+            )
+            return (
+                "grokked",
+                text,
+                (
+                    ("delay", delay),
+                    ("memorized_step", self._memorized_step),
+                    ("grokked_step", step),
+                    ("kind", kind),
+                    ("val_acc", val_acc),
+                    ("required_delay", need),
+                ),
+            )
         if memorizing:
             return "memorizing", mem_text, ()
         if grad_small:
@@ -673,22 +761,41 @@ class ConvergenceMonitor:
             good, fit_text = self._fit(train, train_acc) if train is not None else (True, "")
             if not good:  # a stationary point of a model class that cannot fit the data
                 return "underfitting", f"{grad_text}, but the train loss is {fit_text}", ()
-            return "converged", f"{grad_text} (train loss {_g(self._last_train)})", (
-                ("reason", "grad_norm"), ("grad_norm", grad))
+            return (
+                "converged",
+                f"{grad_text} (train loss {_g(self._last_train)})",
+                (("reason", "grad_norm"), ("grad_norm", grad)),
+            )
         if over:
             return "overfitting", over_text, ()
         sustained = train is not None and self._flat_run >= s.patience + 1
         if sustained:
             good, fit_text = self._fit(train, train_acc)
-            flat_text = (f"train loss {_g(train)} flat ({_pct(rel)} change over {s.window} evals) "
-                         f"for {self._flat_run} evals")
+            flat_text = (
+                f"train loss {_g(train)} flat ({_pct(rel)} change over {s.window} evals) "
+                f"for {self._flat_run} evals"
+            )
             if good:
-                return "converged", f"{flat_text}, {fit_text}", (("reason", "plateau"), ("train_loss", train))
+                return (
+                    "converged",
+                    f"{flat_text}, {fit_text}",
+                    (("reason", "plateau"), ("train_loss", train)),
+                )
             return "underfitting", f"{flat_text} but {fit_text}", ()
         if flat:
-            grad_txt = "grad norm unknown" if not _finite(grad) else f"grad norm {grad:.3g} >= {s.grad_tol:g}"
-            return "plateau", (f"train loss {_g(train)} changed {_pct(rel)} over the last {s.window} evals "
-                               f"(< {_pct(s.plateau_rel_tol)}) while {grad_txt}"), ()
+            grad_txt = (
+                "grad norm unknown"
+                if not _finite(grad)
+                else f"grad norm {grad:.3g} >= {s.grad_tol:g}"
+            )
+            return (
+                "plateau",
+                (
+                    f"train loss {_g(train)} changed {_pct(rel)} over the last {s.window} evals "
+                    f"(< {_pct(s.plateau_rel_tol)}) while {grad_txt}"
+                ),
+                (),
+            )
         return "improving", self._improving_text(), ()
 
     def _improving_text(self) -> str:
@@ -698,12 +805,18 @@ class ConvergenceMonitor:
             return "no finite train loss yet"
         if len(w) < s.window:
             n = len(w)
-            return f"train loss {_g(w[-1])} after {n} eval{'s' if n != 1 else ''} (flatness is judged over {s.window})"
+            plural = "s" if n != 1 else ""
+            return (
+                f"train loss {_g(w[-1])} after {n} eval{plural} "
+                f"(flatness is judged over {s.window})"
+            )
         first, last = w[0], w[-1]
         change = (last - first) / abs(first) if first != 0 else (0.0 if last == first else math.inf)
         word = "down" if last < first else "up" if last > first else "changed"
-        return (f"train loss {_g(last)}, {word} {_pct(change)} over the last {s.window} evals "
-                f"(flat below {_pct(s.plateau_rel_tol)})")
+        return (
+            f"train loss {_g(last)}, {word} {_pct(change)} over the last {s.window} evals "
+            f"(flat below {_pct(s.plateau_rel_tol)})"
+        )
 
     # ------------------------------------------------------------ transitions
     def _set_status(self, step: int, status: str, text: str, extra: tuple) -> list[MonitorEvent]:
@@ -712,15 +825,24 @@ class ConvergenceMonitor:
         if status == old:
             return []
         self._status = status
-        events = [MonitorEvent(step, "status", f"{old} -> {status}: {text}",
-                               (("from", old), ("to", status)))]
+        events = [
+            MonitorEvent(
+                step, "status", f"{old} -> {status}: {text}", (("from", old), ("to", status))
+            )
+        ]
         if status == "grokked" and self._grokked_step is None:
             self._grokked_step = step
             events.append(MonitorEvent(step, "grokked", text, extra))
         elif status == "converged" and self._converged_step is None:
             self._converged_step = step
-            events.append(MonitorEvent(step, "converged", f"converged at step {step}: {text}",
-                                       tuple((k, _datum(v)) for k, v in extra)))
+            events.append(
+                MonitorEvent(
+                    step,
+                    "converged",
+                    f"converged at step {step}: {text}",
+                    tuple((k, _datum(v)) for k, v in extra),
+                )
+            )
         return events
 
     def _diverge(self, step: int, why: str, data: tuple) -> list[MonitorEvent]:

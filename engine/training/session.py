@@ -17,24 +17,44 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.training.hparams import LIVE_HPARAMS, validate_hparam
-from engine.training.guarantee import Guarantee, observed_contraction, quadratic_guarantee
-from engine.training.history import MetricHistory
-from engine.training.monitor import ConvergenceMonitor, MonitorSettings
+from engine.live.snapshot import Event
 from engine.numerics.optim import lr_schedule
 from engine.numerics.reference import loss_and_grad
-from engine.live.snapshot import Event
+from engine.training.guarantee import Guarantee, observed_contraction, quadratic_guarantee
+from engine.training.history import MetricHistory
+from engine.training.hparams import LIVE_HPARAMS, validate_hparam
+from engine.training.monitor import ConvergenceMonitor, MonitorSettings
 from engine.training.trainer import Trainer
 
-
 # Per-evaluation record keys, in CSV order first (DESIGN.md fixes metrics.csv's header).
-CSV_COLUMNS = ("step", "epoch", "train_loss", "val_loss", "train_acc", "val_acc", "grad_norm",
-               "weight_norm", "lr", "weight_decay", "batch_size", "elapsed_s")
+CSV_COLUMNS = (
+    "step",
+    "epoch",
+    "train_loss",
+    "val_loss",
+    "train_acc",
+    "val_acc",
+    "grad_norm",
+    "weight_norm",
+    "lr",
+    "weight_decay",
+    "batch_size",
+    "elapsed_s",
+)
 
 # Per-step series (from the kernels) and per-evaluation series (from _evaluate).
 STEP_SERIES = ("step_loss", "step_grad_norm")
-EVAL_SERIES = ("train_loss", "val_loss", "train_acc", "val_acc", "train_mad", "val_mad",
-               "grad_norm", "weight_norm", "lr")
+EVAL_SERIES = (
+    "train_loss",
+    "val_loss",
+    "train_acc",
+    "val_acc",
+    "train_mad",
+    "val_mad",
+    "grad_norm",
+    "weight_norm",
+    "lr",
+)
 HISTORY_SERIES = STEP_SERIES + EVAL_SERIES
 
 # In-memory bounds; the run directory (engine/store/rundir.py) keeps everything on disk.
@@ -104,9 +124,15 @@ class Session:
         if chance is None and data.task == "classification":
             chance = 1.0 / data.n_outputs
         return MonitorSettings(
-            grad_tol=conv.grad_tol, plateau_rel_tol=conv.plateau_rel_tol, window=conv.window,
-            patience=conv.patience, chance=chance, memorize_acc=conv.memorize_acc,
-            grok_acc=conv.grok_acc, underfit_ratio=conv.underfit_ratio, task=data.task,
+            grad_tol=conv.grad_tol,
+            plateau_rel_tol=conv.plateau_rel_tol,
+            window=conv.window,
+            patience=conv.patience,
+            chance=chance,
+            memorize_acc=conv.memorize_acc,
+            grok_acc=conv.grok_acc,
+            underfit_ratio=conv.underfit_ratio,
+            task=data.task,
             floor=self.guarantee.lstsq_loss if self.guarantee is not None else None,
             eval_every=self.cfg.train.eval_every,
         )
@@ -116,12 +142,20 @@ class Session:
             return None
         train = self.trainer.splits["train"]
         fan_in, fan_out, w_off, b_off = self.trainer.arch.meta()
-        _loss, grad = loss_and_grad(self.trainer.params, train.xd, train.yf, False, fan_in,
-                                    fan_out, w_off, b_off, 0, 0)
+        _loss, grad = loss_and_grad(
+            self.trainer.params, train.xd, train.yf, False, fan_in, fan_out, w_off, b_off, 0, 0
+        )
         hp = self.trainer.hp
         grad += self.trainer.arch.weight_mask() * hp.l2 * self.trainer.params
-        return quadratic_guarantee(train.xd, train.yf, self.trainer.arch.bias, hp.l2, hp.lr,
-                                   self.cfg.convergence.grad_tol, float(np.linalg.norm(grad)))
+        return quadratic_guarantee(
+            train.xd,
+            train.yf,
+            self.trainer.arch.bias,
+            hp.l2,
+            hp.lr,
+            self.cfg.convergence.grad_tol,
+            float(np.linalg.norm(grad)),
+        )
 
     def current_lr(self) -> float:
         """The learning rate the next step will use: the base lr through its schedule."""
@@ -132,8 +166,9 @@ class Session:
 
     # ------------------------------------------------------------------ events
     def _emit(self, kind: str, detail: str, step: int | None = None) -> Event:
-        event = Event(self.step if step is None else step, time.perf_counter() - self._t0, kind,
-                      detail)
+        event = Event(
+            self.step if step is None else step, time.perf_counter() - self._t0, kind, detail
+        )
         self.events.append(event)
         for listener in self.listeners:
             listener("event", event.as_dict())
@@ -146,12 +181,17 @@ class Session:
     # ------------------------------------------------------------------ running
     def begin(self) -> None:
         """Evaluate the starting point, so every curve begins at step 0."""
-        self._emit("start", f"{self.cfg.name}: seed {self.trainer.seed}, "
-                            f"{self.trainer.arch.n_params} parameters")
+        self._emit(
+            "start",
+            f"{self.cfg.name}: seed {self.trainer.seed}, {self.trainer.arch.n_params} parameters",
+        )
         if self.guarantee is not None:
             g = self.guarantee
-            verdict = ("diverges: lr > 2/L" if g.diverges else
-                       f"converges: lr < 2/L, contraction {g.contraction:.6f}")
+            verdict = (
+                "diverges: lr > 2/L"
+                if g.diverges
+                else f"converges: lr < 2/L, contraction {g.contraction:.6f}"
+            )
             self._emit("guarantee", f"L={g.L:.4g} mu={g.mu:.4g} 2/L={g.stable_lr:.4g}: {verdict}")
         self._evaluate()
 
@@ -209,8 +249,9 @@ class Session:
             return
         first = self.step - result.steps_done + 1
         steps = np.arange(first, first + result.losses.size, dtype=np.int64)
-        self.history.extend(steps, {"step_loss": result.losses,
-                                    "step_grad_norm": result.grad_norms})
+        self.history.extend(
+            steps, {"step_loss": result.losses, "step_grad_norm": result.grad_norms}
+        )
         if self.guarantee is not None:
             self._grad_tail.extend(result.grad_norms.tolist())
             del self._grad_tail[:-_CONTRACTION_WINDOW]
@@ -223,8 +264,11 @@ class Session:
         hint = ""
         if self.guarantee is not None:
             hint = f" (2/L = {self.guarantee.stable_lr:.4g})"
-        self._emit("advice", f"the run diverged: lower the learning rate below "
-                             f"{self.trainer.hp.lr:.4g}{hint} (key -) and reset (key r)")
+        self._emit(
+            "advice",
+            f"the run diverged: lower the learning rate below "
+            f"{self.trainer.hp.lr:.4g}{hint} (key -) and reset (key r)",
+        )
 
     def _evaluate(self) -> bool:
         """Evaluate train and val, feed the monitor, apply stopping rules. True if finished."""
@@ -285,8 +329,11 @@ class Session:
             self.trainer.params[:] = self.best_params
             self.restored_from = self.monitor.best_step
             self.last_record = self.best_record  # "final" now describes the restored weights
-        self._emit("early_stop", f"no better validation for {self.cfg.train.patience} evals: "
-                                 f"restored the best parameters from step {self.restored_from}")
+        self._emit(
+            "early_stop",
+            f"no better validation for {self.cfg.train.patience} evals: "
+            f"restored the best parameters from step {self.restored_from}",
+        )
 
     # ------------------------------------------------------------------ commands
     def set_hparam(self, name: str, value) -> None:
@@ -299,8 +346,12 @@ class Session:
 
     def evaluate_test(self) -> dict:
         loss, acc, mad = self.trainer.evaluate("test")
-        self.test_metrics = {"step": self.step, "test_loss": loss,
-                             "test_acc": _finite_or_none(acc), "test_mad": _finite_or_none(mad)}
+        self.test_metrics = {
+            "step": self.step,
+            "test_loss": loss,
+            "test_acc": _finite_or_none(acc),
+            "test_mad": _finite_or_none(mad),
+        }
         shown = f"acc {acc:.3f}" if self.task == "classification" else f"MAD {mad:.4g}"
         self._emit("test", f"test set evaluated once at step {self.step}: loss {loss:.4g}, {shown}")
         return self.test_metrics
@@ -316,8 +367,9 @@ class Session:
     @property
     def edited(self) -> frozenset[str]:
         now, start = self.trainer.hp, self._hp_initial
-        return frozenset(name for name in LIVE_HPARAMS
-                         if getattr(now, name) != getattr(start, name))
+        return frozenset(
+            name for name in LIVE_HPARAMS if getattr(now, name) != getattr(start, name)
+        )
 
     # ------------------------------------------------------------------ results
     def csv_row(self, record: dict) -> list:
@@ -345,7 +397,10 @@ class Session:
         if self.guarantee is not None:
             g = self.guarantee
             summary["guarantee"] = {
-                "L": g.L, "mu": g.mu, "stable_lr": g.stable_lr, "best_lr": g.best_lr,
+                "L": g.L,
+                "mu": g.mu,
+                "stable_lr": g.stable_lr,
+                "best_lr": g.best_lr,
                 "predicted_contraction": g.contraction,
                 "predicted_steps": _json_float(g.predicted_steps),
                 "diverges": g.diverges,

@@ -13,13 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.numerics import kernels
-from engine.numerics import reference
-from engine.training.data import Dataset, make_dataset
 from engine.errors import ConfigError
+from engine.numerics import kernels, reference
 from engine.numerics.model import Architecture, init_params, polynomial_features
 from engine.numerics.optim import BatchSampler, HParams, lr_schedule
 from engine.numerics.parallel import ParallelChoice, kernel_blas, shards_for, threads_for
+from engine.training.data import Dataset, make_dataset
 
 # Evaluation works through a split in blocks of this many rows to bound its workspace.
 EVAL_BLOCK = 8192
@@ -141,11 +140,41 @@ class Trainer:
         started = time.perf_counter()
         with kernel_blas(1 if parallel else blas):
             done = self._kernels.train_chunk(
-                self.params, self.grad, self.m, self.v, train.xd, train.xi, train.yf, train.yi,
-                fan_in, fan_out, w_off, b_off, self.arch.act_code, self.arch.loss_code, rows,
-                ptr, lrs, hp.opt_code, hp.momentum, hp.beta1, hp.beta2, hp.eps,
-                hp.weight_decay, hp.l1, hp.l2, hp.clip_norm, self._mask, self.step, grad_stop,
-                losses, gnorms, ratios, shards, parallel, scratch,
+                self.params,
+                self.grad,
+                self.m,
+                self.v,
+                train.xd,
+                train.xi,
+                train.yf,
+                train.yi,
+                fan_in,
+                fan_out,
+                w_off,
+                b_off,
+                self.arch.act_code,
+                self.arch.loss_code,
+                rows,
+                ptr,
+                lrs,
+                hp.opt_code,
+                hp.momentum,
+                hp.beta1,
+                hp.beta2,
+                hp.eps,
+                hp.weight_decay,
+                hp.l1,
+                hp.l2,
+                hp.clip_norm,
+                self._mask,
+                self.step,
+                grad_stop,
+                losses,
+                gnorms,
+                ratios,
+                shards,
+                parallel,
+                scratch,
             )
         if shards > 1:
             self._parallel.record(parallel, time.perf_counter() - started, int(done))
@@ -161,8 +190,9 @@ class Trainer:
             recorded = done + 1
             finite = np.isfinite(losses[done]) and np.isfinite(gnorms[done])
             stopped = "converged" if finite else "nonfinite"
-        return ChunkResult(losses[:recorded], gnorms[:recorded], ratios[:done], lrs[:recorded],
-                           done, stopped)
+        return ChunkResult(
+            losses[:recorded], gnorms[:recorded], ratios[:done], lrs[:recorded], done, stopped
+        )
 
     def _step_rows(self, batch_size: int) -> int:
         """Rows one training step takes: the batch, or the whole training split."""
@@ -175,8 +205,9 @@ class Trainer:
         rows = self._step_rows(self.hp.batch_size)
         minibatch = rows < train.n_rows
         x_cols = train.xd.shape[1] if minibatch and train.xi.shape[0] == 0 else 0
-        need = kernels.scratch_size(self._meta[1], -(-rows // shards), x_cols, shards,
-                                    self.params.shape[0])
+        need = kernels.scratch_size(
+            self._meta[1], -(-rows // shards), x_cols, shards, self.params.shape[0]
+        )
         if self._scratch.shape[0] < need:
             self._scratch = np.empty(need, self.dtype)
         return self._scratch
@@ -199,8 +230,18 @@ class Trainer:
         # call, and evaluations come often enough to keep it spinning against the UI.
         with kernel_blas(1):
             loss, acc, mad = self._kernels.evaluate(
-                self.params, arrays.xd, arrays.xi, arrays.yf, arrays.yi, fan_in, fan_out,
-                w_off, b_off, self.arch.act_code, self.arch.loss_code, EVAL_BLOCK,
+                self.params,
+                arrays.xd,
+                arrays.xi,
+                arrays.yf,
+                arrays.yi,
+                fan_in,
+                fan_out,
+                w_off,
+                b_off,
+                self.arch.act_code,
+                self.arch.loss_code,
+                EVAL_BLOCK,
             )
         return float(loss), float(acc), float(mad)
 

@@ -86,8 +86,20 @@ def test_wheel_ships_presets_styles_and_the_script(tmp_path):
         scripts = zf.read(entry_points).decode()
     assert Path(wheel).name == f"groklab-{engine.__version__}-py3-none-any.whl"
 
-    expected = {"presets/__init__.py", "engine/__init__.py", "tui/__init__.py", "tui/cli/main.py", "engine/numerics/kernels.py"}
-    for pattern in ("presets/*.toml", "tui/*.tcss", "tui/**/*.tcss", "engine/**/*.py", "tui/**/*.py"):
+    expected = {
+        "presets/__init__.py",
+        "engine/__init__.py",
+        "tui/__init__.py",
+        "tui/cli/main.py",
+        "engine/numerics/kernels.py",
+    }
+    for pattern in (
+        "presets/*.toml",
+        "tui/*.tcss",
+        "tui/**/*.tcss",
+        "engine/**/*.py",
+        "tui/**/*.py",
+    ):
         expected |= {p.relative_to(REPO_ROOT).as_posix() for p in REPO_ROOT.glob(pattern)}
     missing = sorted(expected - names)
     assert not missing, f"wheel lacks {missing}"

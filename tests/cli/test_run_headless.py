@@ -17,8 +17,10 @@ from tests.conftest import _child_env
 from tests.engine.test_config import BAD, write
 from tui.cli.main import main
 
-HEADER = ("step,epoch,train_loss,val_loss,train_acc,val_acc,grad_norm,weight_norm,lr,"
-          "weight_decay,batch_size,elapsed_s")
+HEADER = (
+    "step,epoch,train_loss,val_loss,train_acc,val_acc,grad_norm,weight_norm,lr,"
+    "weight_decay,batch_size,elapsed_s"
+)
 OUT_FILES = {"config.toml", "metrics.csv", "events.jsonl", "summary.json", "checkpoint.npz"}
 
 LONG_RUN = """
@@ -73,11 +75,24 @@ def test_plain_lines_when_not_a_terminal(run_cli, tmp_path):
 
 def test_resume_continues_from_the_checkpoint(run_cli, tmp_path):
     first = tmp_path / "a"
-    assert run_cli("run", "linear-regression", "--headless", "--steps", "200", "--out",
-                   str(first)).returncode == 0
+    assert (
+        run_cli(
+            "run", "linear-regression", "--headless", "--steps", "200", "--out", str(first)
+        ).returncode
+        == 0
+    )
     second = tmp_path / "b"
-    result = run_cli("run", "linear-regression", "--headless", "--steps", "500", "--out",
-                     str(second), "--resume", str(first / "checkpoint.npz"))
+    result = run_cli(
+        "run",
+        "linear-regression",
+        "--headless",
+        "--steps",
+        "500",
+        "--out",
+        str(second),
+        "--resume",
+        str(first / "checkpoint.npz"),
+    )
     assert result.returncode == 0, result.stderr
     summary = json.loads((second / "summary.json").read_text())
     assert summary["steps"] == 500
@@ -90,8 +105,11 @@ def test_sigkill_mid_run_leaves_parseable_files(tmp_path):
     out = tmp_path / "killed"
     proc = subprocess.Popen(
         [sys.executable, "-m", "tui", "run", str(cfg), "--headless", "--out", str(out)],
-        env=_child_env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL, cwd=tmp_path,
+        env=_child_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=tmp_path,
     )
     try:
         deadline = time.time() + 60
@@ -116,8 +134,12 @@ def test_ctrl_c_stops_cleanly_and_writes_summary(tmp_path):
     out = tmp_path / "interrupted"
     proc = subprocess.Popen(
         [sys.executable, "-m", "tui", "run", str(cfg), "--headless", "--out", str(out)],
-        env=_child_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, cwd=tmp_path, text=True,
+        env=_child_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+        text=True,
     )
     deadline = time.time() + 60
     while time.time() < deadline and not (out / "metrics.csv").exists():
@@ -133,8 +155,7 @@ def test_ctrl_c_stops_cleanly_and_writes_summary(tmp_path):
 
 
 @pytest.mark.parametrize(("text", "overrides", "extra", "needles"), BAD)
-def test_every_bad_input_exits_2_naming_the_key(tmp_path, capsys, text, overrides, extra,
-                                                needles):
+def test_every_bad_input_exits_2_naming_the_key(tmp_path, capsys, text, overrides, extra, needles):
     for name, content in extra.items():
         write(tmp_path, content, name)
     path = write(tmp_path, text)

@@ -6,7 +6,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.numerics.model import ACTIVATIONS, LOSSES, Architecture, init_params, polynomial_features
+from engine.numerics.model import (
+    ACTIVATIONS,
+    LOSSES,
+    Architecture,
+    init_params,
+    polynomial_features,
+)
 
 MODEL_KINDS = ("linear", "polynomial", "softmax", "mlp", "mlp-index")
 
@@ -30,11 +36,19 @@ class Case:
 
     def kernel_args(self):
         fan_in, fan_out, w_off, b_off = self.arch.meta()
-        return fan_in, fan_out, w_off, b_off, ACTIVATIONS[self.arch.activation], LOSSES[self.arch.loss]
+        return (
+            fan_in,
+            fan_out,
+            w_off,
+            b_off,
+            ACTIVATIONS[self.arch.activation],
+            LOSSES[self.arch.loss],
+        )
 
 
-def make_case(kind: str, activation: str, loss: str, bias: bool, n: int = 23,
-              seed: int = 0) -> Case:
+def make_case(
+    kind: str, activation: str, loss: str, bias: bool, n: int = 23, seed: int = 0
+) -> Case:
     rng = np.random.default_rng(seed)
     n_out = 3 if loss == "cross_entropy" else 2
     p = 5

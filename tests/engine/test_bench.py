@@ -39,7 +39,6 @@ def test_bench_json_emits_the_documented_keys(run_cli):
     rows = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert {row["impl"] for row in rows} >= {"numba-float64", "numpy-float64"}
     for row in rows:
-        for key in ("workload", "impl", "steps_per_s", "ratio_vs_numpy", "gflops",
-                    "peak_gflops"):
+        for key in ("workload", "impl", "steps_per_s", "ratio_vs_numpy", "gflops", "peak_gflops"):
             assert key in row
         assert row["workload"] == "W4" and row["steps_per_s"] > 0

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from engine.store import checkpoint
 from engine.config import with_overrides
+from engine.store import checkpoint
 from engine.training.session import Session
 from tests.configs import linear, modular
 
@@ -25,12 +25,15 @@ def run_steps(session, n, chunk=7):
     "make",
     [
         pytest.param(lambda p: linear(p, lr=0.05, steps=10_000), id="gd"),
-        pytest.param(lambda p: modular(p, optim="sgd", batch=8, wd=0.0, steps=10_000),
-                     id="sgd-minibatch"),
-        pytest.param(lambda p: modular(p, optim="adamw", batch=16, wd=0.5, steps=10_000),
-                     id="adamw"),
-        pytest.param(lambda p: modular(p, optim="momentum", batch=0, wd=0.0, steps=10_000),
-                     id="momentum"),
+        pytest.param(
+            lambda p: modular(p, optim="sgd", batch=8, wd=0.0, steps=10_000), id="sgd-minibatch"
+        ),
+        pytest.param(
+            lambda p: modular(p, optim="adamw", batch=16, wd=0.5, steps=10_000), id="adamw"
+        ),
+        pytest.param(
+            lambda p: modular(p, optim="momentum", batch=0, wd=0.0, steps=10_000), id="momentum"
+        ),
     ],
 )
 def test_resume_is_bit_exact(tmp_path, make):

@@ -21,8 +21,8 @@ from engine.config import (
     load_config,
     with_overrides,
 )
-from engine.training.data import make_dataset
 from engine.errors import ConfigError
+from engine.training.data import make_dataset
 
 MODULAR = """
 name = "grok"

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from engine.config import CLASSIFICATION_DATA, DATA_KINDS, load_config
-from engine.training.data import Dataset, make_dataset
 from engine.errors import ConfigError
+from engine.training.data import Dataset, make_dataset
 
 GENERATED = [kind for kind in DATA_KINDS if kind != "csv"]
 POINT_CLOUDS = [kind for kind in CLASSIFICATION_DATA if kind != "modular"]

@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from engine.live.deferred import DeferredRunner
 from engine.errors import ConfigError
+from engine.live.deferred import DeferredRunner
 from engine.live.runner import Runner
 from tests.configs import modular
 from tests.engine.test_runner import wait_for

@@ -54,8 +54,7 @@ def test_least_squares_solution_and_spectrum_on_a_known_problem():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(200, 2))
     y = x @ np.array([[2.0], [-1.0]]) + 0.5
-    g = quadratic_guarantee(x, y, bias=True, l2=0.0, lr=0.1, grad_tol=1e-6,
-                            initial_grad_norm=1.0)
+    g = quadratic_guarantee(x, y, bias=True, l2=0.0, lr=0.1, grad_tol=1e-6, initial_grad_norm=1.0)
     np.testing.assert_allclose(g.lstsq_params, [2.0, -1.0, 0.5], atol=1e-10)
     assert g.lstsq_loss == pytest.approx(0.0, abs=1e-20)
     a = np.hstack([x, np.ones((200, 1))])

@@ -158,12 +158,16 @@ def test_non_finite_values_do_not_poison_finite_buckets():
     h = MetricHistory(recent=4, buckets=64)
     # Buckets of width 1 here, so each point's fate is visible.
     steps = np.arange(12, dtype=np.int64)
-    values = np.array([1.0, np.nan, 3.0, np.inf, -np.inf, 5.0, np.nan, np.nan, 2.0, np.inf, 4.0, np.nan])
+    values = np.array(
+        [1.0, np.nan, 3.0, np.inf, -np.inf, 5.0, np.nan, np.nan, 2.0, np.inf, 4.0, np.nan]
+    )
     h.extend(steps, {"loss": values})
     b = _buckets(h, "loss")
     assert b["n"].sum() == 8  # the oldest 8 points were folded
     # Folded non-finite points become nan buckets; finite ones keep their value.
-    np.testing.assert_array_equal(b["mean"], [1.0, np.nan, 3.0, np.nan, np.nan, 5.0, np.nan, np.nan])
+    np.testing.assert_array_equal(
+        b["mean"], [1.0, np.nan, 3.0, np.nan, np.nan, 5.0, np.nan, np.nan]
+    )
     # Recent points are kept as they were: a divergence is visible as inf.
     _, series_values = h.series("loss")
     np.testing.assert_array_equal(series_values[-4:], [2.0, np.inf, 4.0, np.nan])

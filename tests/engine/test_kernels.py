@@ -7,8 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from engine.numerics import kernels
-from engine.numerics import reference
+from engine.numerics import kernels, reference
 from engine.numerics.model import ACTIVATIONS, LOSSES
 from engine.numerics.optim import OPTIMIZER_CODES
 from engine.numerics.parallel import parallel_available
@@ -27,8 +26,18 @@ def _grad_cases():
 
 def _loss(case, params):
     fan_in, fan_out, w_off, b_off, act, loss_code = case.kernel_args()
-    loss, _ = reference.loss_and_grad(params, case.x, case.y, case.arch.input_kind == "index",
-                                      fan_in, fan_out, w_off, b_off, act, loss_code)
+    loss, _ = reference.loss_and_grad(
+        params,
+        case.x,
+        case.y,
+        case.arch.input_kind == "index",
+        fan_in,
+        fan_out,
+        w_off,
+        b_off,
+        act,
+        loss_code,
+    )
     return loss
 
 
@@ -39,10 +48,36 @@ def _compiled_grad(case):
     m, v = np.zeros_like(params), np.zeros_like(params)
     out = np.empty(1), np.empty(1), np.empty(1)
     done = kernels.train_chunk(
-        params, grad, m, v, case.xd, case.xi, case.yf, case.yi, fan_in, fan_out, w_off, b_off,
-        act, loss_code, np.empty(0, dtype=np.int64), np.zeros(2, dtype=np.int64),
-        np.zeros(1), 0, 0.0, 0.9, 0.999, 1e-8, 0.0, 0.0, 0.0, 0.0, case.arch.weight_mask(), 0,
-        0.0, *out,
+        params,
+        grad,
+        m,
+        v,
+        case.xd,
+        case.xi,
+        case.yf,
+        case.yi,
+        fan_in,
+        fan_out,
+        w_off,
+        b_off,
+        act,
+        loss_code,
+        np.empty(0, dtype=np.int64),
+        np.zeros(2, dtype=np.int64),
+        np.zeros(1),
+        0,
+        0.0,
+        0.9,
+        0.999,
+        1e-8,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        case.arch.weight_mask(),
+        0,
+        0.0,
+        *out,
     )
     assert done == 1
     return out[0][0], grad
@@ -53,8 +88,16 @@ def test_gradient_matches_central_differences(kind, act, loss, bias):
     case = make_case(kind, act, loss, bias)
     fan_in, fan_out, w_off, b_off, act_code, loss_code = case.kernel_args()
     ref_loss, ref_grad = reference.loss_and_grad(
-        case.params, case.x, case.y, case.arch.input_kind == "index", fan_in, fan_out, w_off,
-        b_off, act_code, loss_code,
+        case.params,
+        case.x,
+        case.y,
+        case.arch.input_kind == "index",
+        fan_in,
+        fan_out,
+        w_off,
+        b_off,
+        act_code,
+        loss_code,
     )
     eps = 1e-6
     numeric = np.empty_like(case.params)
@@ -71,8 +114,7 @@ def test_gradient_matches_central_differences(kind, act, loss, bias):
     np.testing.assert_allclose(kernel_grad, ref_grad, rtol=1e-10, atol=1e-13)
 
 
-def _run_both(case, steps, opt, lr=0.05, batch=0, dtype=np.float64, shards=1, parallel=True,
-              **hp):
+def _run_both(case, steps, opt, lr=0.05, batch=0, dtype=np.float64, shards=1, parallel=True, **hp):
     """Run the compiled kernel (in `dtype`, over `shards` row shards) and the float64
     reference for `steps` steps; return both states."""
     fan_in, fan_out, w_off, b_off, act, loss_code = case.kernel_args()
@@ -84,8 +126,17 @@ def _run_both(case, steps, opt, lr=0.05, batch=0, dtype=np.float64, shards=1, pa
     else:
         rows, ptr = np.empty(0, dtype=np.int64), np.zeros(steps + 1, dtype=np.int64)
     lrs = hp.pop("lrs", np.full(steps, lr))
-    settings = dict(momentum=0.9, beta1=0.9, beta2=0.98, eps=1e-8, weight_decay=0.0, l1=0.0,
-                    l2=0.0, clip_norm=0.0, grad_stop=0.0)
+    settings = dict(
+        momentum=0.9,
+        beta1=0.9,
+        beta2=0.98,
+        eps=1e-8,
+        weight_decay=0.0,
+        l1=0.0,
+        l2=0.0,
+        clip_norm=0.0,
+        grad_stop=0.0,
+    )
     settings.update(hp)
     results = []
     for impl, real in ((kernels, dtype), (reference, np.float64)):
@@ -93,12 +144,40 @@ def _run_both(case, steps, opt, lr=0.05, batch=0, dtype=np.float64, shards=1, pa
         grad, m, v = np.zeros_like(params), np.zeros_like(params), np.zeros_like(params)
         losses, gnorms, ratios = np.empty(steps), np.empty(steps), np.empty(steps)
         done = impl.train_chunk(
-            params, grad, m, v, case.xd.astype(real), case.xi, case.yf.astype(real), case.yi,
-            fan_in, fan_out, w_off, b_off, act, loss_code, rows, ptr, lrs, OPTIMIZER_CODES[opt], settings["momentum"],
-            settings["beta1"], settings["beta2"], settings["eps"], settings["weight_decay"],
-            settings["l1"], settings["l2"], settings["clip_norm"],
-            case.arch.weight_mask().astype(real), 0,
-            settings["grad_stop"], losses, gnorms, ratios, shards, parallel,
+            params,
+            grad,
+            m,
+            v,
+            case.xd.astype(real),
+            case.xi,
+            case.yf.astype(real),
+            case.yi,
+            fan_in,
+            fan_out,
+            w_off,
+            b_off,
+            act,
+            loss_code,
+            rows,
+            ptr,
+            lrs,
+            OPTIMIZER_CODES[opt],
+            settings["momentum"],
+            settings["beta1"],
+            settings["beta2"],
+            settings["eps"],
+            settings["weight_decay"],
+            settings["l1"],
+            settings["l2"],
+            settings["clip_norm"],
+            case.arch.weight_mask().astype(real),
+            0,
+            settings["grad_stop"],
+            losses,
+            gnorms,
+            ratios,
+            shards,
+            parallel,
         )
         results.append((done, params, m, v, losses, gnorms, ratios))
     return results
@@ -127,16 +206,18 @@ def test_compiled_matches_reference_after_50_steps(opt, reg, kind):
 
 
 @pytest.mark.parametrize("shards", [2, 3])
-@pytest.mark.parametrize(("kind", "batch"), [("mlp-index", 0), ("mlp-index", 9), ("mlp", 0),
-                                             ("mlp", 9), ("softmax", 2)])
+@pytest.mark.parametrize(
+    ("kind", "batch"), [("mlp-index", 0), ("mlp-index", 9), ("mlp", 0), ("mlp", 9), ("softmax", 2)]
+)
 def test_sharded_steps_match_the_reference(kind, batch, shards):
     """Row shards computed in parallel sum to the same gradient (batch 2 leaves a shard of
     three empty)."""
     loss = "mse" if kind == "mlp" else "cross_entropy"
     case = make_case(kind, "relu", loss, bias=True, n=40)
     opt = "adamw" if batch else "gd"
-    fast, slow = _run_both(case, 30, opt, batch=batch, shards=shards, weight_decay=0.05,
-                           parallel=parallel_available())
+    fast, slow = _run_both(
+        case, 30, opt, batch=batch, shards=shards, weight_decay=0.05, parallel=parallel_available()
+    )
     assert fast[0] == slow[0] == 30
     for a, b in zip(fast[1:], slow[1:]):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
@@ -148,8 +229,10 @@ def test_shards_give_the_same_numbers_in_parallel_and_serially(dtype):
     """Whether shards run in parallel is chosen by timing (engine/numerics/parallel.py), so it must
     not change a single bit."""
     case = make_case("mlp-index", "relu", "cross_entropy", bias=True, n=40)
-    runs = [_run_both(case, 30, "adamw", batch=9, shards=3, parallel=parallel, dtype=dtype)[0]
-            for parallel in (True, False)]
+    runs = [
+        _run_both(case, 30, "adamw", batch=9, shards=3, parallel=parallel, dtype=dtype)[0]
+        for parallel in (True, False)
+    ]
     for a, b in zip(*runs):
         np.testing.assert_array_equal(a, b)
 
@@ -182,10 +265,25 @@ def test_float32_exp_is_within_a_few_ulp_and_keeps_nan():
 def test_compiled_matches_reference_with_schedules(schedule):
     from engine.numerics.optim import HParams, lr_schedule
 
-    hp = HParams(kind="adamw", lr=0.05, weight_decay=0.1, batch_size=0, momentum=0.0,
-                 beta1=0.9, beta2=0.98, eps=1e-8, l1=0.0, l2=0.0, clip_norm=0.0,
-                 schedule=schedule, warmup_steps=10 if schedule == "warmup" else 0,
-                 step_every=10, step_gamma=0.5, min_lr=0.001, total_steps=50)
+    hp = HParams(
+        kind="adamw",
+        lr=0.05,
+        weight_decay=0.1,
+        batch_size=0,
+        momentum=0.0,
+        beta1=0.9,
+        beta2=0.98,
+        eps=1e-8,
+        l1=0.0,
+        l2=0.0,
+        clip_norm=0.0,
+        schedule=schedule,
+        warmup_steps=10 if schedule == "warmup" else 0,
+        step_every=10,
+        step_gamma=0.5,
+        min_lr=0.001,
+        total_steps=50,
+    )
     lrs = lr_schedule(hp, 0, 50)
     case = make_case("mlp", "relu", "mse", bias=True, n=30)
     fast, slow = _run_both(case, 50, "adamw", lrs=lrs, weight_decay=0.1)
@@ -197,8 +295,19 @@ def test_compiled_matches_reference_with_schedules(schedule):
 def test_evaluate_matches_reference(act, loss):
     case = make_case("mlp", act, loss, bias=True, n=50)
     fan_in, fan_out, w_off, b_off, act_code, loss_code = case.kernel_args()
-    args = (case.params, case.xd, case.xi, case.yf, case.yi, fan_in, fan_out, w_off, b_off,
-            act_code, loss_code)
+    args = (
+        case.params,
+        case.xd,
+        case.xi,
+        case.yf,
+        case.yi,
+        fan_in,
+        fan_out,
+        w_off,
+        b_off,
+        act_code,
+        loss_code,
+    )
     fast = kernels.evaluate(*args, 16)  # a block smaller than the split exercises blocking
     slow = reference.evaluate(*args, 16)
     np.testing.assert_allclose(fast, slow, rtol=1e-12, equal_nan=True)

@@ -22,8 +22,14 @@ INF = float("inf")
 
 
 def rec(step, train, val=None, *, grad=1.0, tacc=None, vacc=None, **extra):
-    r = {"step": step, "train_loss": train, "val_loss": val, "grad_norm": grad,
-         "train_acc": tacc, "val_acc": vacc}
+    r = {
+        "step": step,
+        "train_loss": train,
+        "val_loss": val,
+        "grad_norm": grad,
+        "train_acc": tacc,
+        "val_acc": vacc,
+    }
     r.update(extra)
     return r
 
@@ -42,7 +48,9 @@ def kinds(events):
 
 
 def status_changes(events):
-    return [(e.step, dict(e.data)["from"], dict(e.data)["to"]) for e in events if e.kind == "status"]
+    return [
+        (e.step, dict(e.data)["from"], dict(e.data)["to"]) for e in events if e.kind == "status"
+    ]
 
 
 def clf(**kw):
@@ -56,8 +64,12 @@ def test_compiling_before_first_record():
     mon = ConvergenceMonitor(MonitorSettings())
     assert mon.status == "compiling"
     assert mon.verdict == Verdict("compiling", "no evaluation yet")
-    assert mon.milestones == {"memorized_step": None, "grokked_step": None,
-                              "converged_step": None, "diverged_step": None}
+    assert mon.milestones == {
+        "memorized_step": None,
+        "grokked_step": None,
+        "converged_step": None,
+        "diverged_step": None,
+    }
     assert mon.best is None and mon.best_step is None
     assert not mon.should_stop_early(1)
 
@@ -77,11 +89,13 @@ def test_settings_reject_programming_mistakes():
 
 def test_improving_on_a_falling_loss():
     mon = ConvergenceMonitor(MonitorSettings(window=5))
-    events, statuses = feed(mon, [rec(10 * i, 0.9 ** i, 0.9 ** i) for i in range(12)])
+    events, statuses = feed(mon, [rec(10 * i, 0.9**i, 0.9**i) for i in range(12)])
     assert set(statuses) == {"improving"}
     assert status_changes(events) == [(0, "compiling", "improving")]
     # last 5 losses: 0.9**7 .. 0.9**11, down 1 - 0.9**4 = 34%
-    assert mon.verdict.explanation.startswith(f"train loss {0.9 ** 11:.4g}, down 34% over the last 5 evals")
+    assert mon.verdict.explanation.startswith(
+        f"train loss {0.9**11:.4g}, down 34% over the last 5 evals"
+    )
 
 
 # ---------------------------------------------------- plateau / converged
@@ -93,8 +107,11 @@ def test_flat_line_from_step_0_is_plateau_then_converged():
     assert statuses[:9] == ["improving"] * 9
     assert statuses[9:14] == ["plateau"] * 5
     assert statuses[14:] == ["converged"] * 6
-    assert status_changes(events) == [(0, "compiling", "improving"), (90, "improving", "plateau"),
-                                      (140, "plateau", "converged")]
+    assert status_changes(events) == [
+        (0, "compiling", "improving"),
+        (90, "improving", "plateau"),
+        (140, "plateau", "converged"),
+    ]
     conv = [e for e in events if e.kind == "converged"]
     assert len(conv) == 1 and conv[0].step == 140 and dict(conv[0].data)["reason"] == "plateau"
     assert mon.milestones["converged_step"] == 140
@@ -145,8 +162,16 @@ def test_classification_plateau_without_floor_uses_train_accuracy():
 
 def test_small_gradient_converges_immediately():
     mon = ConvergenceMonitor(MonitorSettings(grad_tol=1e-6))
-    events, statuses = feed(mon, [rec(0, 2.0, grad=1.0), rec(10, 1.0, grad=1e-3), rec(20, 0.9, grad=5e-7),
-                                  rec(30, 0.9, grad=2e-6), rec(40, 0.9, grad=1e-7)])
+    events, statuses = feed(
+        mon,
+        [
+            rec(0, 2.0, grad=1.0),
+            rec(10, 1.0, grad=1e-3),
+            rec(20, 0.9, grad=5e-7),
+            rec(30, 0.9, grad=2e-6),
+            rec(40, 0.9, grad=1e-7),
+        ],
+    )
     assert statuses == ["improving", "improving", "converged", "improving", "converged"]
     assert mon.milestones["converged_step"] == 20
     conv = [e for e in events if e.kind == "converged"]
@@ -162,8 +187,7 @@ def test_flat_line_with_tiny_gradient_is_converged_not_plateau():
 
 def test_missing_grad_norm_is_not_small():
     mon = ConvergenceMonitor(MonitorSettings(window=3, patience=2))
-    _, statuses = feed(mon, [rec(i, 0.5, grad=None) for i in range(3)]
-                       + [rec(3, 0.5, grad=NAN)])
+    _, statuses = feed(mon, [rec(i, 0.5, grad=None) for i in range(3)] + [rec(3, 0.5, grad=NAN)])
     assert statuses == ["improving", "improving", "plateau", "plateau"]
     assert "grad norm unknown" in mon.verdict.explanation
 
@@ -195,7 +219,10 @@ def test_exploding_loss_diverges_relative_to_the_first_loss():
     assert mon.status == "improving"
     events = mon.update(rec(30, 2.1e4))  # > 1e4 x 2.0
     assert mon.status == "diverged"
-    assert "train loss 2.1e+04 at step 30 exceeds 10000 x its first value 2; try a lower lr" in events[0].detail
+    assert (
+        "train loss 2.1e+04 at step 30 exceeds 10000 x its first value 2; try a lower lr"
+        in events[0].detail
+    )
     assert dict(events[1].data)["reason"] == "exploding"
 
 
@@ -204,7 +231,10 @@ def test_note_nonfinite_diverges_once():
     mon.update(rec(0, 1.0))
     events = mon.note_nonfinite(57)
     assert kinds(events) == ["status", "diverged"]
-    assert mon.verdict.explanation == "non-finite train loss in the training step at step 57; try a lower lr"
+    assert (
+        mon.verdict.explanation
+        == "non-finite train loss in the training step at step 57; try a lower lr"
+    )
     assert mon.milestones["diverged_step"] == 57
     assert mon.note_nonfinite(58) == []
     assert mon.milestones["diverged_step"] == 57
@@ -225,8 +255,14 @@ def test_nan_in_other_fields_never_raises_nor_diverges():
     assert mon.best is None
 
     mon = ConvergenceMonitor(clf())
-    feed(mon, [rec(0, 1.0, NAN, tacc=NAN, vacc=INF), rec(10, 0.9, 0.9, tacc=None, vacc=NAN),
-               rec(20, 0.8, 0.8, tacc=0.5, vacc=None)])
+    feed(
+        mon,
+        [
+            rec(0, 1.0, NAN, tacc=NAN, vacc=INF),
+            rec(10, 0.9, 0.9, tacc=None, vacc=NAN),
+            rec(20, 0.8, 0.8, tacc=0.5, vacc=None),
+        ],
+    )
     assert mon.status == "improving"
     assert mon.milestones["memorized_step"] is None
 
@@ -234,7 +270,9 @@ def test_nan_in_other_fields_never_raises_nor_diverges():
 # ------------------------------------------------------------ overfitting
 def overfit_stream():
     # val falls to 0.2 at step 50, then rises 5 times; train keeps falling 0.1 -> 0.06
-    recs = [rec(10 * i, 0.2 - 0.02 * i, 0.3 - 0.02 * i) for i in range(6)]  # steps 0..50, val 0.3 -> 0.2
+    recs = [
+        rec(10 * i, 0.2 - 0.02 * i, 0.3 - 0.02 * i) for i in range(6)
+    ]  # steps 0..50, val 0.3 -> 0.2
     vals = [0.21, 0.22, 0.23, 0.24, 0.25]
     trains = [0.092, 0.084, 0.076, 0.068, 0.06]
     recs += [rec(60 + 10 * i, t, v) for i, (t, v) in enumerate(zip(trains, vals))]
@@ -246,8 +284,10 @@ def test_overfitting_after_patience_rises_with_explanation_numbers():
     events, statuses = feed(mon, overfit_stream())
     assert statuses[:10] == ["improving"] * 10  # four rises are not enough
     assert statuses[10] == "overfitting"
-    assert mon.verdict.explanation == ("val loss up 25% over 5 evals (0.2 -> 0.25, steps 50-100) "
-                                       "while train loss fell 40% (0.1 -> 0.06)")
+    assert mon.verdict.explanation == (
+        "val loss up 25% over 5 evals (0.2 -> 0.25, steps 50-100) "
+        "while train loss fell 40% (0.1 -> 0.06)"
+    )
     assert status_changes(events)[-1] == (100, "improving", "overfitting")
     assert mon.best == (50, pytest.approx(0.2))
 
@@ -297,8 +337,10 @@ def test_accuracy_exactly_at_chance_is_not_memorizing_unless_train_acc_high():
     assert mon.status == "memorizing"
     assert kinds(events) == ["memorized", "status"]
     assert mon.milestones["memorized_step"] == 10
-    assert events[0].detail == ("memorized at step 10: train acc 99.0% >= 99.0% but val acc 50.0% "
-                                "is near chance 50.0% (below 72.5%)")
+    assert events[0].detail == (
+        "memorized at step 10: train acc 99.0% >= 99.0% but val acc 50.0% "
+        "is near chance 50.0% (below 72.5%)"
+    )
 
 
 def test_near_chance_limit_is_the_midpoint_to_grok_acc():
@@ -324,8 +366,14 @@ def test_memorizing_is_classification_only():
 
 def test_train_acc_100_event_once():
     mon = ConvergenceMonitor(clf())
-    events, _ = feed(mon, [rec(0, 1.0, 1.0, tacc=0.9, vacc=0.8), rec(10, 0.5, 0.5, tacc=1.0, vacc=0.9),
-                           rec(20, 0.4, 0.4, tacc=1.0, vacc=0.9)])
+    events, _ = feed(
+        mon,
+        [
+            rec(0, 1.0, 1.0, tacc=0.9, vacc=0.8),
+            rec(10, 0.5, 0.5, tacc=1.0, vacc=0.9),
+            rec(20, 0.4, 0.4, tacc=1.0, vacc=0.9),
+        ],
+    )
     hits = [e for e in events if e.kind == "train_acc_100"]
     assert len(hits) == 1 and hits[0].step == 10
     assert hits[0].detail == "train accuracy reached 100% at step 10 (val acc 90.0%)"
@@ -336,9 +384,15 @@ def grok_stream(mem_steps, grok_step, every=10):
     recs = []
     for step in range(0, grok_step + 3 * every, every):
         tacc = min(1.0, 0.1 + 0.9 * step / mem_steps)
-        train = max(1e-3, 2.3 * (1 - step / mem_steps)) if step < mem_steps else 1e-3 * (1 + (step // every) % 2)
+        train = (
+            max(1e-3, 2.3 * (1 - step / mem_steps))
+            if step < mem_steps
+            else 1e-3 * (1 + (step // every) % 2)
+        )
         vacc = 0.97 if step >= grok_step else 0.1 + 0.01 * ((step // every) % 3)
-        val = 0.2 if step >= grok_step else 5.0 + 0.1 * ((step // every) % 2)  # wiggles: no steady rise
+        val = (
+            0.2 if step >= grok_step else 5.0 + 0.1 * ((step // every) % 2)
+        )  # wiggles: no steady rise
         recs.append(rec(step, train, val, grad=0.5, tacc=tacc, vacc=vacc))
     return recs
 
@@ -352,10 +406,18 @@ def test_grokked_after_long_delay_is_grokking():
     assert mon.grok_delay == 1900 and mon.grok_kind == "grokking"
     grok = [e for e in events if e.kind == "grokked"]
     assert len(grok) == 1 and grok[0].step == 2000
-    assert dict(grok[0].data) == {"delay": 1900, "memorized_step": 100, "grokked_step": 2000,
-                                  "kind": "grokking", "val_acc": 0.97, "required_delay": 100}
-    assert grok[0].detail == ("val acc 97.0% >= 95.0% at step 2000, 1900 steps after memorizing at step 100: "
-                              "grokking (grokking needs a delay >= max(10 evals x 10, 100) = 100 steps)")
+    assert dict(grok[0].data) == {
+        "delay": 1900,
+        "memorized_step": 100,
+        "grokked_step": 2000,
+        "kind": "grokking",
+        "val_acc": 0.97,
+        "required_delay": 100,
+    }
+    assert grok[0].detail == (
+        "val acc 97.0% >= 95.0% at step 2000, 1900 steps after memorizing at step 100: "
+        "grokking (grokking needs a delay >= max(10 evals x 10, 100) = 100 steps)"
+    )
     at_grok = [e for e in events if e.step == 2000 and e.kind != "best_val"]
     assert kinds(at_grok) == ["status", "grokked"]
     assert at_grok[0].detail.startswith("memorizing -> grokked: val acc 97.0%")
@@ -386,8 +448,19 @@ def test_eval_every_setting_overrides_the_inferred_interval():
 
 def test_generalizing_without_memorizing_is_not_grokked():
     mon = ConvergenceMonitor(clf())
-    _, statuses = feed(mon, [rec(10 * i, 1.0 / (i + 1), 1.0 / (i + 1), tacc=min(1.0, 0.5 + 0.1 * i),
-                                 vacc=min(0.98, 0.5 + 0.1 * i)) for i in range(10)])
+    _, statuses = feed(
+        mon,
+        [
+            rec(
+                10 * i,
+                1.0 / (i + 1),
+                1.0 / (i + 1),
+                tacc=min(1.0, 0.5 + 0.1 * i),
+                vacc=min(0.98, 0.5 + 0.1 * i),
+            )
+            for i in range(10)
+        ],
+    )
     assert "grokked" not in statuses and "memorizing" not in statuses
     assert mon.milestones["grokked_step"] is None
 
@@ -397,7 +470,10 @@ def test_grokked_is_sticky():
     feed(mon, grok_stream(100, 300))
     assert mon.status == "grokked"
     # afterwards: val accuracy collapses to chance, val loss rises steadily, gradient tiny
-    later = [rec(400 + 10 * i, 1e-3 * 0.9 ** i, 0.2 + 0.1 * i, grad=1e-9, tacc=1.0, vacc=0.1) for i in range(10)]
+    later = [
+        rec(400 + 10 * i, 1e-3 * 0.9**i, 0.2 + 0.1 * i, grad=1e-9, tacc=1.0, vacc=0.1)
+        for i in range(10)
+    ]
     events, statuses = feed(mon, later)
     assert set(statuses) == {"grokked"}
     assert [e for e in events if e.kind in ("status", "grokked")] == []
@@ -417,8 +493,12 @@ def test_diverged_beats_everything_even_grokked():
     events = mon.update(rec(400, NAN, 0.2, tacc=1.0, vacc=0.97))
     assert mon.status == "diverged"
     assert status_changes(events) == [(400, "grokked", "diverged")]
-    assert mon.milestones == {"memorized_step": 100, "grokked_step": 300, "converged_step": None,
-                              "diverged_step": 400}
+    assert mon.milestones == {
+        "memorized_step": 100,
+        "grokked_step": 300,
+        "converged_step": None,
+        "diverged_step": 400,
+    }
 
     mon = ConvergenceMonitor(MonitorSettings(patience=5))
     feed(mon, overfit_stream())
@@ -445,7 +525,9 @@ def test_best_validation_classification_prefers_accuracy_then_loss():
     mon.update(rec(0, 1.0, 0.9, tacc=0.5, vacc=0.6))
     mon.update(rec(10, 1.0, 0.5, tacc=0.5, vacc=0.55))  # lower loss but lower accuracy: not better
     assert mon.best == (0, 0.9)
-    events = mon.update(rec(20, 1.0, 1.2, tacc=0.6, vacc=0.7))  # higher accuracy wins despite the loss
+    events = mon.update(
+        rec(20, 1.0, 1.2, tacc=0.6, vacc=0.7)
+    )  # higher accuracy wins despite the loss
     assert mon.best == (20, 1.2) and mon.best_val_acc == 0.7
     assert [e.kind for e in events if e.kind == "best_val"] == ["best_val"]
     mon.update(rec(30, 1.0, 1.1, tacc=0.6, vacc=0.7))  # same accuracy, lower loss
@@ -475,7 +557,9 @@ def mixed_stream():
 @pytest.mark.parametrize("cut", [1, 3, 8, 15, 30, 40, 55, 62])
 def test_state_dict_round_trip_continues_identically(cut):
     s = clf(window=5, patience=3)
-    recs = mixed_stream() + [rec(2000 + 10 * i, 1e-3, 0.2, grad=1e-9, tacc=1.0, vacc=0.97) for i in range(5)]
+    recs = mixed_stream() + [
+        rec(2000 + 10 * i, 1e-3, 0.2, grad=1e-9, tacc=1.0, vacc=0.97) for i in range(5)
+    ]
     assert cut < len(recs)
     ref = ConvergenceMonitor(s)
     ref_events, _ = feed(ref, recs)
@@ -495,8 +579,10 @@ def test_state_dict_round_trip_continues_identically(cut):
 
 
 def test_state_dict_round_trip_mid_plateau_and_overfit():
-    for s, recs in [(MonitorSettings(window=10, patience=5), [rec(10 * i, 0.5, 0.6) for i in range(20)]),
-                    (MonitorSettings(patience=5), overfit_stream() + [rec(110, 0.05, 0.26)])]:
+    for s, recs in [
+        (MonitorSettings(window=10, patience=5), [rec(10 * i, 0.5, 0.6) for i in range(20)]),
+        (MonitorSettings(patience=5), overfit_stream() + [rec(110, 0.05, 0.26)]),
+    ]:
         ref = ConvergenceMonitor(s)
         ref_events, ref_statuses = feed(ref, recs)
         for cut in range(1, len(recs)):
@@ -525,20 +611,36 @@ def test_load_state_dict_rejects_unknown_version():
 
 def test_every_event_is_strict_json():
     events = []
-    for s, recs in [(clf(), mixed_stream()), (MonitorSettings(patience=5), overfit_stream()),
-                    (MonitorSettings(), [rec(0, NAN, NAN)])]:
+    for s, recs in [
+        (clf(), mixed_stream()),
+        (MonitorSettings(patience=5), overfit_stream()),
+        (MonitorSettings(), [rec(0, NAN, NAN)]),
+    ]:
         mon = ConvergenceMonitor(s)
         events += feed(mon, recs)[0]
-    assert {e.kind for e in events} >= {"status", "train_acc_100", "memorized", "best_val", "grokked", "diverged"}
+    assert {e.kind for e in events} >= {
+        "status",
+        "train_acc_100",
+        "memorized",
+        "best_val",
+        "grokked",
+        "diverged",
+    }
     for e in events:
         assert isinstance(e, MonitorEvent) and isinstance(e.step, int)
-        json.dumps({"step": e.step, "kind": e.kind, "detail": e.detail, "data": dict(e.data)}, allow_nan=False)
+        json.dumps(
+            {"step": e.step, "kind": e.kind, "detail": e.detail, "data": dict(e.data)},
+            allow_nan=False,
+        )
         assert "\n" not in e.detail
 
 
 def test_monitor_imports_no_ui_library():
-    code = ("import sys, engine.training.monitor; bad = [m for m in ('textual', 'rich') if m in sys.modules]; "
-            "print(','.join(bad)); sys.exit(1 if bad else 0)")
+    code = (
+        "import sys, engine.training.monitor; "
+        "bad = [m for m in ('textual', 'rich') if m in sys.modules]; "
+        "print(','.join(bad)); sys.exit(1 if bad else 0)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
 

@@ -76,8 +76,14 @@ def test_reset_restores_the_initial_parameters_bit_for_bit(tmp_path):
 
 def test_invalid_set_is_rejected_with_a_reason_and_changes_nothing(long_run):
     before = long_run.snapshot().hparam("lr")
-    for name, value in (("lr", -1.0), ("lr", float("nan")), ("batch_size", -3),
-                        ("momentum", 0.5), ("nonsense", 1.0), ("lr", "fast")):
+    for name, value in (
+        ("lr", -1.0),
+        ("lr", float("nan")),
+        ("batch_size", -3),
+        ("momentum", 0.5),
+        ("nonsense", 1.0),
+        ("lr", "fast"),
+    ):
         with pytest.raises(ConfigError) as err:
             long_run.set(name, value)
         assert name in str(err.value)
@@ -168,7 +174,6 @@ def test_a_finished_run_is_done_and_can_go_on(tmp_path):
         runner.stop()
 
 
-
 def test_compile_lock_is_exclusive_across_processes(repo_root):
     """Two groklab processes on a cold cache take turns compiling (engine/live/runner.py)."""
     pytest.importorskip("fcntl")
@@ -179,8 +184,9 @@ def test_compile_lock_is_exclusive_across_processes(repo_root):
         "    print('held', flush=True)\n"
         "    time.sleep(1.5)\n"
     )
-    child = subprocess.Popen([sys.executable, "-c", holder], cwd=repo_root,
-                             stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", holder], cwd=repo_root, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert child.stdout.readline().strip() == "held"
         started = time.perf_counter()

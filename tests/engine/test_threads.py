@@ -48,8 +48,10 @@ def test_shards_one_per_core_for_large_steps_only(monkeypatch):
     assert shards_for(4704, 1 << 30) == 1
 
 
-@pytest.mark.skipif(threads.cores() < 2 or not threads.parallel_available(),
-                    reason="needs two cores and a thread-safe threading layer")
+@pytest.mark.skipif(
+    threads.cores() < 2 or not threads.parallel_available(),
+    reason="needs two cores and a thread-safe threading layer",
+)
 def test_the_w1_workload_is_sharded_and_w4_is_not():
     from engine.bench.workloads import workload_config
     from engine.training.trainer import Trainer

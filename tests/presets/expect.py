@@ -70,8 +70,11 @@ def milestone_only(cfg) -> bool:
     """True when every claim of the expect block is about a milestone (e.g. grokked within N
     steps, with a minimum delay): such claims are settled the moment the milestone happens."""
     exp = cfg.expect
-    others = [f.name for f in fields(exp)
-              if f.name not in _MILESTONE_KEYS and getattr(exp, f.name) is not None]
+    others = [
+        f.name
+        for f in fields(exp)
+        if f.name not in _MILESTONE_KEYS and getattr(exp, f.name) is not None
+    ]
     return exp.status in MILESTONE_OF and not others
 
 
@@ -79,8 +82,9 @@ def _settled(cfg, session: Session) -> bool:
     return session.monitor.milestones.get(MILESTONE_OF[cfg.expect.status]) is not None
 
 
-def run_preset(cfg, max_steps: int | None = None, *, stop_when_settled: bool = False
-               ) -> tuple[Session, dict]:
+def run_preset(
+    cfg, max_steps: int | None = None, *, stop_when_settled: bool = False
+) -> tuple[Session, dict]:
     """Run `cfg` headless to its end (budget, convergence, divergence or early stop).
 
     max_steps replaces the budget of train.steps when given. With stop_when_settled, a preset
@@ -152,8 +156,10 @@ def _val_loss_rises(session: Session) -> tuple[bool, str]:
         return False, "no finite train loss was recorded"
     train_at_min = float(np.interp(steps[i], t_steps, train))
     train_end = float(train[-1])
-    text = (f"val loss min {low:.4g} at step {int(steps[i])}, final {end:.4g} "
-            f"({rise:+.1%}); train loss {train_at_min:.4g} -> {train_end:.4g}")
+    text = (
+        f"val loss min {low:.4g} at step {int(steps[i])}, final {end:.4g} "
+        f"({rise:+.1%}); train loss {train_at_min:.4g} -> {train_end:.4g}"
+    )
     holds = i < val.size - 1 and rise > VAL_RISE and train_end < train_at_min
     return holds, text
 
@@ -164,8 +170,10 @@ def _val_acc_drops(session: Session) -> tuple[bool, str]:
         return False, "fewer than 2 val accuracies were recorded"
     i = int(np.argmax(acc))
     peak, end = float(acc[i]), float(acc[-1])
-    text = (f"val acc peaked at {peak:.3f} (step {int(steps[i])}) and ended at {end:.3f} "
-            f"(drop {peak - end:.3f}, needed >= {VAL_ACC_DROP})")
+    text = (
+        f"val acc peaked at {peak:.3f} (step {int(steps[i])}) and ended at {end:.3f} "
+        f"(drop {peak - end:.3f}, needed >= {VAL_ACC_DROP})"
+    )
     return i < acc.size - 1 and peak - end >= VAL_ACC_DROP, text
 
 
@@ -190,63 +198,81 @@ def check_expectations(cfg, session: Session, summary: dict) -> list[str]:
             reached = _status_entered(session, exp.status) if holds else None
             what = "final status"
         if not holds:
-            failures.append(f"status: expected {exp.status!r} ({what}), but the final status is "
-                            f"{final_status!r} at step {session.step}: "
-                            f"{session.monitor.verdict.explanation}")
+            failures.append(
+                f"status: expected {exp.status!r} ({what}), but the final status is "
+                f"{final_status!r} at step {session.step}: "
+                f"{session.monitor.verdict.explanation}"
+            )
         elif exp.within_steps is not None and reached is None:
-            failures.append(f"within_steps: cannot tell when {exp.status!r} began (its status "
-                            f"event is no longer in the session's event log)")
+            failures.append(
+                f"within_steps: cannot tell when {exp.status!r} began (its status "
+                f"event is no longer in the session's event log)"
+            )
         elif exp.within_steps is not None and reached > exp.within_steps:
-            failures.append(f"within_steps: {exp.status!r} reached at step {reached}, "
-                            f"later than {exp.within_steps}")
+            failures.append(
+                f"within_steps: {exp.status!r} reached at step {reached}, "
+                f"later than {exp.within_steps}"
+            )
     elif exp.within_steps is not None:
         failures.append("within_steps: given without a status to reach")
 
     if exp.min_grok_delay is not None:
         delay = summary.get("grok_delay")
         if delay is None or delay < exp.min_grok_delay:
-            failures.append(f"min_grok_delay: expected a grok delay >= {exp.min_grok_delay} "
-                            f"steps, found {delay}")
+            failures.append(
+                f"min_grok_delay: expected a grok delay >= {exp.min_grok_delay} "
+                f"steps, found {delay}"
+            )
 
     if exp.max_test_mad is not None:
         test = session.test_metrics or session.evaluate_test()
         mad = test.get("test_mad")
         if mad is None or not mad <= exp.max_test_mad:
-            failures.append(f"max_test_mad: expected test MAD <= {exp.max_test_mad:g}, "
-                            f"found {mad}")
+            failures.append(f"max_test_mad: expected test MAD <= {exp.max_test_mad:g}, found {mad}")
 
     if exp.max_final_val_loss is not None:
         val = final.get("val_loss")
         if val is None or not val <= exp.max_final_val_loss:
-            failures.append(f"max_final_val_loss: expected final val loss <= "
-                            f"{exp.max_final_val_loss:g}, found {val}")
+            failures.append(
+                f"max_final_val_loss: expected final val loss <= "
+                f"{exp.max_final_val_loss:g}, found {val}"
+            )
 
     if exp.min_final_val_acc is not None:
         acc = final.get("val_acc")
         if acc is None or not acc >= exp.min_final_val_acc:
-            failures.append(f"min_final_val_acc: expected final val acc >= "
-                            f"{exp.min_final_val_acc:g}, found {acc}")
+            failures.append(
+                f"min_final_val_acc: expected final val acc >= "
+                f"{exp.min_final_val_acc:g}, found {acc}"
+            )
 
     if exp.params_close_to_lstsq is not None:
         g = session.guarantee
         if g is None:
-            failures.append("params_close_to_lstsq: not a quadratic problem (no least-squares "
-                            "solution to compare with)")
+            failures.append(
+                "params_close_to_lstsq: not a quadratic problem (no least-squares "
+                "solution to compare with)"
+            )
         else:
             gap = float(np.max(np.abs(session.trainer.params - g.lstsq_params)))
             if not gap <= exp.params_close_to_lstsq:
-                failures.append(f"params_close_to_lstsq: max |params - lstsq| = {gap:.3g} > "
-                                f"{exp.params_close_to_lstsq:g}")
+                failures.append(
+                    f"params_close_to_lstsq: max |params - lstsq| = {gap:.3g} > "
+                    f"{exp.params_close_to_lstsq:g}"
+                )
 
     if exp.diverged_predicted is not None:
         g = session.guarantee
         predicted = g is not None and bool(g.diverges)
         diverged = session.monitor.milestones.get("diverged_step") is not None
         basis = "no quadratic guarantee" if g is None else f"lr {g.lr:.4g} vs 2/L {g.stable_lr:.4g}"
-        why = (f"the guarantee {'predicted' if predicted else 'did not predict'} divergence "
-               f"({basis}) and the run {'diverged' if diverged else 'did not diverge'}")
-        failures += _check_bool("diverged_predicted", exp.diverged_predicted,
-                                predicted and diverged, why)
+        why = (
+            f"the guarantee {'predicted' if predicted else 'did not predict'} divergence "
+            f"({basis}) and the run {'diverged' if diverged else 'did not diverge'}"
+        )
+        failures += _check_bool(
+            "diverged_predicted", exp.diverged_predicted, predicted and diverged, why
+        )
 
     if exp.val_loss_rises is not None:
         holds, why = _val_loss_rises(session)
@@ -258,8 +284,10 @@ def check_expectations(cfg, session: Session, summary: dict) -> list[str]:
 
     if exp.best_restored is not None:
         holds = session.early_stopped_at is not None and session.restored_from is not None
-        why = (f"early stop at step {session.early_stopped_at}, "
-               f"restored from step {session.restored_from}")
+        why = (
+            f"early stop at step {session.early_stopped_at}, "
+            f"restored from step {session.restored_from}"
+        )
         failures += _check_bool("best_restored", exp.best_restored, holds, why)
 
     return failures

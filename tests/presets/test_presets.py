@@ -79,8 +79,9 @@ def test_checker_reports_params_far_from_least_squares():
 
 def test_checker_reports_missing_overfitting_and_no_early_stop():
     # Ten steps of the overfitting preset: the validation loss has not turned up yet.
-    cfg = with_overrides(load_config("overfitting-polynomial"),
-                         ["train.steps=10", "expect.best_restored=true"])
+    cfg = with_overrides(
+        load_config("overfitting-polynomial"), ["train.steps=10", "expect.best_restored=true"]
+    )
     session, summary = run_preset(cfg)
     failures = check_expectations(cfg, session, summary)
     assert any(f.startswith("val_loss_rises:") for f in failures)

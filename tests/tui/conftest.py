@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # `import fakes` in test files
 
-from fakes import classifier_config, make_config  # noqa: E402
+from fakes import classifier_config, make_config
 
 
 @pytest.fixture
@@ -17,7 +17,11 @@ def presets():
     return [
         make_config(),
         classifier_config(),
-        make_config("toy-momentum", title="Momentum on an ill-conditioned quadratic",
-                    phenomenon="momentum", description="Heavy-ball momentum against plain GD.",
-                    optim={"kind": "momentum", "lr": 0.05, "batch_size": 16}),
+        make_config(
+            "toy-momentum",
+            title="Momentum on an ill-conditioned quadratic",
+            phenomenon="momentum",
+            description="Heavy-ball momentum against plain GD.",
+            optim={"kind": "momentum", "lr": 0.05, "batch_size": 16},
+        ),
     ]

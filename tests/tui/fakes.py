@@ -22,8 +22,17 @@ from pathlib import Path
 from engine.errors import ConfigError
 from engine.live.snapshot import Event, Series, Snapshot
 
-SERIES_NAMES = ("train_loss", "val_loss", "train_acc", "val_acc", "train_mad", "val_mad",
-                "grad_norm", "weight_norm", "lr")
+SERIES_NAMES = (
+    "train_loss",
+    "val_loss",
+    "train_acc",
+    "val_acc",
+    "train_mad",
+    "val_mad",
+    "grad_norm",
+    "weight_norm",
+    "lr",
+)
 MAX_EVENTS = 50  # the real snapshot carries only the most recent events
 
 
@@ -38,11 +47,21 @@ class FakeRunner:
     compile_polls: number of snapshot() calls that still say "compiling".
     """
 
-    def __init__(self, cfg, out_dir: Path | None = None, start_paused: bool = False, *,
-                 chunk: int = 10, auto_advance: bool = True, prefill: int = 0,
-                 diverge_lr: float | None = None, error_at: int | None = None,
-                 compile_polls: int = 0, state_after_prefill: str | None = None,
-                 diverge_at: int | None = None) -> None:
+    def __init__(
+        self,
+        cfg,
+        out_dir: Path | None = None,
+        start_paused: bool = False,
+        *,
+        chunk: int = 10,
+        auto_advance: bool = True,
+        prefill: int = 0,
+        diverge_lr: float | None = None,
+        error_at: int | None = None,
+        compile_polls: int = 0,
+        state_after_prefill: str | None = None,
+        diverge_at: int | None = None,
+    ) -> None:
         self.config = cfg
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.start_paused = start_paused
@@ -55,8 +74,10 @@ class FakeRunner:
         self.state_after_prefill = state_after_prefill
         self.calls: list[tuple[str, tuple]] = []
         self.classification = cfg.loss.kind == "cross_entropy"
-        self.regression_quadratic = (cfg.loss.kind == "mse"
-                                     and cfg.model.kind in ("linear", "polynomial"))
+        self.regression_quadratic = cfg.loss.kind == "mse" and cfg.model.kind in (
+            "linear",
+            "polynomial",
+        )
         self.eval_every = cfg.train.eval_every
         self.target_steps = cfg.train.steps
         self.diverge_lr = diverge_lr if diverge_lr is not None else 16 * cfg.optim.lr
@@ -140,23 +161,36 @@ class FakeRunner:
         source = self.config.name
         optimizer = self._hp["optimizer"]
         if name == "lr":
-            if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                    or not math.isfinite(value) or value <= 0:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not math.isfinite(value)
+                or value <= 0
+            ):
                 raise ConfigError(source, "optim.lr", "a finite number > 0", value)
         elif name == "weight_decay":
-            if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                    or not math.isfinite(value) or value < 0:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not math.isfinite(value)
+                or value < 0
+            ):
                 raise ConfigError(source, "optim.weight_decay", "a number >= 0", value)
         elif name == "batch_size":
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ConfigError(source, "optim.batch_size", "an integer >= 0", value)
             if optimizer == "gd" and value != 0:
-                raise ConfigError(source, "optim.batch_size",
-                                  "0 (full batch) for optim.kind='gd'", value)
+                raise ConfigError(
+                    source, "optim.batch_size", "0 (full batch) for optim.kind='gd'", value
+                )
         elif name == "momentum":
             if optimizer not in ("momentum", "nesterov"):
-                raise ConfigError(source, "optim.momentum",
-                                  "an optimizer with momentum (momentum, nesterov)", optimizer)
+                raise ConfigError(
+                    source,
+                    "optim.momentum",
+                    "an optimizer with momentum (momentum, nesterov)",
+                    optimizer,
+                )
             if not 0 <= value < 1:
                 raise ConfigError(source, "optim.momentum", "0 <= momentum < 1", value)
         else:
@@ -172,12 +206,16 @@ class FakeRunner:
         loss = self._loss(self._progress) * 1.15
         if self.classification:
             self._test = (("test_loss", loss), ("test_acc", self._acc(self._progress) - 0.07))
-            detail = f"test set evaluated once at step {self._step}: loss {loss:.4g}, " \
-                     f"acc {self._test[1][1]:.3f}"
+            detail = (
+                f"test set evaluated once at step {self._step}: loss {loss:.4g}, "
+                f"acc {self._test[1][1]:.3f}"
+            )
         else:
             self._test = (("test_loss", loss), ("test_mad", math.sqrt(abs(loss)) * 0.8))
-            detail = f"test set evaluated once at step {self._step}: loss {loss:.4g}, " \
-                     f"mad {self._test[1][1]:.4g}"
+            detail = (
+                f"test set evaluated once at step {self._step}: loss {loss:.4g}, "
+                f"mad {self._test[1][1]:.4g}"
+            )
         self._event("test", detail)
         self._changed()
 
@@ -216,8 +254,12 @@ class FakeRunner:
     def _restart(self) -> None:
         o = self.config.optim
         self._hp: dict[str, object] = {
-            "optimizer": o.kind, "lr": o.lr, "weight_decay": o.weight_decay,
-            "batch_size": o.batch_size, "momentum": o.momentum, "schedule": o.schedule,
+            "optimizer": o.kind,
+            "lr": o.lr,
+            "weight_decay": o.weight_decay,
+            "batch_size": o.batch_size,
+            "momentum": o.momentum,
+            "schedule": o.schedule,
         }
         if o.kind in ("adam", "adamw"):
             self._hp.update(beta1=o.beta1, beta2=o.beta2)
@@ -270,7 +312,8 @@ class FakeRunner:
         if not math.isfinite(train):  # overflow: train says inf, val is already nan
             train, val = math.inf, math.nan
         values = {
-            "train_loss": train, "val_loss": val,
+            "train_loss": train,
+            "val_loss": val,
             "grad_norm": 3.0 * train * (1.0 + 0.1 * math.sin(step / 7.0)),
             "weight_norm": 4.0 - 2.0 * math.exp(-p / 200.0),
             "lr": float(self._hp["lr"]),
@@ -290,13 +333,17 @@ class FakeRunner:
         first = self._series["train_loss"][1][0]
         if not math.isfinite(train) or train > 1e4 * max(first, 1e-12):
             if self._status != "diverged":
-                self._set_status("diverged", f"train loss {train:.4g} at step {step:,}: "
-                                 f"lr {self._hp['lr']:.4g} is too high; press - to lower it")
+                self._set_status(
+                    "diverged",
+                    f"train loss {train:.4g} at step {step:,}: "
+                    f"lr {self._hp['lr']:.4g} is too high; press - to lower it",
+                )
                 self._milestones["diverged_step"] = step
             self._state = "diverged"
         elif p > 600:
-            self._set_status("plateau", f"train loss changed < 0.01% over the last 10 evals "
-                             f"({train:.4g})")
+            self._set_status(
+                "plateau", f"train loss changed < 0.01% over the last 10 evals ({train:.4g})"
+            )
         else:
             self._set_status("improving", f"train loss fell to {train:.4g} at step {step:,}")
 
@@ -327,8 +374,9 @@ class FakeRunner:
 
     def _snapshot(self, state: str | None = None) -> Snapshot:
         self._version += 1
-        latest = tuple((name, vals[-1] if vals else None)
-                       for name, (_, vals) in self._series.items())
+        latest = tuple(
+            (name, vals[-1] if vals else None) for name, (_, vals) in self._series.items()
+        )
         guarantee: tuple = ()
         observed = None
         if self.regression_quadratic:
@@ -357,8 +405,9 @@ class FakeRunner:
             hparams=tuple(self._hp.items()),
             edited=frozenset(self._edited),
             latest=latest,
-            series=tuple((name, Series(tuple(s), tuple(v)))
-                         for name, (s, v) in self._series.items() if s),
+            series=tuple(
+                (name, Series(tuple(s), tuple(v))) for name, (s, v) in self._series.items() if s
+            ),
             events=tuple(self._events),
             guarantee=guarantee,
             observed_contraction=observed,
@@ -434,8 +483,9 @@ def drive(app, scenario: Callable[..., Awaitable[None]], size=(120, 40)) -> None
     asyncio.run(main())
 
 
-async def wait_for(pilot, condition: Callable[[], bool], timeout: float = 5.0,
-                   what: str = "condition") -> None:
+async def wait_for(
+    pilot, condition: Callable[[], bool], timeout: float = 5.0, what: str = "condition"
+) -> None:
     """Let the app run until `condition()` holds (polls are real timers)."""
     end = time.monotonic() + timeout
     while not condition():

@@ -38,8 +38,12 @@ def screen_text(app) -> str:
 
 async def wait_text(pilot, *texts: str, timeout: float = 5.0) -> None:
     """Wait until every one of `texts` is on the screen (layout and paint are async)."""
-    await wait_for(pilot, lambda: all(t in screen_text(pilot.app) for t in texts),
-                   timeout=timeout, what=f"{texts} on screen")
+    await wait_for(
+        pilot,
+        lambda: all(t in screen_text(pilot.app) for t in texts),
+        timeout=timeout,
+        what=f"{texts} on screen",
+    )
 
 
 def notifications(app) -> list:
@@ -74,8 +78,9 @@ def footer_descriptions(app) -> list[str]:
 
 def start_on_dashboard(cfg=None, tmp_path=None, **options):
     factory = Factory(**options)
-    app = GroklabApp(factory, cfg or make_config(), presets=[cfg or make_config()],
-                     output_dir=tmp_path)
+    app = GroklabApp(
+        factory, cfg or make_config(), presets=[cfg or make_config()], output_dir=tmp_path
+    )
     return app, factory
 
 
@@ -127,8 +132,16 @@ def test_picker_filters_by_typing(presets):
 
 
 def test_picker_refuses_a_broken_preset():
-    entries = [PresetEntry("broken", "broken", "", "cannot be loaded", None,
-                           "presets/broken.toml: optim.lr: expected a number, found 'x'")]
+    entries = [
+        PresetEntry(
+            "broken",
+            "broken",
+            "",
+            "cannot be loaded",
+            None,
+            "presets/broken.toml: optim.lr: expected a number, found 'x'",
+        )
+    ]
     factory = Factory()
     app = GroklabApp(factory, presets=entries)
 
@@ -153,8 +166,7 @@ def test_a_runner_that_cannot_start_is_reported(presets):
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, PickerScreen)
-        assert any("no compiler" in n.message and n.severity == "error"
-                   for n in notifications(app))
+        assert any("no compiler" in n.message and n.severity == "error" for n in notifications(app))
 
     drive(app, scenario)
 
@@ -168,8 +180,9 @@ def test_polls_redraw_a_running_run_at_most_every_redraw_interval_keys_at_once()
     app, factory = start_on_dashboard()
 
     async def scenario(pilot):
-        await wait_for(pilot, lambda: dash(app).snapshot and shown_step(app) >= 30,
-                       what="the run to advance")
+        await wait_for(
+            pilot, lambda: dash(app).snapshot and shown_step(app) >= 30, what="the run to advance"
+        )
         screen = dash(app)
         drawn: list[float] = []
         original_show = screen.show
@@ -196,8 +209,9 @@ def test_space_pauses_and_resumes():
     app, factory = start_on_dashboard()
 
     async def scenario(pilot):
-        await wait_for(pilot, lambda: dash(app).snapshot and shown_step(app) >= 30,
-                       what="the run to advance")
+        await wait_for(
+            pilot, lambda: dash(app).snapshot and shown_step(app) >= 30, what="the run to advance"
+        )
         assert "running" in header_text(app)
         await wait_for(pilot, lambda: "Pause" in footer_descriptions(app))
         await pilot.press("space")
@@ -340,8 +354,11 @@ def test_weight_decay_and_batch_keys():
         await pilot.press("w", "W", "W", "b", "B")
         await settle(pilot)
         assert factory.runner.called("set") == [
-            ("weight_decay", 1.0), ("weight_decay", 0.5), ("weight_decay", 0.25),
-            ("batch_size", 512), ("batch_size", 256),
+            ("weight_decay", 1.0),
+            ("weight_decay", 0.5),
+            ("weight_decay", 0.25),
+            ("batch_size", 512),
+            ("batch_size", 256),
         ]
         assert "0.25" in hparam_text(app)
 
@@ -419,8 +436,11 @@ def test_e_exports_metrics_csv(tmp_path):
     async def scenario(pilot):
         await wait_for(pilot, lambda: dash(app).snapshot is not None)
         await pilot.press("e")
-        await wait_for(pilot, lambda: any(n.title == "Metrics exported (CSV)"
-                                          for n in notifications(app)), what="export")
+        await wait_for(
+            pilot,
+            lambda: any(n.title == "Metrics exported (CSV)" for n in notifications(app)),
+            what="export",
+        )
         (csv_file,) = tmp_path.glob("*.csv")
         assert factory.runner.called("export") == [(csv_file,)]
         assert csv_file.read_text().startswith("step,train_loss,val_loss")
@@ -492,8 +512,11 @@ def test_a_diverged_run_shows_diverged_and_the_app_keeps_responding():
     app, factory = start_on_dashboard(diverge_lr=0.04)
 
     async def scenario(pilot):
-        await wait_for(pilot, lambda: dash(app).snapshot
-                       and dash(app).snapshot.state == "diverged", what="divergence")
+        await wait_for(
+            pilot,
+            lambda: dash(app).snapshot and dash(app).snapshot.state == "diverged",
+            what="divergence",
+        )
         assert "diverged" in header_text(app)
         await wait_text(pilot, "DIVERGED")
         assert any(n.title == "Run diverged" for n in notifications(app))
@@ -519,8 +542,11 @@ def test_a_runner_error_is_shown_once_in_a_modal(tmp_path):
     app, factory = start_on_dashboard(tmp_path=tmp_path, error_at=60)
 
     async def scenario(pilot):
-        await wait_for(pilot, lambda: isinstance(app.screen, ErrorScreen)
-                       and "Traceback" in screen_text(app), what="error modal")
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, ErrorScreen) and "Traceback" in screen_text(app),
+            what="error modal",
+        )
         text = screen_text(app)
         assert "FloatingPointError: kernel returned a non-finite gradient" in text
         assert "engine/training/session.py" in text
@@ -560,26 +586,41 @@ class FixedRunner:
 
 def hostile_snapshot(state="running", **series) -> Snapshot:
     return Snapshot(
-        preset="hostile", title="every bad number", task="classification", state=state,
-        status="diverged", explanation="", step=7, epoch=math.nan, steps_per_s=math.inf,
-        elapsed_s=0.0, target_steps=0, hparams=(("optimizer", "sgd"), ("lr", math.nan),
-                                                ("weight_decay", None), ("batch_size", 0)),
-        edited=frozenset({"lr"}), latest=(),
+        preset="hostile",
+        title="every bad number",
+        task="classification",
+        state=state,
+        status="diverged",
+        explanation="",
+        step=7,
+        epoch=math.nan,
+        steps_per_s=math.inf,
+        elapsed_s=0.0,
+        target_steps=0,
+        hparams=(("optimizer", "sgd"), ("lr", math.nan), ("weight_decay", None), ("batch_size", 0)),
+        edited=frozenset({"lr"}),
+        latest=(),
         series=tuple((k, Series(tuple(range(len(v))), tuple(v))) for k, v in series.items()),
-        events=(Event(0, 0.0, "status", "diverged: nan"),), version=1,
+        events=(Event(0, 0.0, "status", "diverged: nan"),),
+        version=1,
     )
 
 
 BAD = [math.nan, math.inf, -math.inf, 0.0, -1.0, 1e308, 1e-308]
 
 
-@pytest.mark.parametrize("snap", [
-    hostile_snapshot(),  # no series at all
-    hostile_snapshot(train_loss=BAD, val_loss=BAD, train_acc=BAD, val_acc=BAD,
-                     grad_norm=BAD, lr=BAD),
-    hostile_snapshot(train_loss=[math.nan] * 5, val_loss=[]),
-    hostile_snapshot(train_loss=[2.0], val_loss=[2.0], grad_norm=[0.0]),
-], ids=["empty", "every-bad-value", "all-nan", "single-point"])
+@pytest.mark.parametrize(
+    "snap",
+    [
+        hostile_snapshot(),  # no series at all
+        hostile_snapshot(
+            train_loss=BAD, val_loss=BAD, train_acc=BAD, val_acc=BAD, grad_norm=BAD, lr=BAD
+        ),
+        hostile_snapshot(train_loss=[math.nan] * 5, val_loss=[]),
+        hostile_snapshot(train_loss=[2.0], val_loss=[2.0], grad_norm=[0.0]),
+    ],
+    ids=["empty", "every-bad-value", "all-nan", "single-point"],
+)
 @pytest.mark.parametrize("size", [(40, 12), (120, 40)])
 def test_nan_inf_and_empty_series_never_crash(snap, size):
     app = GroklabApp(lambda cfg: FixedRunner(snap), make_config())
@@ -602,8 +643,10 @@ def test_sizes_render_without_error(size, presets):
     async def scenario(pilot):
         assert screen_text(app).strip()
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen)
-                       and dash(app).snapshot is not None)
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, DashboardScreen) and dash(app).snapshot is not None,
+        )
         await wait_for(pilot, lambda: dash(app).snapshot.state == "diverged")
         for key in ("c", "m", "l", "c", "t", "question_mark"):
             await pilot.press(key)
@@ -647,8 +690,9 @@ def test_heap_is_frozen_while_running_and_released_after():
     app, _ = start_on_dashboard(prefill=30)
 
     async def scenario(pilot):
-        await wait_for(pilot, lambda: dash(app).snapshot is not None
-                       and dash(app).snapshot.state == "running")
+        await wait_for(
+            pilot, lambda: dash(app).snapshot is not None and dash(app).snapshot.state == "running"
+        )
         assert dash(app)._heap_frozen and gc.get_freeze_count() > 0
 
     try:
@@ -749,8 +793,25 @@ def test_bindings_have_ids_and_tooltips():
     assert all(ids) and len(set(ids)) == len(ids)
     assert all(b.tooltip for b in DashboardScreen.BINDINGS)
     assert {b.key for b in DashboardScreen.BINDINGS} >= {
-        "space", "n", "r", "plus", "minus", "w", "W", "b", "B", "t", "e", "s", "c", "l",
-        "m", "p", "question_mark", "q"}
+        "space",
+        "n",
+        "r",
+        "plus",
+        "minus",
+        "w",
+        "W",
+        "b",
+        "B",
+        "t",
+        "e",
+        "s",
+        "c",
+        "l",
+        "m",
+        "p",
+        "question_mark",
+        "q",
+    }
 
 
 def test_command_palette_offers_every_action_and_preset(presets):
@@ -774,8 +835,9 @@ def test_command_palette_offers_every_action_and_preset(presets):
         await pilot.press(*"grok")
         await wait_text(pilot, "Grokking on (a + b) mod 97")
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen)
-                       and len(factory.runners) == 2)
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, DashboardScreen) and len(factory.runners) == 2
+        )
         assert factory.runner.config.name == "toy-grokking"
 
     drive(app, scenario)

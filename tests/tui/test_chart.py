@@ -66,14 +66,23 @@ def test_dot_grid_drops_dots_outside():
     assert np.argwhere(grid).tolist() == [[0, 0], [1, 3]]
 
 
-@pytest.mark.parametrize("dots, code", [
-    ([(0, 0)], 0x01), ([(1, 0)], 0x02), ([(2, 0)], 0x04), ([(3, 0)], 0x40),
-    ([(0, 1)], 0x08), ([(1, 1)], 0x10), ([(2, 1)], 0x20), ([(3, 1)], 0x80),
-    ([(r, 0) for r in range(4)], 0x47),  # ⡇ the left column
-    ([(3, 0), (3, 1)], 0xC0),  # ⣀ the bottom row
-    ([(r, c) for r in range(4) for c in range(2)], 0xFF),  # ⣿
-    ([], 0),
-])
+@pytest.mark.parametrize(
+    "dots, code",
+    [
+        ([(0, 0)], 0x01),
+        ([(1, 0)], 0x02),
+        ([(2, 0)], 0x04),
+        ([(3, 0)], 0x40),
+        ([(0, 1)], 0x08),
+        ([(1, 1)], 0x10),
+        ([(2, 1)], 0x20),
+        ([(3, 1)], 0x80),
+        ([(r, 0) for r in range(4)], 0x47),  # ⡇ the left column
+        ([(3, 0), (3, 1)], 0xC0),  # ⣀ the bottom row
+        ([(r, c) for r in range(4) for c in range(2)], 0xFF),  # ⣿
+        ([], 0),
+    ],
+)
 def test_braille_codes_of_known_patterns(dots, code):
     grid = np.zeros((4, 2), dtype=bool)
     for r, c in dots:
@@ -142,22 +151,28 @@ def test_ticks_are_inside_the_plot_and_labels_do_not_overlap(size, log):
     assert words == [label for _, label in pic.x_ticks]  # none cut or run together
 
 
-@pytest.mark.parametrize("size", [(0, 0), (0, 5), (5, 0), (1, 1), (2, 1), (1, 3), (3, 2),
-                                  (11, 4), (12, 5), (13, 12), (200, 3)])
+@pytest.mark.parametrize(
+    "size",
+    [(0, 0), (0, 5), (5, 0), (1, 1), (2, 1), (1, 3), (3, 2), (11, 4), (12, 5), (13, 12), (200, 3)],
+)
 def test_tiny_and_zero_sizes_fill_exactly_the_size(size):
     width, height = size
     for traces in ([C.Trace([1, 2, 3], [3.0, 1.0, 2.0], TRAIN)], []):
-        pic = C.render_chart(traces, width, height, log=True, marker_x=2,
-                             legend=[("train", TRAIN), ("val", VAL)])
+        pic = C.render_chart(
+            traces, width, height, log=True, marker_x=2, legend=[("train", TRAIN), ("val", VAL)]
+        )
         assert len(pic.rows) == height
         assert all(len(line) == width for line in text_of(pic))
 
 
-@pytest.mark.parametrize("traces", [
-    [],
-    [C.Trace([], [], TRAIN)],
-    [C.Trace([1, 2, 3], [NAN, INF, -INF], TRAIN), C.Trace([NAN], [1.0], VAL)],
-])
+@pytest.mark.parametrize(
+    "traces",
+    [
+        [],
+        [C.Trace([], [], TRAIN)],
+        [C.Trace([1, 2, 3], [NAN, INF, -INF], TRAIN), C.Trace([NAN], [1.0], VAL)],
+    ],
+)
 def test_no_finite_points_shows_the_message(traces):
     pic = C.render_chart(traces, 40, 10, log=False, empty_message="no loss yet")
     assert any("no loss yet" in line for line in text_of(pic))
@@ -197,8 +212,12 @@ def test_later_trace_wins_a_shared_cell():
     xs, ys = [0, 1, 2], [1.0, 2.0, 3.0]
     pic = C.render_chart([C.Trace(xs, ys, TRAIN), C.Trace(xs, ys, VAL)], 40, 12)
     left, _, pw, ph = pic.plot
-    styles = {style_at(pic, r, c) for r in range(ph) for c in range(left, left + pw)
-              if text_of(pic)[r][c] not in " "}
+    styles = {
+        style_at(pic, r, c)
+        for r in range(ph)
+        for c in range(left, left + pw)
+        if text_of(pic)[r][c] not in " "
+    }
     assert styles == {VAL}
 
 
@@ -206,8 +225,7 @@ def test_marker_line_only_strictly_inside_the_x_range():
     trace = C.Trace([0, 100], [1.0, 1.0], TRAIN)
     pic = C.render_chart([trace], 40, 12, marker_x=50, marker_style="best")
     left, _, pw, ph = pic.plot
-    cols = {c for r in range(ph) for c in range(left, left + pw)
-            if style_at(pic, r, c) == "best"}
+    cols = {c for r in range(ph) for c in range(left, left + pw) if style_at(pic, r, c) == "best"}
     assert len(cols) == 1 and abs(cols.pop() - (left + pw / 2)) <= 1
     for outside in (0, 100, 150, NAN, None):
         pic = C.render_chart([trace], 40, 12, marker_x=outside, marker_style="best")
@@ -216,8 +234,12 @@ def test_marker_line_only_strictly_inside_the_x_range():
 
 def test_legend_names_each_series_in_its_style_in_an_empty_corner():
     xs = np.arange(100, dtype=float)
-    pic = C.render_chart([C.Trace(xs, 10 - xs / 10, TRAIN), C.Trace(xs, 11 - xs / 10, VAL)],
-                         60, 16, legend=[("train", TRAIN), ("val", VAL)])
+    pic = C.render_chart(
+        [C.Trace(xs, 10 - xs / 10, TRAIN), C.Trace(xs, 11 - xs / 10, VAL)],
+        60,
+        16,
+        legend=[("train", TRAIN), ("val", VAL)],
+    )
     row, col = pic.legend
     assert row == 0 and col > pic.plot[0]  # top right: the falling curves start top left
     runs = dict((text, style) for text, style in pic.rows[row])
@@ -228,8 +250,7 @@ def test_legend_names_each_series_in_its_style_in_an_empty_corner():
 
 
 def test_rows_are_runs_of_one_style():
-    pic = C.render_chart([C.Trace([0, 1], [0.0, 1.0], TRAIN)], 30, 10,
-                         legend=[("train", TRAIN)])
+    pic = C.render_chart([C.Trace([0, 1], [0.0, 1.0], TRAIN)], 30, 10, legend=[("train", TRAIN)])
     for row in pic.rows:
         assert all(text for text, _ in row)
         assert all(a[1] != b[1] for a, b in zip(row, row[1:]))  # neighbours differ

@@ -13,19 +13,34 @@ from tui.widgets import LossChart
 N = 10_000
 
 
-def snapshot(n: int = N, *, best_step: int | None = N // 2, version: int = 1,
-             train=None, val=None) -> Snapshot:
+def snapshot(
+    n: int = N, *, best_step: int | None = N // 2, version: int = 1, train=None, val=None
+) -> Snapshot:
     steps = tuple(range(1, n + 1))
     if train is None:
         train = tuple(2.0 * math.exp(-i / 2500) + 0.01 * (1 + math.sin(i)) for i in steps)
     if val is None:
         val = tuple(2.2 * math.exp(-i / 3000) + 0.05 * (1 + math.sin(1.3 * i)) for i in steps)
     return Snapshot(
-        preset="p", title="t", task="regression", state="running", status="improving",
-        explanation="", step=n, epoch=1.0, steps_per_s=1.0, elapsed_s=1.0, target_steps=n,
-        hparams=(), edited=frozenset(), latest=(),
+        preset="p",
+        title="t",
+        task="regression",
+        state="running",
+        status="improving",
+        explanation="",
+        step=n,
+        epoch=1.0,
+        steps_per_s=1.0,
+        elapsed_s=1.0,
+        target_steps=n,
+        hparams=(),
+        edited=frozenset(),
+        latest=(),
         series=(("train_loss", Series(steps, train)), ("val_loss", Series(steps, val))),
-        events=(), best_step=best_step, version=version)
+        events=(),
+        best_step=best_step,
+        version=version,
+    )
 
 
 class ChartApp(App):
@@ -41,6 +56,7 @@ def run(scenario, size=(120, 40)) -> None:
         async with app.run_test(size=size) as pilot:
             await pilot.pause()
             await scenario(pilot, app.query_one(LossChart))
+
     asyncio.run(main())
 
 
@@ -76,6 +92,7 @@ def test_renders_10000_point_series_at_120x40():
         assert LossChart.BEST in colored(pilot, "⡇") | colored(pilot, "⢸")  # best step
         assert sum("┤" in line for line in lines) >= 3  # y ticks
         assert chart.render_seconds > 0  # measured (how long is not a test's business)
+
     run(scenario)
 
 
@@ -97,6 +114,7 @@ def test_log_linear_and_ema_redraw_and_a_repaint_reuses_the_lines():
         chart.refresh()
         await pilot.pause()
         assert chart._strips is strips
+
     run(scenario)
 
 
@@ -115,6 +133,7 @@ def test_no_snapshot_empty_and_non_finite_series_show_a_message():
         chart.draw(bad, log=False, smoothing=0.9)  # linear: -1 and 0 can be drawn
         await pilot.pause()
         assert braille_cells(screen_lines(pilot)) >= 1
+
     run(scenario)
 
 
@@ -126,4 +145,5 @@ def test_tiny_sizes_do_not_crash():
             await pilot.pause()
             lines = screen_lines(pilot)
             assert len(lines) == size[1] and all(len(line) == size[0] for line in lines)
+
     run(scenario, size=(40, 12))

@@ -17,8 +17,12 @@ def test_linear_regression_runs_to_converged_and_quits_cleanly():
     app = GroklabApp(deferred_runner, preset=load_config("linear-regression"))
 
     async def scenario(pilot):
-        await wait_for(pilot, lambda: app.runner.snapshot().state == "done", timeout=60,
-                       what="the run to finish")
+        await wait_for(
+            pilot,
+            lambda: app.runner.snapshot().state == "done",
+            timeout=60,
+            what="the run to finish",
+        )
         snap = app.runner.snapshot()
         assert snap.status == "converged" and snap.step == 8360
         await wait_for(pilot, lambda: "done" in header_text(app), what="done in the header")
@@ -34,8 +38,9 @@ def test_space_pauses_the_real_engine():
     app = GroklabApp(deferred_runner, preset=cfg)
 
     async def scenario(pilot):
-        await wait_for(pilot, lambda: app.runner.snapshot().step > 0, timeout=60,
-                       what="training to start")
+        await wait_for(
+            pilot, lambda: app.runner.snapshot().step > 0, timeout=60, what="training to start"
+        )
         await pilot.press("space")
         await wait_for(pilot, lambda: app.runner.snapshot().state == "paused", timeout=2)
         frozen = app.runner.snapshot().step

@@ -77,7 +77,7 @@ def test_ema_skips_non_finite_values():
 
 
 def test_spark_data_is_finite_tuple_of_width():
-    values = [2.0 ** -i for i in range(500)] + [NAN, INF, 0.0]
+    values = [2.0**-i for i in range(500)] + [NAN, INF, 0.0]
     out = S.spark_data(values, 40, log10=True)
     assert isinstance(out, tuple) and len(out) == 40
     assert all(math.isfinite(v) for v in out)
@@ -102,10 +102,21 @@ def test_chart_points_log_and_smoothing():
     assert S.chart_points([], [], width=10, log=True) == ((), ())
 
 
-@pytest.mark.parametrize("value, text", [
-    (None, "—"), (NAN, "nan"), (INF, "inf"), (-INF, "-inf"), (0.0, "0"), (1234, "1,234"),
-    (0.012345, "0.01235"), (1.5e-7, "1.5e-07"), (3.2e9, "3.2e+09"), (True, "yes"),
-])
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        (None, "—"),
+        (NAN, "nan"),
+        (INF, "inf"),
+        (-INF, "-inf"),
+        (0.0, "0"),
+        (1234, "1,234"),
+        (0.012345, "0.01235"),
+        (1.5e-7, "1.5e-07"),
+        (3.2e9, "3.2e+09"),
+        (True, "yes"),
+    ],
+)
 def test_format_value(value, text):
     assert S.format_value(value) == text
 
@@ -113,7 +124,7 @@ def test_format_value(value, text):
 def test_log_ticks_powers_of_ten_over_decades():
     ticks, labels = S.log_ticks(3e-7, 2.5, 10)
     assert labels[0] == "1e-7" and labels[-1] == "1e1"
-    assert ticks == tuple(10.0 ** e for e in range(-7, 2))
+    assert ticks == tuple(10.0**e for e in range(-7, 2))
 
 
 def test_log_ticks_within_a_decade_and_bad_input():
@@ -131,7 +142,12 @@ def test_nice_ticks():
 
 
 def test_format_step():
-    assert [S.format_step(v) for v in (950, 9999, 12_500, 3_000_000)] == ["950", "9999", "12.5k", "3M"]
+    assert [S.format_step(v) for v in (950, 9999, 12_500, 3_000_000)] == [
+        "950",
+        "9999",
+        "12.5k",
+        "3M",
+    ]
 
 
 def test_huge_values_are_clipped_for_drawing():
@@ -161,8 +177,10 @@ def _decimate_reference(xs, ys, max_points):
     return tuple(xs[i] for i in order), tuple(ys[i] for i in order)
 
 
-@pytest.mark.parametrize("count, max_points", [(1, 10), (10, 10), (11, 10), (1000, 7),
-                                               (1000, 2), (3001, 224), (10_000, 240)])
+@pytest.mark.parametrize(
+    "count, max_points",
+    [(1, 10), (10, 10), (11, 10), (1000, 7), (1000, 2), (3001, 224), (10_000, 240)],
+)
 def test_decimate_keeps_the_same_points_as_the_reference(count, max_points):
     np = pytest.importorskip("numpy")
     rng = np.random.default_rng(count)
@@ -176,8 +194,12 @@ def test_decimate_keeps_the_same_points_as_the_reference(count, max_points):
 def test_ema_array_matches_ema(smoothing):
     np = pytest.importorskip("numpy")
     rng = np.random.default_rng(1)
-    for x in (rng.random(5000) * 3, np.exp(rng.normal(0, 20, 3000)), np.array([4.0]),
-              np.array([1e308, -1e308, 1.0] * 50)):
+    for x in (
+        rng.random(5000) * 3,
+        np.exp(rng.normal(0, 20, 3000)),
+        np.array([4.0]),
+        np.array([1e308, -1e308, 1.0] * 50),
+    ):
         expected = np.array(S.ema(x.tolist(), smoothing))
         got = S.ema_array(x, smoothing)
         assert np.isfinite(got).all()
@@ -195,7 +217,9 @@ def test_chart_arrays_agree_with_chart_points_and_take_tuples_with_none():
         xs, ys = S.chart_arrays(steps, values, 40, log=log, smoothing=smoothing)
         assert isinstance(xs, np.ndarray) and len(xs) == len(ys) <= 82
         assert S.chart_points(steps, values, 40, log=log, smoothing=smoothing) == (
-            tuple(xs.tolist()), tuple(ys.tolist()))
+            tuple(xs.tolist()),
+            tuple(ys.tolist()),
+        )
     # values that are not plain numbers take the checked path
     xs, ys = S.chart_arrays([1, 2, 3, 4], [1.0, None, "x", 2.0], 10)
     assert xs.tolist() == [1.0, 4.0] and ys.tolist() == [1.0, 2.0]
@@ -203,5 +227,13 @@ def test_chart_arrays_agree_with_chart_points_and_take_tuples_with_none():
 
 def test_nice_ticks_for_tiny_and_overflowing_ranges():
     assert S.nice_ticks(1e-20, 5e-20, 4) == (1e-20, 2e-20, 3e-20, 4e-20, 5e-20)
-    assert S.nice_ticks(0.1, 0.7, 6) == (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)  # no 0.30000000000000004
+    assert S.nice_ticks(0.1, 0.7, 6) == (
+        0.1,
+        0.2,
+        0.3,
+        0.4,
+        0.5,
+        0.6,
+        0.7,
+    )  # no 0.30000000000000004
     assert S.nice_ticks(-1e308, 1e308, 5) == ()  # hi - lo overflows: no ticks, no error

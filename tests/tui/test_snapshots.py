@@ -21,8 +21,9 @@ def dashboard_app(cfg, **options) -> GroklabApp:
 
 async def until_drawn(pilot) -> None:
     app = pilot.app
-    await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen)
-                   and app.screen.snapshot is not None)
+    await wait_for(
+        pilot, lambda: isinstance(app.screen, DashboardScreen) and app.screen.snapshot is not None
+    )
     await pilot.pause(0.2)
 
 

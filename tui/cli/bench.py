@@ -25,8 +25,9 @@ def run_bench(workloads, repeat: int, as_json: bool, dashboard: bool) -> int:
 
         raise ConfigError("--repeat", "repeat", "a whole number >= 1", repeat)
     if not bench.torch_available() and not as_json:
-        console.print("PyTorch is not installed: its comparison is skipped "
-                      "(pip install torch to include it).")
+        console.print(
+            "PyTorch is not installed: its comparison is skipped (pip install torch to include it)."
+        )
     rows = []
     peaks = []
     for name in workloads or bench.WORKLOADS:
@@ -50,14 +51,28 @@ def run_bench(workloads, repeat: int, as_json: bool, dashboard: bool) -> int:
 
 
 def _table(rows: list[dict], peaks: list[float]) -> Table:
-    span = (f"{min(peaks):.1f}-{max(peaks):.1f}" if len(peaks) > 1 and min(peaks) != max(peaks)
-            else f"{peaks[0]:.1f}")
-    table = Table(title=f"groklab bench (float32 matmul peak {span} GFLOP/s, measured before "
-                        "each workload)", header_style="bold")
-    for column in ("workload", "impl", "steps/s", "x numpy", "x torch", "GFLOP/s", "% peak",
-                   "note"):
-        table.add_column(column, justify="left" if column in ("workload", "impl", "note")
-                         else "right")
+    span = (
+        f"{min(peaks):.1f}-{max(peaks):.1f}"
+        if len(peaks) > 1 and min(peaks) != max(peaks)
+        else f"{peaks[0]:.1f}"
+    )
+    table = Table(
+        title=f"groklab bench (float32 matmul peak {span} GFLOP/s, measured before each workload)",
+        header_style="bold",
+    )
+    for column in (
+        "workload",
+        "impl",
+        "steps/s",
+        "x numpy",
+        "x torch",
+        "GFLOP/s",
+        "% peak",
+        "note",
+    ):
+        table.add_column(
+            column, justify="left" if column in ("workload", "impl", "note") else "right"
+        )
     for row in rows:
         note = ""
         if "us_per_step" in row:
@@ -68,9 +83,13 @@ def _table(rows: list[dict], peaks: list[float]) -> Table:
             note = row["note"]
         gflops, peak = row.get("gflops"), row.get("peak_gflops")
         table.add_row(
-            row["workload"], row["impl"], _num(row.get("steps_per_s"), ",.1f"),
-            _num(row.get("ratio_vs_numpy"), ".2f"), _num(row.get("ratio_vs_torch"), ".2f"),
-            _num(gflops, ".2f"), _num(100 * gflops / peak if gflops and peak else None, ".0f"),
+            row["workload"],
+            row["impl"],
+            _num(row.get("steps_per_s"), ",.1f"),
+            _num(row.get("ratio_vs_numpy"), ".2f"),
+            _num(row.get("ratio_vs_torch"), ".2f"),
+            _num(gflops, ".2f"),
+            _num(100 * gflops / peak if gflops and peak else None, ".0f"),
             note,
         )
     return table

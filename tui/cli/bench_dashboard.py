@@ -31,9 +31,10 @@ POLL_HZ = 20.0
 
 
 def _bench_config(name: str):
-    return with_overrides(workload_config(name, "float32"),
-                          ["train.steps=100000000", "train.eval_every=100",
-                           "train.stop_on_converged=false"])
+    return with_overrides(
+        workload_config(name, "float32"),
+        ["train.steps=100000000", "train.eval_every=100", "train.stop_on_converged=false"],
+    )
 
 
 def _steady_rate(runner: Runner) -> float:
@@ -113,13 +114,16 @@ def startup_times(warm: bool) -> dict:
         "asyncio.run(main())\n"
     )
     launched = time.time()
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
-                            text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
     if cache is not None:
         cache.cleanup()
     stamps = json.loads(result.stdout.strip().splitlines()[-1])
-    return {"first_frame_s": stamps["frame"] - launched,
-            "training_starts_s": stamps["training"] - launched}
+    return {
+        "first_frame_s": stamps["frame"] - launched,
+        "training_starts_s": stamps["training"] - launched,
+    }
 
 
 def measure_dashboard() -> list[dict]:
@@ -127,16 +131,34 @@ def measure_dashboard() -> list[dict]:
     for name in ("W1", "W2"):
         headless = headless_rate(name)
         inside, p99 = asyncio.run(_dashboard_rate(name))
-        rows.append({"workload": name, "impl": "dashboard", "steps_per_s": inside,
-                     "headless_steps_per_s": headless, "ratio_vs_headless": inside / headless,
-                     "ui_p99_ms": p99, "ratio_vs_numpy": None, "gflops": None,
-                     "peak_gflops": None,
-                     "note": f"{inside / headless:.0%} of headless, UI p99 {p99:.0f} ms"})
+        rows.append(
+            {
+                "workload": name,
+                "impl": "dashboard",
+                "steps_per_s": inside,
+                "headless_steps_per_s": headless,
+                "ratio_vs_headless": inside / headless,
+                "ui_p99_ms": p99,
+                "ratio_vs_numpy": None,
+                "gflops": None,
+                "peak_gflops": None,
+                "note": f"{inside / headless:.0%} of headless, UI p99 {p99:.0f} ms",
+            }
+        )
     for warm in (False, True):
         times = startup_times(warm)
         label = "warm cache" if warm else "empty cache"
-        rows.append({"workload": "start-up", "impl": label, "steps_per_s": None,
-                     "ratio_vs_numpy": None, "gflops": None, "peak_gflops": None, **times,
-                     "note": f"first frame {times['first_frame_s']:.2f} s, training "
-                             f"{times['training_starts_s']:.2f} s"})
+        rows.append(
+            {
+                "workload": "start-up",
+                "impl": label,
+                "steps_per_s": None,
+                "ratio_vs_numpy": None,
+                "gflops": None,
+                "peak_gflops": None,
+                **times,
+                "note": f"first frame {times['first_frame_s']:.2f} s, training "
+                f"{times['training_starts_s']:.2f} s",
+            }
+        )
     return rows

@@ -35,12 +35,17 @@ def _fmt(value) -> str:
 
 
 def _progress_line(snap: Snapshot) -> str:
-    parts = [f"step {snap.step}/{snap.target_steps}", f"{snap.steps_per_s:,.0f} steps/s",
-             f"train_loss {_fmt(snap.metric('train_loss'))}",
-             f"val_loss {_fmt(snap.metric('val_loss'))}"]
+    parts = [
+        f"step {snap.step}/{snap.target_steps}",
+        f"{snap.steps_per_s:,.0f} steps/s",
+        f"train_loss {_fmt(snap.metric('train_loss'))}",
+        f"val_loss {_fmt(snap.metric('val_loss'))}",
+    ]
     if snap.task == "classification":
-        parts += [f"train_acc {_fmt(snap.metric('train_acc'))}",
-                  f"val_acc {_fmt(snap.metric('val_acc'))}"]
+        parts += [
+            f"train_acc {_fmt(snap.metric('train_acc'))}",
+            f"val_acc {_fmt(snap.metric('val_acc'))}",
+        ]
     parts.append(f"status {snap.status}")
     return "  ".join(parts)
 
@@ -66,9 +71,11 @@ def summary_table(snap: Snapshot, summary: dict | None) -> Table:
 
 
 def summary_lines(snap: Snapshot) -> list[str]:
-    lines = [f"status: {snap.status} - {snap.explanation}",
-             f"{snap.step} steps in {snap.elapsed_s:.2f} s of training "
-             f"({snap.steps_per_s:,.0f} steps/s)"]
+    lines = [
+        f"status: {snap.status} - {snap.explanation}",
+        f"{snap.step} steps in {snap.elapsed_s:.2f} s of training "
+        f"({snap.steps_per_s:,.0f} steps/s)",
+    ]
     for name, step in snap.milestones:
         if step is not None:
             lines.append(f"{name.replace('_', ' ')}: {step}")
@@ -101,19 +108,28 @@ def run_headless(runner: Runner, console: Console, err: Console) -> int:
     if runner.out_dir is not None:
         console.print(f"run directory: {Path(runner.out_dir)}")
     if interrupted:
-        err.print("interrupted: stopped cleanly, final checkpoint and summary written"
-                  if runner.out_dir is not None else "interrupted")
+        err.print(
+            "interrupted: stopped cleanly, final checkpoint and summary written"
+            if runner.out_dir is not None
+            else "interrupted"
+        )
         return EXIT_INTERRUPTED
     return 0
 
 
 def _follow_with_bar(runner: Runner, console: Console) -> None:
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
-               TextColumn("{task.fields[info]}"))
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[info]}"),
+    )
     with Progress(*columns, console=console, transient=False) as bar:
-        task = bar.add_task(runner.config.name, total=runner.config.train.steps, rate="",
-                            info="compiling")
+        task = bar.add_task(
+            runner.config.name, total=runner.config.train.steps, rate="", info="compiling"
+        )
         while not runner.wait(0.1):
             _update_bar(bar, task, runner.snapshot())
         _update_bar(bar, task, runner.snapshot())
@@ -123,8 +139,13 @@ def _update_bar(bar: Progress, task, snap: Snapshot) -> None:
     info = f"loss {_fmt(snap.metric('train_loss'))}/{_fmt(snap.metric('val_loss'))}"
     if snap.task == "classification":
         info += f" acc {_fmt(snap.metric('train_acc'))}/{_fmt(snap.metric('val_acc'))}"
-    bar.update(task, completed=snap.step, total=snap.target_steps,
-               rate=f"{snap.steps_per_s:,.0f} steps/s", info=f"{info} {snap.status}")
+    bar.update(
+        task,
+        completed=snap.step,
+        total=snap.target_steps,
+        rate=f"{snap.steps_per_s:,.0f} steps/s",
+        info=f"{info} {snap.status}",
+    )
 
 
 def _follow_with_lines(runner: Runner, console: Console) -> None:

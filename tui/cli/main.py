@@ -28,9 +28,14 @@ AddSubcommand = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"]
 
 def _add_config_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=None, help="override train.seed")
-    parser.add_argument("--set", dest="overrides", action="append", default=[],
-                        metavar="SECTION.KEY=VALUE",
-                        help="override one config value (repeatable), e.g. --set optim.lr=0.1")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override one config value (repeatable), e.g. --set optim.lr=0.1",
+    )
 
 
 def _resolve_config(args: argparse.Namespace):
@@ -77,18 +82,28 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _add_run(subparsers) -> None:
-    parser = subparsers.add_parser("run", help="train a preset or a preset file",
-                                   description="Open the dashboard on a preset or a .toml "
-                                               "file, or train headless with --headless.")
+    parser = subparsers.add_parser(
+        "run",
+        help="train a preset or a preset file",
+        description="Open the dashboard on a preset or a .toml "
+        "file, or train headless with --headless.",
+    )
     parser.add_argument("spec", metavar="PRESET_OR_FILE")
     parser.add_argument("--headless", action="store_true", help="train without the dashboard")
     parser.add_argument("--steps", type=int, default=None, help="override train.steps")
     _add_config_options(parser)
-    parser.add_argument("--out", default=None, metavar="DIR",
-                        help="write config.toml, metrics.csv, events.jsonl, summary.json "
-                             "and checkpoint.npz here")
-    parser.add_argument("--resume", default=None, metavar="CHECKPOINT",
-                        help="continue from a checkpoint.npz (its config, plus --set)")
+    parser.add_argument(
+        "--out",
+        default=None,
+        metavar="DIR",
+        help="write config.toml, metrics.csv, events.jsonl, summary.json and checkpoint.npz here",
+    )
+    parser.add_argument(
+        "--resume",
+        default=None,
+        metavar="CHECKPOINT",
+        help="continue from a checkpoint.npz (its config, plus --set)",
+    )
     parser.set_defaults(handler=_run)
 
 
@@ -135,16 +150,26 @@ def _bench(args: argparse.Namespace) -> int:
 
 def _add_bench(subparsers) -> None:
     parser = subparsers.add_parser(
-        "bench", help="time the engine against NumPy (and PyTorch, if installed)",
+        "bench",
+        help="time the engine against NumPy (and PyTorch, if installed)",
         description="Steps/s of the compiled engine and its baselines on fixed workloads "
-                    "W1-W5, as ratios measured in the same run.")
+        "W1-W5, as ratios measured in the same run.",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object per result line")
-    parser.add_argument("--workload", dest="workloads", action="append",
-                        choices=["W1", "W2", "W3", "W4", "W5"], help="repeatable; default all")
+    parser.add_argument(
+        "--workload",
+        dest="workloads",
+        action="append",
+        choices=["W1", "W2", "W3", "W4", "W5"],
+        help="repeatable; default all",
+    )
     parser.add_argument("--repeat", type=int, default=3, help="timed repeats (median)")
-    parser.add_argument("--dashboard", action="store_true",
-                        help="also measure W1/W2 inside the dashboard: throughput vs headless "
-                             "and UI timer p99, plus start-up times")
+    parser.add_argument(
+        "--dashboard",
+        action="store_true",
+        help="also measure W1/W2 inside the dashboard: throughput vs headless "
+        "and UI timer p99, plus start-up times",
+    )
     parser.set_defaults(handler=_bench)
 
 

@@ -135,7 +135,7 @@ def braille_text(codes: np.ndarray) -> list[str]:
         return [""] * (chars.shape[0] if chars.ndim == 2 else 0)
     text = chars.astype("<u4").tobytes().decode("utf-32-le")
     w = chars.shape[1]
-    return [text[i:i + w] for i in range(0, len(text), w)]
+    return [text[i : i + w] for i in range(0, len(text), w)]
 
 
 # -- axes --------------------------------------------------------------------------
@@ -164,8 +164,9 @@ def padded_range(lo: float, hi: float, *, log_space: bool = False) -> tuple[floa
     return mid - pad, mid + pad
 
 
-def to_dots(values: np.ndarray, lo: float, hi: float, dots: int, *, flip: bool = False
-            ) -> np.ndarray:
+def to_dots(
+    values: np.ndarray, lo: float, hi: float, dots: int, *, flip: bool = False
+) -> np.ndarray:
     """Values in [lo, hi] as dot positions 0 .. dots-1 (floats), reversed if `flip`
     (screen rows grow downwards). Values outside are clamped to the ends."""
     frac = (np.asarray(values, dtype=float) - lo) / (hi - lo)
@@ -179,7 +180,7 @@ def y_ticks(lo: float, hi: float, count: int, *, log: bool) -> list[tuple[float,
     """(position in axis units, label) of y ticks for data spanning [lo, hi] in axis
     units (log10 of the values on a log axis): S.log_ticks or S.nice_ticks."""
     if log:
-        values, labels = S.log_ticks(10.0 ** lo, 10.0 ** hi, count)
+        values, labels = S.log_ticks(10.0**lo, 10.0**hi, count)
         return [(math.log10(v), label) for v, label in zip(values, labels) if v > 0]
     if is_flat(lo, hi):
         return [((lo + hi) / 2, S.format_value((lo + hi) / 2, 3))]
@@ -220,7 +221,7 @@ class Canvas:
         start, end = max(col, 0), min(col + len(codes), self.width)
         if start >= end:
             return
-        self.chars[row, start:end] = codes[start - col:end - col]
+        self.chars[row, start:end] = codes[start - col : end - col]
         self.styles[row, start:end] = self.key(style)
 
     def rows(self) -> list[Row]:
@@ -234,12 +235,15 @@ class Canvas:
         starts_r, starts_c = np.nonzero(change)
         keys = self.keys
         styles = self.styles
-        for r, c, c_next, r_next in zip(starts_r.tolist(), starts_c.tolist(),
-                                        np.append(starts_c[1:], w).tolist(),
-                                        np.append(starts_r[1:], h).tolist()):
+        for r, c, c_next, r_next in zip(
+            starts_r.tolist(),
+            starts_c.tolist(),
+            np.append(starts_c[1:], w).tolist(),
+            np.append(starts_r[1:], h).tolist(),
+        ):
             end = c_next if r_next == r else w
             base = r * w
-            out[r].append((text[base + c:base + end], keys[styles[r, c]]))
+            out[r].append((text[base + c : base + end], keys[styles[r, c]]))
         return out
 
 
@@ -307,8 +311,11 @@ def render_chart(
     label_w = 0
     if axes:
         slack = 1e-9 * (py_hi - py_lo)
-        yt = [(v, lab) for v, lab in y_ticks(y_lo, y_hi, max(3, ph // 3), log=log)
-              if py_lo - slack <= v <= py_hi + slack]
+        yt = [
+            (v, lab)
+            for v, lab in y_ticks(y_lo, y_hi, max(3, ph // 3), log=log)
+            if py_lo - slack <= v <= py_hi + slack
+        ]
         label_w = max((len(lab) for _, lab in yt), default=0)
         if width - label_w - 1 < MIN_PLOT_WIDTH:
             label_w = 0  # no room for labels: the axis alone
@@ -343,17 +350,38 @@ def render_chart(
     canvas.styles[:ph, left:] = owner
 
     if axes:
-        _draw_axes(canvas, picture, yt, dots_y, dots_x, left, label_w, ph, pw,
-                   (x_lo, x_hi), x_label if bottom == 3 else None)
+        _draw_axes(
+            canvas,
+            picture,
+            yt,
+            dots_y,
+            dots_x,
+            left,
+            label_w,
+            ph,
+            pw,
+            (x_lo, x_hi),
+            x_label if bottom == 3 else None,
+        )
     if legend:
         _draw_legend(canvas, picture, legend, codes, left, ph, pw)
     picture.rows = canvas.rows()
     return picture
 
 
-def _draw_axes(canvas: Canvas, picture: Picture, yt, dots_y, dots_x, left: int,
-               label_w: int, ph: int, pw: int, x_range: tuple[float, float],
-               x_label: str | None) -> None:
+def _draw_axes(
+    canvas: Canvas,
+    picture: Picture,
+    yt,
+    dots_y,
+    dots_x,
+    left: int,
+    label_w: int,
+    ph: int,
+    pw: int,
+    x_range: tuple[float, float],
+    x_label: str | None,
+) -> None:
     axis = left - 1
     canvas.chars[:ph, axis] = ord("│")
     canvas.styles[:ph, axis] = canvas.key(AXIS)
@@ -388,8 +416,9 @@ def _draw_axes(canvas: Canvas, picture: Picture, yt, dots_y, dots_x, left: int,
         canvas.put(ph + 2, left + (pw - len(x_label)) // 2, x_label, LABEL)
 
 
-def _draw_legend(canvas: Canvas, picture: Picture, legend, codes: np.ndarray, left: int,
-                 ph: int, pw: int) -> None:
+def _draw_legend(
+    canvas: Canvas, picture: Picture, legend, codes: np.ndarray, left: int, ph: int, pw: int
+) -> None:
     """`━ name` for each entry, in its style, in the corner of the plot with the fewest
     lit cells (top right first: a loss curve starts top left and falls)."""
     for gap in ("  ", " "):
@@ -400,11 +429,12 @@ def _draw_legend(canvas: Canvas, picture: Picture, legend, codes: np.ndarray, le
     else:
         return
     corners = [(0, pw - length), (0, 0), (ph - 1, pw - length), (ph - 1, 0)]
-    row, col = min(corners, key=lambda rc: int(np.count_nonzero(
-        codes[rc[0], rc[1]:rc[1] + length])))
+    row, col = min(
+        corners, key=lambda rc: int(np.count_nonzero(codes[rc[0], rc[1] : rc[1] + length]))
+    )
     canvas.put(row, left + col, " " * length, None)
     x = left + col + 1
-    for (name, style), part in zip(legend, parts):
+    for (_name, style), part in zip(legend, parts):
         canvas.put(row, x, part, style)
         x += len(part) + len(gap)
     picture.legend = (row, left + col)

@@ -43,11 +43,17 @@ def finite_points(
 ) -> Points:
     """(xs, ys) keeping only pairs whose value is finite (and > 0 when `positive`)."""
     try:  # fast path: plain numbers (this runs on every poll, for every series)
-        pairs = [(float(x), float(y)) for x, y in zip(steps, values)
-                 if _isfinite(y) and _isfinite(x) and (not positive or y > 0)]
+        pairs = [
+            (float(x), float(y))
+            for x, y in zip(steps, values)
+            if _isfinite(y) and _isfinite(x) and (not positive or y > 0)
+        ]
     except TypeError:  # None, strings, ...: check each value on its own
-        pairs = [(float(x), float(y)) for x, y in zip(steps, values)
-                 if is_finite(y) and is_finite(x) and (not positive or float(y) > 0)]
+        pairs = [
+            (float(x), float(y))
+            for x, y in zip(steps, values)
+            if is_finite(y) and is_finite(x) and (not positive or float(y) > 0)
+        ]
     if not pairs:
         return (), ()
     xs, ys = zip(*pairs)
@@ -170,11 +176,11 @@ def ema_array(values: np.ndarray, smoothing: float) -> np.ndarray:
     carry = 0.0  # the accumulator (not yet debiased) before the block
     full = a ** np.arange(1, min(block, len(x)) + 1)  # a**(j+1), j in a block
     for lo in range(0, len(x), block):
-        chunk = x[lo:lo + block]
+        chunk = x[lo : lo + block]
         scale = float(np.max(np.abs(chunk))) or 1.0
-        powers = full[:len(chunk)]
+        powers = full[: len(chunk)]
         part = np.cumsum(chunk / scale / powers) * powers * ((1.0 - a) * scale)
-        acc[lo:lo + block] = powers * carry + part
+        acc[lo : lo + block] = powers * carry + part
         carry = float(acc[lo + len(chunk) - 1])
     n = np.arange(1, len(x) + 1)
     return acc / -np.expm1(n * math.log(a))  # 1 - a**n, accurate for a**n near 1
@@ -188,8 +194,7 @@ def _float_array(values: Sequence[float]) -> np.ndarray | None:
     return arr.astype(float, copy=False)
 
 
-def finite_arrays(steps: Sequence[float], values: Sequence[float]
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def finite_arrays(steps: Sequence[float], values: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
     """finite_points as two float arrays: the pairs whose step and value are finite."""
     xs, ys = _float_array(steps), _float_array(values)
     if xs is None or ys is None or len(xs) != len(ys):

@@ -74,7 +74,9 @@ def train_size(cfg: Any) -> int | None:
             pairs = data.p * (data.p - 1 if data.op == "div" else data.p)
             return max(1, round(pairs * data.train_fraction))
         if data.n is not None:
-            return max(1, round(data.n * (1 - (data.val_fraction or 0) - (data.test_fraction or 0))))
+            return max(
+                1, round(data.n * (1 - (data.val_fraction or 0) - (data.test_fraction or 0)))
+            )
     except (AttributeError, TypeError):
         return None
     return None
@@ -124,48 +126,121 @@ class DashboardScreen(Screen[None]):
     """One run: header, sparklines, loss chart, status, hyperparameters, events."""
 
     BINDINGS = [
-        Binding("space", "pause", "Pause", id="pause",
-                tooltip="Pause training (applied between chunks)"),
+        Binding(
+            "space", "pause", "Pause", id="pause", tooltip="Pause training (applied between chunks)"
+        ),
         Binding("space", "resume", "Resume", id="resume", tooltip="Resume training"),
-        Binding("n", "step", "Step", id="step",
-                tooltip="Run exactly one training step (pauses a running run first)"),
-        Binding("r", "reset", "Reset", id="reset",
-                tooltip="Restart the run from step 0 (fresh parameters)"),
-        Binding("plus", "lr_up", "lr×2", id="lr-up", group=_LR,
-                tooltip="Double the learning rate"),
-        Binding("minus", "lr_down", "lr÷2", id="lr-down", group=_LR,
-                tooltip="Halve the learning rate"),
-        Binding("w", "wd_up", "decay×2", id="wd-up", group=_WD,
-                tooltip=f"Double the weight decay (0 becomes {DEFAULT_WEIGHT_DECAY:g})"),
-        Binding("W", "wd_down", "decay÷2", id="wd-down", group=_WD,
-                tooltip=f"Halve the weight decay (below {WEIGHT_DECAY_OFF_BELOW:g}: off)"),
-        Binding("b", "batch_up", "batch×2", id="batch-up", group=_BATCH,
-                tooltip="Double the batch size (reaching the training set: full batch)"),
-        Binding("B", "batch_down", "batch÷2", id="batch-down", group=_BATCH,
-                tooltip="Halve the batch size (full batch: largest power of two below it)"),
-        Binding("t", "test", "Test", id="test",
-                tooltip="Evaluate the test set once, now (the log says so)"),
+        Binding(
+            "n",
+            "step",
+            "Step",
+            id="step",
+            tooltip="Run exactly one training step (pauses a running run first)",
+        ),
+        Binding(
+            "r",
+            "reset",
+            "Reset",
+            id="reset",
+            tooltip="Restart the run from step 0 (fresh parameters)",
+        ),
+        Binding("plus", "lr_up", "lr×2", id="lr-up", group=_LR, tooltip="Double the learning rate"),
+        Binding(
+            "minus", "lr_down", "lr÷2", id="lr-down", group=_LR, tooltip="Halve the learning rate"
+        ),
+        Binding(
+            "w",
+            "wd_up",
+            "decay×2",
+            id="wd-up",
+            group=_WD,
+            tooltip=f"Double the weight decay (0 becomes {DEFAULT_WEIGHT_DECAY:g})",
+        ),
+        Binding(
+            "W",
+            "wd_down",
+            "decay÷2",
+            id="wd-down",
+            group=_WD,
+            tooltip=f"Halve the weight decay (below {WEIGHT_DECAY_OFF_BELOW:g}: off)",
+        ),
+        Binding(
+            "b",
+            "batch_up",
+            "batch×2",
+            id="batch-up",
+            group=_BATCH,
+            tooltip="Double the batch size (reaching the training set: full batch)",
+        ),
+        Binding(
+            "B",
+            "batch_down",
+            "batch÷2",
+            id="batch-down",
+            group=_BATCH,
+            tooltip="Halve the batch size (full batch: largest power of two below it)",
+        ),
+        Binding(
+            "t",
+            "test",
+            "Test",
+            id="test",
+            tooltip="Evaluate the test set once, now (the log says so)",
+        ),
         Binding("question_mark", "help", "Help", id="help", tooltip="List every key"),
         Binding("q", "quit", "Quit", id="quit", tooltip="Stop the run and quit"),
         Binding("e", "export", "CSV", id="export", tooltip="Export the metrics to a CSV file now"),
-        Binding("s", "screenshot", "SVG", id="screenshot",
-                tooltip="Save an SVG screenshot of the dashboard"),
-        Binding("c", "toggle_chart", "chart", id="toggle-chart", group=_VIEW,
-                tooltip="Show or hide the loss chart"),
-        Binding("l", "toggle_log", "log", id="toggle-log", group=_VIEW,
-                tooltip="Loss chart y axis: log or linear scale"),
-        Binding("m", "toggle_ema", "EMA", id="toggle-ema", group=_VIEW,
-                tooltip=f"Smooth the loss chart with a debiased EMA ({EMA_SMOOTHING})"),
-        Binding("p", "presets", "Presets", id="presets",
-                tooltip="Stop this run and go back to the preset picker"),
+        Binding(
+            "s",
+            "screenshot",
+            "SVG",
+            id="screenshot",
+            tooltip="Save an SVG screenshot of the dashboard",
+        ),
+        Binding(
+            "c",
+            "toggle_chart",
+            "chart",
+            id="toggle-chart",
+            group=_VIEW,
+            tooltip="Show or hide the loss chart",
+        ),
+        Binding(
+            "l",
+            "toggle_log",
+            "log",
+            id="toggle-log",
+            group=_VIEW,
+            tooltip="Loss chart y axis: log or linear scale",
+        ),
+        Binding(
+            "m",
+            "toggle_ema",
+            "EMA",
+            id="toggle-ema",
+            group=_VIEW,
+            tooltip=f"Smooth the loss chart with a debiased EMA ({EMA_SMOOTHING})",
+        ),
+        Binding(
+            "p",
+            "presets",
+            "Presets",
+            id="presets",
+            tooltip="Stop this run and go back to the preset picker",
+        ),
     ]
 
     log_scale: reactive[bool] = reactive(True, init=False)
     smoothing: reactive[bool] = reactive(False, init=False)
     chart_wanted: reactive[bool | None] = reactive(None, init=False)  # None = by size
 
-    def __init__(self, runner: Runner, *, output_dir: Path | None = None,
-                 poll_interval: float = POLL_INTERVAL) -> None:
+    def __init__(
+        self,
+        runner: Runner,
+        *,
+        output_dir: Path | None = None,
+        poll_interval: float = POLL_INTERVAL,
+    ) -> None:
         super().__init__()
         self.runner = runner
         self.output_dir = Path(output_dir) if output_dir is not None else Path.cwd()
@@ -312,9 +387,9 @@ class DashboardScreen(Screen[None]):
             self._task_kind = snap.task
             second = ("acc", "acc") if snap.task == "classification" else ("mad", "MAD")
             self.query_one("#m-train-2", MetricRow).set_metric(
-                f"train_{second[0]}", f"train {second[1]}")
-            self.query_one("#m-val-2", MetricRow).set_metric(
-                f"val_{second[0]}", f"val {second[1]}")
+                f"train_{second[0]}", f"train {second[1]}"
+            )
+            self.query_one("#m-val-2", MetricRow).set_metric(f"val_{second[0]}", f"val {second[1]}")
         lr = snap.hparam("lr")  # shown until the first evaluation records the lr
         lr = lr if isinstance(lr, (int, float)) and not isinstance(lr, bool) else None
         for row in self.query(MetricRow):
@@ -327,8 +402,9 @@ class DashboardScreen(Screen[None]):
             return
         self._chart_due = False
         self._update_chart_title()
-        chart.draw(self.snapshot, log=self.log_scale,
-                   smoothing=EMA_SMOOTHING if self.smoothing else None)
+        chart.draw(
+            self.snapshot, log=self.log_scale, smoothing=EMA_SMOOTHING if self.smoothing else None
+        )
 
     def _update_chart_title(self) -> None:
         chart = self.query_one(LossChart)
@@ -344,11 +420,16 @@ class DashboardScreen(Screen[None]):
         if snap.state == "running":
             self._freeze_heap()  # compiled by now: what exists is here to stay
         if snap.state == "diverged" and previous is not None:
-            self.notify("The loss blew up. Lower the learning rate (-), then reset (r).",
-                        title="Run diverged", severity="warning")
+            self.notify(
+                "The loss blew up. Lower the learning rate (-), then reset (r).",
+                title="Run diverged",
+                severity="warning",
+            )
         elif snap.state == "error" and not self._error_shown:
             self._error_shown = True
-            self.app.push_screen(ErrorScreen(snap.error or "no traceback", self._save_traceback(snap)))
+            self.app.push_screen(
+                ErrorScreen(snap.error or "no traceback", self._save_traceback(snap))
+            )
 
     def _save_traceback(self, snap: Snapshot) -> str | None:
         try:
@@ -369,8 +450,15 @@ class DashboardScreen(Screen[None]):
             return state in RESUMABLE
         if action == "step" and state not in STEPPABLE:
             return None  # shown, greyed out: diverged (reset first) or error
-        if state == "error" and action in ("lr_up", "lr_down", "wd_up", "wd_down",
-                                           "batch_up", "batch_down", "test"):
+        if state == "error" and action in (
+            "lr_up",
+            "lr_down",
+            "wd_up",
+            "wd_down",
+            "batch_up",
+            "batch_down",
+            "test",
+        ):
             return None  # the runner is gone
         return True
 
@@ -479,8 +567,11 @@ class DashboardScreen(Screen[None]):
         if event.state == WorkerState.SUCCESS:
             self.notify(str(worker.result), title="Metrics exported (CSV)")
         elif event.state == WorkerState.ERROR:
-            self.notify(f"{type(worker.error).__name__}: {worker.error}",
-                        title="Export failed", severity="error")
+            self.notify(
+                f"{type(worker.error).__name__}: {worker.error}",
+                title="Export failed",
+                severity="error",
+            )
 
     def action_screenshot(self) -> None:
         preset = self.snapshot.preset if self.snapshot else "run"
@@ -488,7 +579,8 @@ class DashboardScreen(Screen[None]):
         try:
             self.output_dir.mkdir(parents=True, exist_ok=True)
             path = self.app.save_screenshot(
-                f"groklab-{preset}-step{step}-{_stamp()}.svg", path=str(self.output_dir))
+                f"groklab-{preset}-step{step}-{_stamp()}.svg", path=str(self.output_dir)
+            )
         except OSError as exc:
             self.notify(str(exc), title="Screenshot failed", severity="error")
             return
@@ -518,9 +610,11 @@ class DashboardScreen(Screen[None]):
         self.app.show_picker()
 
     def action_help(self) -> None:
-        note = ("ctrl+p opens the command palette: every action and every preset.\n"
-                "Edits are queued and applied between chunks; the event log records each "
-                "one with its step.")
+        note = (
+            "ctrl+p opens the command palette: every action and every preset.\n"
+            "Edits are queued and applied between chunks; the event log records each "
+            "one with its step."
+        )
         self.app.push_screen(HelpScreen("keys", key_rows(self.app, self.BINDINGS), note))
 
     async def action_quit(self) -> None:

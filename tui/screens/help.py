@@ -34,8 +34,7 @@ def key_rows(app, bindings: Iterable[Binding]) -> list[KeyHelp]:
         if keys in by_key:
             i = by_key[keys]
             old = rows[i]
-            rows[i] = KeyHelp(keys, f"{old.description} / {binding.description}",
-                              old.tooltip)
+            rows[i] = KeyHelp(keys, f"{old.description} / {binding.description}", old.tooltip)
             continue
         by_key[keys] = len(rows)
         rows.append(KeyHelp(keys, binding.description, binding.tooltip))
@@ -46,8 +45,9 @@ class HelpScreen(ModalScreen[None]):
     """Every key of the screen it was opened from, with what it does."""
 
     BINDINGS = [
-        Binding("escape,question_mark,q", "dismiss", "Close", id="help-close",
-                tooltip="Close this help"),
+        Binding(
+            "escape,question_mark,q", "dismiss", "Close", id="help-close", tooltip="Close this help"
+        ),
     ]
 
     def __init__(self, title: str, rows: Iterable[KeyHelp], footer_note: str = "") -> None:
@@ -100,8 +100,13 @@ class ErrorScreen(ModalScreen[None]):
     """The runner failed: what, where, and where the full traceback was saved."""
 
     BINDINGS = [
-        Binding("escape,enter,q", "dismiss", "Close", id="error-close",
-                tooltip="Close; the dashboard stays open (r resets, p picks a preset)"),
+        Binding(
+            "escape,enter,q",
+            "dismiss",
+            "Close",
+            id="error-close",
+            tooltip="Close; the dashboard stays open (r resets, p picks a preset)",
+        ),
     ]
 
     def __init__(self, traceback: str, saved_to: str | None) -> None:
@@ -116,8 +121,11 @@ class ErrorScreen(ModalScreen[None]):
             yield Static(Text(error_message(self.traceback), style="bold"), id="error-message")
             if where:
                 yield Static(Text(f"at {where}"), id="error-where")
-            saved = (f"Full traceback saved to {self.saved_to}" if self.saved_to
-                     else "Full traceback below (it could not be saved to a file).")
+            saved = (
+                f"Full traceback saved to {self.saved_to}"
+                if self.saved_to
+                else "Full traceback below (it could not be saved to a file)."
+            )
             yield Static(Text(saved, style="italic"), id="error-saved")
             with VerticalScroll(id="error-traceback"):
                 yield Static(Text(self.traceback))

@@ -65,22 +65,28 @@ def bundled_presets() -> list[PresetEntry]:
 
 def to_entries(items: Iterable[Any]) -> list[PresetEntry]:
     """PresetEntry objects from entries or RunConfigs (anything with name, title, ...)."""
-    return [item if isinstance(item, PresetEntry) else PresetEntry.from_config(item)
-            for item in items]
+    return [
+        item if isinstance(item, PresetEntry) else PresetEntry.from_config(item) for item in items
+    ]
 
 
 class PickerScreen(Screen[None]):
     """Choose a preset."""
 
     BINDINGS = [
-        Binding("enter", "start", "Start", id="picker-start",
-                tooltip="Start the highlighted preset", priority=True),
+        Binding(
+            "enter",
+            "start",
+            "Start",
+            id="picker-start",
+            tooltip="Start the highlighted preset",
+            priority=True,
+        ),
         Binding("down", "cursor(1)", "Next", id="picker-down", show=False),
         Binding("up", "cursor(-1)", "Previous", id="picker-up", show=False),
         Binding("pagedown", "cursor(10)", "Page down", id="picker-pagedown", show=False),
         Binding("pageup", "cursor(-10)", "Page up", id="picker-pageup", show=False),
-        Binding("escape", "clear", "Clear filter", id="picker-clear",
-                tooltip="Clear the filter"),
+        Binding("escape", "clear", "Clear filter", id="picker-clear", tooltip="Clear the filter"),
         Binding("f1", "help", "Help", id="picker-help", tooltip="List every key"),
         Binding("ctrl+q", "quit", "Quit", id="picker-quit", tooltip="Quit groklab"),
     ]
@@ -91,12 +97,17 @@ class PickerScreen(Screen[None]):
         self.shown: list[PresetEntry] = []
 
     def compose(self) -> ComposeResult:
-        yield Static(Content.assemble(
-            (" groklab ", "bold $text-primary"),
-            ("│ watch small models learn: pick a preset", "$foreground-muted")),
-            id="picker-header")
-        yield Input(placeholder="type to filter presets (name, title, phenomenon, description)",
-                    id="picker-filter")
+        yield Static(
+            Content.assemble(
+                (" groklab ", "bold $text-primary"),
+                ("│ watch small models learn: pick a preset", "$foreground-muted"),
+            ),
+            id="picker-header",
+        )
+        yield Input(
+            placeholder="type to filter presets (name, title, phenomenon, description)",
+            id="picker-filter",
+        )
         yield OptionList(id="picker-list")
         yield Static("", id="picker-detail")
         yield Static("", id="picker-count")
@@ -110,7 +121,8 @@ class PickerScreen(Screen[None]):
     def _prompt(self, entry: PresetEntry, name_width: int, width: int) -> Content:
         """Two lines: name, title and phenomenon; the description cut to one line."""
         head = Content.assemble(
-            (f"{entry.name:<{name_width}}", "bold"), "  ",
+            (f"{entry.name:<{name_width}}", "bold"),
+            "  ",
             (entry.title, ""),
             ("  ·  " if entry.phenomenon else "", "$foreground-muted"),
             (entry.phenomenon, "italic $text-accent"),
@@ -127,7 +139,8 @@ class PickerScreen(Screen[None]):
         previous = self.highlighted_index
         option_list.set_options(
             Option(self._prompt(e, name_width, width), id=f"preset-{i}")
-            for i, e in enumerate(self.shown))
+            for i, e in enumerate(self.shown)
+        )
         if self.shown:
             option_list.highlighted = min(previous or 0, len(self.shown) - 1)
         self._show_detail()
@@ -193,8 +206,11 @@ class PickerScreen(Screen[None]):
             self.notify("No preset is highlighted.", severity="warning")
             return
         if entry.config is None:
-            self.notify(entry.error or "this preset cannot be loaded",
-                        title=f"{entry.name} cannot start", severity="error")
+            self.notify(
+                entry.error or "this preset cannot be loaded",
+                title=f"{entry.name} cannot start",
+                severity="error",
+            )
             return
         self.app.start_run(entry.config)
 
