@@ -1,0 +1,107 @@
+"""How a UI or a script drives a run: typed commands and the RunControl protocol.
+
+Commands are frozen dataclasses queued for the runner thread and applied between chunks,
+never mid-step. RunControl is everything a front end may call; engine.live.runner.Runner
+implements it, and so does the test fake (tests/tui/fakes.py), so the type checker keeps
+the two from drifting apart.
+"""
+
+from __future__ import annotations
+
+import queue
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from engine.config import RunConfig
+    from engine.live.snapshot import Snapshot
+
+
+@dataclass(frozen=True)
+class Pause:
+    pass
+
+
+@dataclass(frozen=True)
+class Resume:
+    pass
+
+
+@dataclass(frozen=True)
+class Step:
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class Reset:
+    pass
+
+
+@dataclass(frozen=True)
+class SetHParam:
+    """A live edit, already validated (engine.training.hparams.validate_hparam)."""
+
+    name: str
+    value: float | int
+
+
+@dataclass(frozen=True)
+class EvaluateTest:
+    pass
+
+
+@dataclass(frozen=True)
+class Export:
+    """Write the metrics CSV; the path (or the exception) comes back through `reply`."""
+
+    path: Path | None
+    reply: queue.SimpleQueue = field(default_factory=queue.SimpleQueue, compare=False)
+
+
+@dataclass(frozen=True)
+class Stop:
+    pass
+
+
+Command = Pause | Resume | Step | Reset | SetHParam | EvaluateTest | Export | Stop
+
+
+@runtime_checkable
+class RunControl(Protocol):
+    """A run as a front end sees it: commands in, snapshots out."""
+
+    @property
+    def config(self) -> RunConfig: ...
+
+    @property
+    def out_dir(self) -> Path | None: ...
+
+    @property
+    def is_alive(self) -> bool: ...
+
+    def start(self) -> None: ...
+
+    def snapshot(self) -> Snapshot: ...
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+    def step(self, n: int = 1) -> None: ...
+
+    def reset(self) -> None: ...
+
+    def set(self, name: str, value: float | int) -> None:
+        """Validate now (ConfigError with the reason), apply between chunks."""
+        ...
+
+    def evaluate_test(self) -> None: ...
+
+    def export(self, path: Path | str | None = None) -> Path: ...
+
+    def stop(self, timeout: float = 5.0) -> None: ...
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the run is in a final state (done, diverged, error); False on timeout."""
+        ...
