@@ -78,6 +78,7 @@ class Snapshot:
     error: str | None = None  # message and traceback when the runner failed
     version: int = 0  # increases with every publish
     milestones: tuple[tuple[str, int | None], ...] = field(default=())
+    train_size: int | None = None  # rows in the training split (None before the data exists)
 
     def get_series(self, name: str) -> Series:
         for key, series in self.series:

@@ -1,4 +1,4 @@
-"""Live hyperparameter edits: which ones exist and what values they accept.
+"""Live hyperparameter edits: which ones exist, what values they accept, and the keys' steps.
 
 Kept apart from the session (and free of numba) so a UI can validate an edit at once,
 even before the engine has loaded.
@@ -14,6 +14,11 @@ from engine.errors import ConfigError
 
 # Hyperparameters that can change while the run goes on.
 LIVE_HPARAMS = ("lr", "weight_decay", "batch_size", "momentum")
+
+# The step policy of the dashboard's keys (w/W weight decay, b/B batch size).
+DEFAULT_WEIGHT_DECAY = 1e-4  # what `w` turns a weight decay of 0 into
+WEIGHT_DECAY_OFF_BELOW = 1e-5  # `W` below this switches weight decay off (0)
+DEFAULT_HALF_BATCH = 128  # `B` from full batch when the training set size is unknown
 
 
 def validate_hparam(optimizer: str, name: str, value) -> float | int:
@@ -46,3 +51,37 @@ def validate_hparam(optimizer: str, name: str, value) -> float | int:
         if not 0 <= value < 1:
             raise ConfigError("live edit", key, "a number in [0, 1)", value)
     return value
+
+
+def doubled_batch(batch: int, n_train: int | None) -> tuple[int | None, str]:
+    """`b`: twice the batch; reaching the training set size means full batch (0)."""
+    if batch == 0:
+        return None, "already full batch"
+    new = batch * 2
+    if n_train is not None and new >= n_train:
+        return 0, "full batch"
+    return new, ""
+
+
+def halved_batch(batch: int, n_train: int | None) -> tuple[int | None, str]:
+    """`B`: half the batch; from full batch, the largest power of two below the set size."""
+    if batch == 1:
+        return None, "batch size is already 1"
+    if batch == 0:
+        if n_train is None:
+            return DEFAULT_HALF_BATCH, ""
+        if n_train <= 1:
+            return None, "the training set has one row"
+        return 1 << ((n_train - 1).bit_length() - 1), ""
+    return max(1, batch // 2), ""
+
+
+def doubled_decay(wd: float) -> float:
+    return DEFAULT_WEIGHT_DECAY if wd == 0 else wd * 2
+
+
+def halved_decay(wd: float) -> tuple[float | None, str]:
+    if wd == 0:
+        return None, "weight decay is already 0"
+    half = wd / 2
+    return (0.0 if half < WEIGHT_DECAY_OFF_BELOW else half), ""

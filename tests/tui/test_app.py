@@ -16,14 +16,11 @@ from textual.command import CommandPalette
 from textual.widgets import Footer, OptionList
 
 from engine.live.snapshot import Event, Series, Snapshot
+from engine.training.hparams import doubled_batch, doubled_decay, halved_batch, halved_decay
 from tui.app import GroklabApp
 from tui.screens.dashboard import (
     REDRAW_INTERVAL,
     DashboardScreen,
-    doubled_batch,
-    doubled_decay,
-    halved_batch,
-    halved_decay,
     train_size,
 )
 from tui.screens.help import ErrorScreen, HelpScreen

@@ -27,6 +27,14 @@ from textual.worker import Worker, WorkerState
 
 from engine.errors import ConfigError
 from engine.live.snapshot import Snapshot
+from engine.training.hparams import (
+    DEFAULT_WEIGHT_DECAY,
+    WEIGHT_DECAY_OFF_BELOW,
+    doubled_batch,
+    doubled_decay,
+    halved_batch,
+    halved_decay,
+)
 from tui.screens.help import ErrorScreen, HelpScreen, key_rows
 from tui.widgets import EventLog, HParamPanel, LossChart, MetricRow, RunHeader, StatusPanel
 
@@ -42,9 +50,6 @@ REDRAW_INTERVAL = 0.2
 # The loss chart costs a few ms to redraw (tui/plot/chart.py), so it follows every new
 # snapshot, but at most once per poll: a snapshot marks it due and the poll draws it.
 EMA_SMOOTHING = 0.9  # debiased EMA weight when smoothing is on (TensorBoard's slider)
-DEFAULT_WEIGHT_DECAY = 1e-4  # what `w` turns a weight decay of 0 into
-WEIGHT_DECAY_OFF_BELOW = 1e-5  # `W` below this switches weight decay off (0)
-DEFAULT_HALF_BATCH = 128  # `B` from full batch when the training set size is unknown
 
 # Screen-size thresholds (cells) for the layout classes.
 COMPACT_HEIGHT = 30  # below: the chart is hidden unless asked for (c)
@@ -80,40 +85,6 @@ def train_size(cfg: Any) -> int | None:
     except (AttributeError, TypeError):
         return None
     return None
-
-
-def doubled_batch(batch: int, n_train: int | None) -> tuple[int | None, str]:
-    """`b`: twice the batch; reaching the training set size means full batch (0)."""
-    if batch == 0:
-        return None, "already full batch"
-    new = batch * 2
-    if n_train is not None and new >= n_train:
-        return 0, "full batch"
-    return new, ""
-
-
-def halved_batch(batch: int, n_train: int | None) -> tuple[int | None, str]:
-    """`B`: half the batch; from full batch, the largest power of two below the set size."""
-    if batch == 1:
-        return None, "batch size is already 1"
-    if batch == 0:
-        if n_train is None:
-            return DEFAULT_HALF_BATCH, ""
-        if n_train <= 1:
-            return None, "the training set has one row"
-        return 1 << ((n_train - 1).bit_length() - 1), ""
-    return max(1, batch // 2), ""
-
-
-def doubled_decay(wd: float) -> float:
-    return DEFAULT_WEIGHT_DECAY if wd == 0 else wd * 2
-
-
-def halved_decay(wd: float) -> tuple[float | None, str]:
-    if wd == 0:
-        return None, "weight decay is already 0"
-    half = wd / 2
-    return (0.0 if half < WEIGHT_DECAY_OFF_BELOW else half), ""
 
 
 def _same(a: object, b: object) -> bool:
