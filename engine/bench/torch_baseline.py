@@ -17,7 +17,7 @@ def torch_trainer(cfg):
 
     Raises ImportError when torch is not installed.
     """
-    import torch
+    import torch  # pyright: ignore[reportMissingImports] - optional, not a dependency
 
     trainer = Trainer(cfg, impl="reference")  # for the data and the initial parameters
     if trainer.arch.input_kind != "index" or trainer.arch.activation != "relu":

@@ -29,13 +29,6 @@ from engine.config import load_config
 from engine.training.trainer import Trainer
 
 WORKLOADS = ("W1", "W2", "W3", "W4", "W5")
-DESCRIPTIONS = {
-    "W1": "mod-97 MLP 194-128-97, AdamW, full batch (4,704 rows)",
-    "W2": "W1 with minibatches of 256",
-    "W3": "W1 with 512 hidden units",
-    "W4": "linear regression 100x3, GD: per-step overhead",
-    "W5": "grokking-mod97 preset: process start to grokked",
-}
 TARGET_MEASURE_S = 0.6  # each timed repeat runs about this long
 
 _MODULAR = """
@@ -121,11 +114,11 @@ def measure_peak_gflops(size: int = 2048, repeat: int = 5) -> float:
     rng = np.random.default_rng(0)
     a = rng.random((size, size), dtype=np.float32)
     b = rng.random((size, size), dtype=np.float32)
-    a @ b  # warm-up: thread pool start, page faults
+    _ = a @ b  # warm-up: thread pool start, page faults
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
-        a @ b
+        _ = a @ b
         times.append(time.perf_counter() - start)
     return 2.0 * size**3 / min(times) / 1e9
 
@@ -244,7 +237,7 @@ def run_workload(name: str, repeat: int, peak: float) -> list[dict]:
 
 def torch_available() -> bool:
     try:
-        import torch  # noqa: F401
+        import torch  # noqa: F401  # pyright: ignore[reportMissingImports] - optional
     except ImportError:
         return False
     return True

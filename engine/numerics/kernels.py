@@ -19,15 +19,17 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 from numba import njit, prange
+from numba.core import config as numba_config
 
-if numba.config.THREADING_LAYER == "default":
+# numba.core.config sets its settings through globals(), so no stub declares them: hence
+# the two pyright ignores below.
+if numba_config.THREADING_LAYER == "default":  # pyright: ignore[reportAttributeAccessIssue]
     # Never Numba's workqueue layer for the parallel kernel: it aborts the process when two
     # threads launch parallel kernels at once (two runners can train at the same time).
     # Without OpenMP or TBB, engine/numerics/parallel.py never asks for parallel shards.
-    numba.config.THREADING_LAYER = "threadsafe"
+    numba_config.THREADING_LAYER = "threadsafe"  # pyright: ignore[reportAttributeAccessIssue]
 
 # Every kernel is @njit(cache=True, nogil=True), written out on each so it can be seen at
 # a glance: nogil lets the UI thread run while a kernel does (tests/engine/test_kernels.py
@@ -45,8 +47,8 @@ REDUCE = {"reassoc", "contract"}
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _gemm(a, b, out):
-    """out = a @ b. Small products run as a plain loop: a BLAS call costs about a
-    microsecond before it multiplies anything, which dominates tiny models."""
+    """out = a @ b. Small products run as a plain loop: a BLAS call has a fixed cost before
+    it multiplies anything, which dominates tiny models."""
     m, k = a.shape
     n = b.shape[1]
     if m * k * n >= SMALL_GEMM:
@@ -207,11 +209,10 @@ def _exp_nonpositive_row(x, top, out, exp_bits):
 
     libm's expf is a scalar call per element, and softmax over W1's 4,704 x 97 logits spent
     most of its time there. This is Cephes' expf (Cody-Waite reduction, degree-5
-    polynomial, within 4 ulp of exp in float64 (a test checks), written so the loop
-    vectorises: 2^n is
-    built from its exponent bits in exp_bits (an int32 scratch row) and read back as
-    float32. Arguments below -87 give exp(-87) ~ 1.6e-38 instead of a subnormal or 0; NaN
-    stays NaN.
+    polynomial; within 4 ulp of exp in float64, which a test checks), written so the loop
+    vectorises: 2^n is built from its exponent bits in exp_bits (an int32 scratch row) and
+    read back as float32. Arguments below -87 give exp(-87) ~ 1.6e-38 instead of a
+    subnormal or 0; NaN stays NaN.
     """
     n = x.shape[0]
     scale_bits = exp_bits[:n]
@@ -669,7 +670,7 @@ def train_chunk(
     scratch: a flat buffer of the parameters' dtype holding the workspaces when it has at
     least scratch_size(...) elements; otherwise they are allocated for this call. Passing
     the same one every call spares an allocation per call that, for large models, costs
-    page faults on every byte (W3's 34 MB: 4 ms, more than a step).
+    page faults on every byte (for W3, more than a step takes).
     """
     n_steps = lrs.shape[0]
     full_batch = batch_rows.shape[0] == 0

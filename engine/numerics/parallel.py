@@ -1,22 +1,22 @@
 """How a training call uses the cores: row shards in parallel, or BLAS threads.
 
 Steps of SHARD_MIN_MACS multiply-adds or more split their rows into one shard per core
-(engine/numerics/kernels.py, `_shard_gradient`); the shards' gradients are summed in shard order,
-so the numbers depend on the shard count only (a property of the problem and the
+(engine/numerics/kernels.py, `_shard_gradient`); the shards' gradients are summed in shard
+order, so the numbers depend on the shard count only (a property of the problem and the
 machine, not of timing). The shards run either in parallel on Numba's thread pool, each
 with single-threaded BLAS, so both cores work on the products and on everything between
 them (gather, softmax, activations, scatter) with one synchronisation per step; or one
 after another on the calling thread. The kernels' BLAS then stays single-threaded for
-good (see kernel_blas for why). `ParallelChoice` measures both and
-keeps the faster: on an idle machine parallel shards win (W1 208-218 -> 263-284 steps/s,
-W3 55 -> 68, W2 2,500 -> 3,300), but a parallel step waits for its slowest shard, so
-when something else keeps a core busy (the dashboard, another process) small steps
-lose badly (W2 fell to 600-1,400 steps/s) and serial wins.
+good (see kernel_blas for why). `ParallelChoice` measures both and keeps the faster: on
+an idle machine parallel shards win, but a parallel step waits for its slowest shard, so
+when something else keeps a core busy (the dashboard, another process) small steps lose
+badly and serial wins.
 
 When no thread-safe threading layer (OpenMP or TBB) is available, nothing is sharded
 and BLAS threads are set per call instead. OpenBLAS threads spin-wait between calls:
-with small products a second one lost 5x as soon as anything else ran, so BLAS then
-gets more than one thread only for products of LARGE_PRODUCT_MACS or more.
+with small products a second one made them several times slower as soon as anything
+else ran, so BLAS then gets more than one thread only for products of LARGE_PRODUCT_MACS
+or more.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import importlib
 import os
 from contextlib import contextmanager
 
-import numba
+from numba.core import config as numba_config
 
 # Multiply-adds of a product from which BLAS gets every core (when not sharding).
 LARGE_PRODUCT_MACS = 1 << 24
@@ -63,8 +63,14 @@ def shards_for(rows: int, step_macs: int) -> int:
     """Row shards for a training step over `rows` rows costing `step_macs` multiply-adds."""
     if step_macs < SHARD_MIN_MACS or not parallel_available():
         return 1
-    count = min(cores(), numba.config.NUMBA_NUM_THREADS, rows // MIN_SHARD_ROWS)
+    count = min(cores(), pool_threads(), rows // MIN_SHARD_ROWS)
     return max(1, count)
+
+
+def pool_threads() -> int:
+    """Threads in Numba's pool: NUMBA_NUM_THREADS, fixed when numba is imported."""
+    # numba.core.config sets its settings through globals(), so no stub declares them.
+    return numba_config.NUMBA_NUM_THREADS  # pyright: ignore[reportAttributeAccessIssue]
 
 
 _kernel_blas_libraries = None
@@ -143,10 +149,10 @@ class ParallelChoice:
 
     def choose(self) -> bool:
         self._calls += 1
-        for mode in (True, False):
-            if self._seconds_per_step[mode] is None:
-                return mode
-        best = self._seconds_per_step[True] <= self._seconds_per_step[False]
+        parallel, serial = self._seconds_per_step[True], self._seconds_per_step[False]
+        if parallel is None or serial is None:  # measure each mode before choosing
+            return parallel is None
+        best = parallel <= serial
         return (not best) if self._calls % self.PROBE_EVERY == 0 else best
 
     def record(self, parallel: bool, seconds: float, steps: int) -> None:

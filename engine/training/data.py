@@ -12,6 +12,7 @@ import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -22,6 +23,19 @@ MODULAR_SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
 
 Regression = tuple[np.ndarray, np.ndarray, tuple[str, ...]]  # X, y (n,), feature names
 Labelled = tuple[np.ndarray, np.ndarray, int]  # X (n, 2), labels (n,), classes
+
+T = TypeVar("T")
+
+
+def _need(value: T | None, key: str) -> T:
+    """A [data] key the generator of this kind reads.
+
+    DataConfig leaves keys not used by its kind as None; load_config fills every key a kind
+    uses, so None here is a bug in the config layer, not a user's mistake.
+    """
+    if value is None:
+        raise RuntimeError(f"data.{key} is unset: load_config fills every key its kind uses")
+    return value
 
 
 @dataclass(frozen=True, eq=False)
@@ -64,25 +78,23 @@ def make_dataset(cfg: RunConfig) -> Dataset:
         X, y, names = _REGRESSION[data.kind](data, rng)
         perm = rng.permutation(len(y))
         X, y = X[perm], y[perm].reshape(-1, 1)
-        sizes = _split_sizes(len(y), data.val_fraction, data.test_fraction, cfg.source, "data.n")
+        sizes = _split_sizes(len(y), data, cfg.source, "data.n")
         return _dataset(X, y, sizes, "regression", names, "y", n_outputs=1)
     X, y, classes = _CLASSIFICATION[data.kind](data, rng)
     perm = rng.permutation(len(y))
     X, y = X[perm], y[perm]
-    sizes = _split_sizes(len(y), data.val_fraction, data.test_fraction, cfg.source, "data.n")
-    _flip_labels(y[: sizes[0]], data.label_noise, classes, rng)
+    sizes = _split_sizes(len(y), data, cfg.source, "data.n")
+    _flip_labels(y[: sizes[0]], _need(data.label_noise, "label_noise"), classes, rng)
     return _dataset(X, y, sizes, "classification", ("x1", "x2"), "class", n_outputs=classes)
 
 
 # --------------------------------------------------------------------------- splitting
 
 
-def _split_sizes(
-    n: int, val_fraction: float, test_fraction: float, source: str, key: str
-) -> tuple[int, int, int]:
+def _split_sizes(n: int, d: DataConfig, source: str, key: str) -> tuple[int, int, int]:
     """(train, val, test) row counts; rounding never lets val + test exceed n."""
-    n_val = round(n * val_fraction)
-    n_test = min(round(n * test_fraction), n - n_val)
+    n_val = round(n * _need(d.val_fraction, "val_fraction"))
+    n_test = min(round(n * _need(d.test_fraction, "test_fraction")), n - n_val)
     n_train = n - n_val - n_test
     if n_train < 1:
         raise ConfigError(source, key, "enough rows for a non-empty training split", n)
@@ -137,22 +149,27 @@ def _flip_labels(
 
 def _linear(d: DataConfig, rng: np.random.Generator) -> Regression:
     """X ~ U[0,1)^(n x d); y = X.w + intercept + N(0, noise^2)."""
-    X = rng.random((d.n, d.n_features))
-    y = X @ np.asarray(d.weights) + d.intercept + d.noise * rng.standard_normal(d.n)
-    return X, y, tuple(f"x{i + 1}" for i in range(d.n_features))
+    n, n_features = _need(d.n, "n"), _need(d.n_features, "n_features")
+    weights, intercept = np.asarray(_need(d.weights, "weights")), _need(d.intercept, "intercept")
+    X = rng.random((n, n_features))
+    y = X @ weights + intercept + _need(d.noise, "noise") * rng.standard_normal(n)
+    return X, y, tuple(f"x{i + 1}" for i in range(n_features))
 
 
 def _polynomial(d: DataConfig, rng: np.random.Generator) -> Regression:
     """x ~ U[-1,1); y = c0 + c1 x + c2 x^2 + ... + N(0, noise^2)."""
-    x = rng.uniform(-1.0, 1.0, d.n)
-    y = np.polynomial.polynomial.polyval(x, d.coeffs) + d.noise * rng.standard_normal(d.n)
+    n, coeffs, noise = _need(d.n, "n"), _need(d.coeffs, "coeffs"), _need(d.noise, "noise")
+    x = rng.uniform(-1.0, 1.0, n)
+    y = np.polynomial.polynomial.polyval(x, coeffs) + noise * rng.standard_normal(n)
     return x.reshape(-1, 1), y, ("x",)
 
 
 def _sine(d: DataConfig, rng: np.random.Generator) -> Regression:
     """x ~ U[-1,1); y = A sin(2 pi f x) + N(0, noise^2)."""
-    x = rng.uniform(-1.0, 1.0, d.n)
-    y = d.amplitude * np.sin(2.0 * math.pi * d.frequency * x) + d.noise * rng.standard_normal(d.n)
+    n, noise = _need(d.n, "n"), _need(d.noise, "noise")
+    amplitude, frequency = _need(d.amplitude, "amplitude"), _need(d.frequency, "frequency")
+    x = rng.uniform(-1.0, 1.0, n)
+    y = amplitude * np.sin(2.0 * math.pi * frequency * x) + noise * rng.standard_normal(n)
     return x.reshape(-1, 1), y, ("x",)
 
 
@@ -178,50 +195,57 @@ def _labels(sizes: list[int]) -> np.ndarray:
 
 def _circles(d: DataConfig, rng: np.random.Generator) -> Labelled:
     """Class 0 on the unit circle, class 1 on a circle of radius 0.5 inside it."""
-    sizes = _class_sizes(d.n, 2)
+    n, jitter = _need(d.n, "n"), _need(d.jitter, "jitter")
+    sizes = _class_sizes(n, 2)
     radius = np.repeat([1.0, 0.5], sizes)
-    angle = rng.uniform(0.0, 2.0 * math.pi, d.n)
+    angle = rng.uniform(0.0, 2.0 * math.pi, n)
     X = np.column_stack([radius * np.cos(angle), radius * np.sin(angle)])
-    return X + d.jitter * rng.standard_normal((d.n, 2)), _labels(sizes), 2
+    return X + jitter * rng.standard_normal((n, 2)), _labels(sizes), 2
 
 
 def _xor(d: DataConfig, rng: np.random.Generator) -> Labelled:
     """Points in (-1,1)^2; class 0 where the coordinates' signs agree, class 1 where they differ."""
-    sizes = _class_sizes(d.n, 2)
+    n, jitter = _need(d.n, "n"), _need(d.jitter, "jitter")
+    sizes = _class_sizes(n, 2)
     y = _labels(sizes)
-    sign = rng.choice([-1.0, 1.0], d.n)
-    X = rng.uniform(0.0, 1.0, (d.n, 2)) * np.column_stack([sign, np.where(y == 0, sign, -sign)])
-    return X + d.jitter * rng.standard_normal((d.n, 2)), y, 2
+    sign = rng.choice([-1.0, 1.0], n)
+    X = rng.uniform(0.0, 1.0, (n, 2)) * np.column_stack([sign, np.where(y == 0, sign, -sign)])
+    return X + jitter * rng.standard_normal((n, 2)), y, 2
 
 
 def _gaussians(d: DataConfig, rng: np.random.Generator) -> Labelled:
     """One round blob (std = jitter) per class, centres evenly spaced on a circle of radius 2."""
-    sizes = _class_sizes(d.n, d.classes)
+    n, jitter = _need(d.n, "n"), _need(d.jitter, "jitter")
+    classes = _need(d.classes, "classes")
+    sizes = _class_sizes(n, classes)
     y = _labels(sizes)
-    angle = 2.0 * math.pi * y / d.classes
+    angle = 2.0 * math.pi * y / classes
     centres = 2.0 * np.column_stack([np.cos(angle), np.sin(angle)])
-    return centres + d.jitter * rng.standard_normal((d.n, 2)), y, d.classes
+    return centres + jitter * rng.standard_normal((n, 2)), y, classes
 
 
 def _spiral(d: DataConfig, rng: np.random.Generator) -> Labelled:
     """One arm per class, winding out from the centre (the cs231n spiral)."""
-    sizes = _class_sizes(d.n, d.classes)
+    n, jitter = _need(d.n, "n"), _need(d.jitter, "jitter")
+    classes = _need(d.classes, "classes")
+    sizes = _class_sizes(n, classes)
     y = _labels(sizes)
-    radius = rng.uniform(0.0, 1.0, d.n)
-    angle = 2.0 * math.pi * y / d.classes + 4.0 * radius + d.jitter * rng.standard_normal(d.n)
+    radius = rng.uniform(0.0, 1.0, n)
+    angle = 2.0 * math.pi * y / classes + 4.0 * radius + jitter * rng.standard_normal(n)
     X = np.column_stack([radius * np.cos(angle), radius * np.sin(angle)])
-    return X, y, d.classes
+    return X, y, classes
 
 
 def _moons(d: DataConfig, rng: np.random.Generator) -> Labelled:
     """Two interleaving half circles (sklearn's make_moons)."""
-    sizes = _class_sizes(d.n, 2)
+    n, jitter = _need(d.n, "n"), _need(d.jitter, "jitter")
+    sizes = _class_sizes(n, 2)
     y = _labels(sizes)
-    t = rng.uniform(0.0, math.pi, d.n)
+    t = rng.uniform(0.0, math.pi, n)
     upper = np.column_stack([np.cos(t), np.sin(t)])
     lower = np.column_stack([1.0 - np.cos(t), 0.5 - np.sin(t)])
     X = np.where((y == 0)[:, None], upper, lower)
-    return X + d.jitter * rng.standard_normal((d.n, 2)), y, 2
+    return X + jitter * rng.standard_normal((n, 2)), y, 2
 
 
 _CLASSIFICATION: dict[str, Callable[[DataConfig, np.random.Generator], Labelled]] = {
@@ -241,23 +265,24 @@ def _modular(d: DataConfig, rng: np.random.Generator, source: str) -> Dataset:
 
     Split: train_fraction of all pairs, test_fraction, the rest is validation.
     """
-    p = d.p
+    p, op = _need(d.p, "p"), _need(d.op, "op")
+    train_fraction = _need(d.train_fraction, "train_fraction")
     a, b = (g.ravel() for g in np.meshgrid(np.arange(p), np.arange(p), indexing="ij"))
-    if d.op == "div":
+    if op == "div":
         a, b = a[b != 0], b[b != 0]
         inverse = np.array([pow(int(v), -1, p) if v else 0 for v in range(p)], dtype=np.int64)
         y = a * inverse[b] % p
     else:
-        y = {"add": np.add, "sub": np.subtract, "mul": np.multiply}[d.op](a, b) % p
+        y = {"add": np.add, "sub": np.subtract, "mul": np.multiply}[op](a, b) % p
     perm = rng.permutation(len(y))
     X = np.column_stack([a, b + p])[perm]  # b is offset into the second half of the one-hot
     n = len(y)
-    n_train = round(n * d.train_fraction)
+    n_train = round(n * train_fraction)
     if n_train < 1:
         expected = f"a fraction of the {n} pairs giving at least one training pair"
-        raise ConfigError(source, "data.train_fraction", expected, d.train_fraction)
-    n_test = min(round(n * d.test_fraction), n - n_train)
-    symbol = MODULAR_SYMBOLS[d.op]
+        raise ConfigError(source, "data.train_fraction", expected, train_fraction)
+    n_test = min(round(n * _need(d.test_fraction, "test_fraction")), n - n_train)
+    symbol = MODULAR_SYMBOLS[op]
     return _dataset(
         X, y[perm], (n_train, n - n_train - n_test, n_test), "classification", ("a", "b"),
         f"(a {symbol} b) mod {p}", n_outputs=p, input_kind="index", n_inputs=2 * p,
@@ -319,24 +344,25 @@ def _class_labels(path: str, target: str, y: np.ndarray, lines: list[int]) -> np
 
 
 def _csv(d: DataConfig, classification: bool, rng: np.random.Generator) -> Dataset:
-    header, table, lines = _read_csv(d.path)
+    path = _need(d.path, "path")
+    header, table, lines = _read_csv(path)
     target = header[-1] if d.target is None else d.target
     if target not in header:
-        raise ConfigError(d.path, "data.target", "one of the columns " + ", ".join(header), target)
+        raise ConfigError(path, "data.target", "one of the columns " + ", ".join(header), target)
     if len(header) < 2:
         expected = "at least one feature column besides the target"
-        raise ConfigError(d.path, "header", expected, header)
+        raise ConfigError(path, "header", expected, header)
     t = header.index(target)
     X, y = np.delete(table, t, axis=1), table[:, t]
     if classification:
-        y = _class_labels(d.path, target, y, lines)
+        y = _class_labels(path, target, y, lines)
         n_outputs = int(y.max()) + 1
     else:
         y, n_outputs = y.reshape(-1, 1), 1
     perm = rng.permutation(len(y))
     X, y = X[perm], y[perm]
-    sizes = _split_sizes(len(y), d.val_fraction, d.test_fraction, d.path, "rows")
-    if d.standardize:
+    sizes = _split_sizes(len(y), d, path, "rows")
+    if _need(d.standardize, "standardize"):
         # Statistics of the training rows only: val and test must not leak into them.
         train = X[: sizes[0]]
         mean, std = train.mean(axis=0), train.std(axis=0)

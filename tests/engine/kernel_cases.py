@@ -81,5 +81,6 @@ def make_case(
     params = init_params(arch, rng, 1.0)
     if bias:  # non-zero biases so their gradients are exercised
         for _w, b_view in arch.views(params):
+            assert b_view is not None  # bias=True gives every layer one
             b_view[:] = rng.normal(0.0, 0.1, b_view.shape)
     return Case(arch, params, xd, xi, yf, yi)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -54,6 +55,21 @@ def test_arrays_are_contiguous_with_the_documented_dtypes(tmp_path, kind):
         else:
             assert split.X.dtype == np.float64 and ds.input_kind == "dense"
             assert split.X.shape[1] == ds.n_inputs == len(ds.feature_names)
+
+
+@pytest.mark.parametrize(
+    ("data", "key"),
+    [("kind = 'spiral'", "classes"), ("kind = 'csv'\npath = 'd.csv'", "standardize")],
+)
+def test_a_key_its_kind_reads_left_unset_is_an_internal_error(tmp_path, data, key):
+    """load_config fills every key a kind reads; a DataConfig built without one fails loudly."""
+    (tmp_path / "d.csv").write_text("a,y\n1,2\n3,4\n5,6\n7,8\n", encoding="utf-8")
+    path = tmp_path / "run.toml"
+    path.write_text(f"[data]\n{data}", encoding="utf-8")
+    cfg = load_config(path)
+    broken = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, **{key: None}))
+    with pytest.raises(RuntimeError, match=f"data.{key} is unset"):
+        make_dataset(broken)
 
 
 def test_seed_example(tmp_path):

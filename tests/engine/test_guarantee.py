@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from engine.config import load_config, with_overrides
-from engine.training.guarantee import observed_contraction, quadratic_guarantee
+from engine.training.guarantee import Guarantee, observed_contraction, quadratic_guarantee
 from engine.training.session import Session
 
 
@@ -23,26 +23,32 @@ def linear_regression(*overrides: str):
     return Session(with_overrides(load_config("linear-regression"), list(overrides)))
 
 
+def guarantee_of(session: Session) -> Guarantee:
+    """The session's guarantee; linear regression with mse and GD always has one."""
+    assert session.guarantee is not None
+    return session.guarantee
+
+
 def test_observed_contraction_matches_the_prediction_within_5_percent():
     session = linear_regression()
     run_to_end(session)
-    predicted = session.guarantee.contraction
+    guarantee = guarantee_of(session)
+    predicted = guarantee.contraction
     observed = session.observed_contraction()
     assert session.monitor.status == "converged"
     assert observed == pytest.approx(predicted, rel=0.05)
     # The factors are close to 1, so compare the rates too: ln(rho) within 5%.
     assert math.log(observed) == pytest.approx(math.log(predicted), rel=0.05)
     # The predicted steps to grad_tol are a bound (|g_t| <= rho^t |g_0|), and a tight one.
-    assert 0.7 * session.guarantee.predicted_steps <= session.step
-    assert session.step <= session.guarantee.predicted_steps
+    assert 0.7 * guarantee.predicted_steps <= session.step <= guarantee.predicted_steps
 
 
 @pytest.mark.parametrize("factor,diverges", [(1.01, True), (0.99, False)])
 def test_the_step_size_bound_2_over_L_is_sharp(factor, diverges):
     probe = linear_regression()
-    lr = factor * probe.guarantee.stable_lr
+    lr = factor * guarantee_of(probe).stable_lr
     session = linear_regression(f"optim.lr={lr!r}", "train.steps=400000")
-    assert session.guarantee.diverges is diverges  # predicted before the first step
+    assert guarantee_of(session).diverges is diverges  # predicted before the first step
     run_to_end(session, chunk=5000)
     if diverges:
         assert session.monitor.status == "diverged"
