@@ -77,7 +77,8 @@ def test_layout_is_documented_and_loads_without_pickle(tmp_path):
         state = json.loads(str(data["state"]))
         assert state["step"] == 20
         assert "bit_generator" in state["sampler"]
-        assert json.loads(str(data["events"]))[0]["kind"] == "start"
+        assert state["events"][0]["kind"] == "start"
+        assert data["optim.m"].shape == data["optim.v"].shape == (22 * 16 + 16 + 16 * 11 + 11,)
     assert not list(tmp_path.glob("*.tmp"))  # the atomic write left no temporary file
 
 
