@@ -28,15 +28,11 @@ _JSON_MEMBERS = ("state", "config")
 
 def save(session, path: Path) -> None:
     """Write the session's state and config to path, atomically."""
-    arrays: dict[str, np.ndarray] = {}
-    rest: dict = {"format": FORMAT}
-    for key, value in session.state_dict().items():
-        if isinstance(value, np.ndarray):
-            arrays[key] = value
-        else:
-            rest[key] = value
-    if set(arrays) & set(_JSON_MEMBERS):
-        raise ValueError(f"state arrays may not be named {_JSON_MEMBERS}")
+    state = session.state_dict()
+    if {"format", *_JSON_MEMBERS} & state.keys():
+        raise ValueError("a state dict may not use the keys format, state or config")
+    arrays = {k: v for k, v in state.items() if isinstance(v, np.ndarray)}
+    rest = {"format": FORMAT} | {k: v for k, v in state.items() if k not in arrays}
     arrays["state"] = np.array(json.dumps(rest))
     arrays["config"] = np.array(json.dumps(config_to_dict(session.cfg)))
     buffer = io.BytesIO()
