@@ -337,13 +337,6 @@ class MetricHistory:
                 self._get(name).add_many(steps, v)
             self._version += 1
 
-    def clear(self) -> None:
-        """Forget every point (keeps the metric names)."""
-        with self._lock:
-            for name in list(self._series):
-                self._series[name] = _Series(self.recent, self.buckets)
-            self._version += 1
-
     # -- reading -----------------------------------------------------------
 
     @property
@@ -368,13 +361,6 @@ class MetricHistory:
         """(steps, mins, maxs) over finite values; nan where a bucket or point has none."""
         with self._lock:
             return self._read(name).envelope()
-
-    def tail(self, name: str, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """The newest min(n, stored) points at full resolution: (int64 steps, values)."""
-        with self._lock:
-            s = self._read(name)
-            k = max(0, min(int(n), s.n))
-            return s.steps[s.n - k : s.n].copy(), s.values[s.n - k : s.n].copy()
 
     def last(self, name: str) -> float | None:
         """The newest value (may be nan or inf), or None if there is none."""

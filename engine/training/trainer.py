@@ -43,7 +43,6 @@ class ChunkResult:
     losses: np.ndarray  # per-step training loss (of the batch the step used)
     grad_norms: np.ndarray  # per-step gradient norm, before clipping
     update_ratios: np.ndarray  # per-step |delta w| / |w|
-    lrs: np.ndarray
     steps_done: int  # < requested when the chunk stopped early (see `stopped`)
     stopped: str | None  # "nonfinite", "converged" (gradient norm < grad_stop) or None
 
@@ -226,9 +225,7 @@ class Trainer:
             recorded = done + 1
             finite = np.isfinite(losses[done]) and np.isfinite(gnorms[done])
             stopped = "converged" if finite else "nonfinite"
-        return ChunkResult(
-            losses[:recorded], gnorms[:recorded], ratios[:done], lrs[:recorded], done, stopped
-        )
+        return ChunkResult(losses[:recorded], gnorms[:recorded], ratios[:done], done, stopped)
 
     def _step_rows(self, batch_size: int) -> int:
         """Rows one training step takes: the batch, or the whole training split."""

@@ -207,7 +207,7 @@ def test_readers_get_copies():
     h.extend(np.arange(100), {"a": np.arange(100, dtype=np.float64)})
     before = h.state_dict()
 
-    for arr in (*h.series("a"), *h.envelope("a"), *h.tail("a", 5), *h.state_dict().values()):
+    for arr in (*h.series("a"), *h.envelope("a"), *h.state_dict().values()):
         arr[...] = -7
     after = h.state_dict()
     assert before.keys() == after.keys()
@@ -316,16 +316,6 @@ def test_none_means_no_value_and_unknown_names_raise():
     assert np.isnan(h.global_min("train_acc"))
     with pytest.raises(KeyError):
         h.series("nope")
-
-
-def test_clear_forgets_points_but_keeps_names():
-    h = MetricHistory(["a"], recent=4, buckets=4)
-    h.extend(np.arange(100), {"a": np.ones(100), "b": np.ones(100)})
-    h.clear()
-    assert h.names == ("a", "b")
-    assert h.count("a") == 0 and h.last_step("a") is None
-    h.append(0, {"a": 2.0})  # steps may start over after a reset
-    assert h.last("a") == 2.0
 
 
 def test_concurrent_reads_see_consistent_series():
