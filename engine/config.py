@@ -16,6 +16,8 @@ from dataclasses import dataclass, field, fields
 from importlib.resources import files
 from pathlib import Path
 
+import tomli_w
+
 from engine.errors import ConfigError
 
 OVERRIDE_SOURCE = "--set"
@@ -735,44 +737,10 @@ def with_overrides(
     return _build(_drop_none(config_to_dict(cfg)), cfg.source, None, cfg.name, overrides, seed)
 
 
-def _toml_string(s: str) -> str:
-    out = []
-    for ch in s:
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
-
-
-def _toml_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)  # finite by validation; repr of a float is valid TOML
-    if isinstance(value, str):
-        return _toml_string(value)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"cannot write {value!r} as TOML")
-
-
 def config_to_toml(cfg: RunConfig) -> str:
     """Fully resolved TOML: every key in use with its value; loads back to an equal config."""
-    lines = [f"{key} = {_toml_value(getattr(cfg, key))}" for key in TEXT_KEYS]
-    for section in SECTIONS:
-        lines += ["", f"[{section}]"]
-        values = getattr(cfg, section)
-        for f in fields(values):
-            value = getattr(values, f.name)
-            if section == "convergence" and f.name == "chance" and value is None:
-                value = -1.0  # auto
-            if value is not None:
-                lines.append(f"{f.name} = {_toml_value(value)}")
-    return "\n".join(lines) + "\n"
+    d = config_to_dict(cfg)
+    convergence = d["convergence"]
+    if isinstance(convergence, dict) and convergence["chance"] is None:
+        convergence["chance"] = -1.0  # auto; TOML has no null
+    return tomli_w.dumps(_drop_none(d))

@@ -1,4 +1,4 @@
-"""The run directory (DESIGN.md, `--out DIR`): config, metrics, events, summary, checkpoint.
+"""The run directory (`--out DIR`): config, metrics, events, summary, checkpoint.
 
 Metrics and events are appended as they happen and flushed at least once a second, so a
 run killed with SIGKILL keeps everything up to its last second and the files stay
@@ -10,46 +10,19 @@ from __future__ import annotations
 
 import csv
 import json
-import math
-import os
-import tempfile
 import time
 from pathlib import Path
 
 from engine.config import config_to_toml
+from engine.store.checkpoint import save as save_checkpoint
+from engine.store.files import atomic_write_bytes, json_safe
 from engine.training.session import CSV_COLUMNS, Session
 
 FLUSH_EVERY_S = 0.5  # well inside the promised second
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write data to path so that a reader sees the old file or the new, never half of one."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            os.fchmod(fh.fileno(), 0o644)  # mkstemp makes 0600; these are ordinary outputs
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _json_safe(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    return value
-
-
 def write_metrics_csv(path: Path, session: Session) -> None:
-    """All metrics rows the session holds in memory, with the DESIGN.md header."""
+    """All metrics rows the session holds in memory, under the CSV_COLUMNS header."""
     rows = list(session.rows)
     with open(path, "w", newline="") as fh:
         writer = csv.writer(fh)
@@ -77,7 +50,7 @@ class RunWriter:
         if kind == "record":
             self._csv.writerow(self.session.csv_row(payload))
         else:
-            self._events.write(json.dumps(_json_safe(payload)) + "\n")
+            self._events.write(json.dumps(json_safe(payload)) + "\n")
         self.maybe_flush()
 
     def maybe_flush(self) -> None:
@@ -92,17 +65,15 @@ class RunWriter:
 
     def finish(self, wall_s: float) -> None:
         """Write summary.json and checkpoint.npz (once per step reached)."""
-        from engine.store.checkpoint import save
-
         self.flush()
         if self._finished_step == self.session.step:
             return
         self._finished_step = self.session.step
-        summary = _json_safe(self.session.summary(wall_s))
+        summary = json_safe(self.session.summary(wall_s))
         atomic_write_bytes(
             self.dir / "summary.json", (json.dumps(summary, indent=2) + "\n").encode()
         )
-        save(self.session, self.dir / "checkpoint.npz")
+        save_checkpoint(self.session, self.dir / "checkpoint.npz")
 
     def close(self) -> None:
         self.flush()

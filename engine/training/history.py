@@ -24,12 +24,11 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-# Bump when the layout written by to_arrays() changes.
+# Bump when the layout written by state_dict() changes.
 _FORMAT_VERSION = 1
-_PREFIX = "history."
-_METRIC_PREFIX = "history.metric."
+_METRIC_PREFIX = "metric."
 
-# Columns of the packed bucket arrays in to_arrays(); the in-memory layout
+# Columns of the packed bucket arrays in state_dict(); the in-memory layout
 # uses one array per column.
 _INT_COLS = ("first", "last", "n", "nfinite")
 _FLOAT_COLS = ("step_mean", "min", "max", "mean")
@@ -338,13 +337,6 @@ class MetricHistory:
                 self._get(name).add_many(steps, v)
             self._version += 1
 
-    def clear(self) -> None:
-        """Forget every point (keeps the metric names)."""
-        with self._lock:
-            for name in list(self._series):
-                self._series[name] = _Series(self.recent, self.buckets)
-            self._version += 1
-
     # -- reading -----------------------------------------------------------
 
     @property
@@ -369,13 +361,6 @@ class MetricHistory:
         """(steps, mins, maxs) over finite values; nan where a bucket or point has none."""
         with self._lock:
             return self._read(name).envelope()
-
-    def tail(self, name: str, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """The newest min(n, stored) points at full resolution: (int64 steps, values)."""
-        with self._lock:
-            s = self._read(name)
-            k = max(0, min(int(n), s.n))
-            return s.steps[s.n - k : s.n].copy(), s.values[s.n - k : s.n].copy()
 
     def last(self, name: str) -> float | None:
         """The newest value (may be nan or inf), or None if there is none."""
@@ -416,17 +401,15 @@ class MetricHistory:
 
     # -- checkpointing -----------------------------------------------------
 
-    def to_arrays(self) -> dict[str, np.ndarray]:
-        """The full state as plain numeric arrays, keys prefixed "history.".
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """The full state as plain numeric arrays ("meta", then "metric.<name>.<part>").
 
-        Suitable for np.savez and np.load(allow_pickle=False); from_arrays()
-        restores a history that continues exactly as this one would.
+        Suitable for np.savez and np.load(allow_pickle=False); load_state_dict() restores
+        a history that continues exactly as this one would.
         """
         with self._lock:
             out: dict[str, np.ndarray] = {
-                _PREFIX + "meta": np.array(
-                    [_FORMAT_VERSION, self.recent, self.buckets], dtype=np.int64
-                )
+                "meta": np.array([_FORMAT_VERSION, self.recent, self.buckets], dtype=np.int64)
             }
             for order, (name, s) in enumerate(self._series.items()):
                 key = _METRIC_PREFIX + name + "."
@@ -444,38 +427,40 @@ class MetricHistory:
                 )
             return out
 
-    @classmethod
-    def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> MetricHistory:
-        """Rebuild a history from to_arrays() output (keys not starting "history." are ignored)."""
+    def load_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
+        """Replace everything with a state_dict()'s (keys it does not know are ignored).
+
+        Checks every array first: damaged data raises ValueError and changes nothing.
+        """
         try:
-            meta = np.asarray(arrays[_PREFIX + "meta"])
+            meta = np.asarray(state["meta"])
         except KeyError:
-            raise ValueError("no 'history.meta' array: not a saved MetricHistory") from None
+            raise ValueError("history: no 'meta' array: not a saved MetricHistory") from None
         if meta.shape != (3,) or int(meta[0]) != _FORMAT_VERSION:
-            raise ValueError(f"history.meta: unsupported format {meta.tolist()!r}")
-        hist = cls(recent=int(meta[1]), buckets=int(meta[2]))
+            raise ValueError(f"history: meta: unsupported format {meta.tolist()!r}")
+        restored = MetricHistory(recent=int(meta[1]), buckets=int(meta[2]))
 
         names: dict[str, int] = {}
-        for key in arrays.keys():
+        for key in state.keys():
             if key.startswith(_METRIC_PREFIX) and key.endswith(".state"):
                 name = key[len(_METRIC_PREFIX) : -len(".state")]
-                names[name] = int(np.asarray(arrays[key])[0])
+                names[name] = int(np.asarray(state[key])[0])
         for name in sorted(names, key=names.__getitem__):
             key = _METRIC_PREFIX + name + "."
-            state = _saved(arrays, key + "state", np.int64, 1)
-            extremes = _saved(arrays, key + "extremes", np.float64, 1)
-            r_steps = _saved(arrays, key + "recent_steps", np.int64, 1)
-            r_values = _saved(arrays, key + "recent_values", np.float64, 1)
-            b_int = _saved(arrays, key + "buckets_int", np.int64, 2)
-            b_float = _saved(arrays, key + "buckets_float", np.float64, 2)
-            if state.shape != (7,) or extremes.shape != (2,):
+            counters = _saved(state, key + "state", np.int64, 1)
+            extremes = _saved(state, key + "extremes", np.float64, 1)
+            r_steps = _saved(state, key + "recent_steps", np.int64, 1)
+            r_values = _saved(state, key + "recent_values", np.float64, 1)
+            b_int = _saved(state, key + "buckets_int", np.int64, 2)
+            b_float = _saved(state, key + "buckets_float", np.float64, 2)
+            if counters.shape != (7,) or extremes.shape != (2,):
                 raise ValueError(f"history: metric {name!r}: bad state")
-            _, width, total, n, nb, has_last, last = (int(x) for x in state)
+            _, width, total, n, nb, has_last, last = (int(x) for x in counters)
             if (
                 width < 1
                 or width & (width - 1)
-                or not 0 <= n <= 2 * hist.recent
-                or not 0 <= nb <= hist.buckets
+                or not 0 <= n <= 2 * restored.recent
+                or not 0 <= nb <= restored.buckets
                 or r_steps.shape != (n,)
                 or r_values.shape != (n,)
                 or b_int.shape != (nb, len(_INT_COLS))
@@ -483,7 +468,7 @@ class MetricHistory:
                 or total != n + int(b_int[:, 2].sum())
             ):
                 raise ValueError(f"history: metric {name!r}: inconsistent arrays")
-            s = hist._get(name)
+            s = restored._get(name)
             s.width, s.total, s.n, s.nb = width, total, n, nb
             s.last_step = last if has_last else None
             s.gmin, s.gmax = float(extremes[0]), float(extremes[1])
@@ -493,13 +478,16 @@ class MetricHistory:
                 s.b_int[c][:nb] = b_int[:, j]
             for j, c in enumerate(_FLOAT_COLS):
                 s.b_float[c][:nb] = b_float[:, j]
-        return hist
+        with self._lock:
+            self.recent, self.buckets = restored.recent, restored.buckets
+            self._series = restored._series
+            self._version += 1
 
 
-def _saved(arrays: Mapping[str, np.ndarray], key: str, dtype: type, ndim: int) -> np.ndarray:
+def _saved(state: Mapping[str, np.ndarray], key: str, dtype: type, ndim: int) -> np.ndarray:
     """One array of a saved history, checked for kind and rank."""
     try:
-        a = np.asarray(arrays[key])
+        a = np.asarray(state[key])
     except KeyError:
         raise ValueError(f"history: missing array {key!r}") from None
     if a.dtype != dtype or a.ndim != ndim:

@@ -437,11 +437,6 @@ class ConvergenceMonitor:
         """Validation accuracy at the best point (classification), else None."""
         return self._best_acc
 
-    @property
-    def n_records(self) -> int:
-        """Number of evaluations seen."""
-        return self._n_records
-
     def should_stop_early(self, patience: int) -> bool:
         """True when ``patience`` or more evaluations passed without a new best validation.
 

@@ -13,12 +13,12 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
 from engine.live.snapshot import Event
-from engine.numerics.optim import lr_schedule
+from engine.numerics.optim import HParams, lr_schedule
 from engine.numerics.reference import loss_and_grad
 from engine.training.guarantee import Guarantee, observed_contraction, quadratic_guarantee
 from engine.training.history import MetricHistory
@@ -104,6 +104,80 @@ class Session:
         self._last_ratio: float | None = None
         self._chunk_start: float | None = None
         self._t0 = time.perf_counter()
+
+    def state_dict(self) -> dict:
+        """Everything a continued run needs: numpy arrays at the top level, the rest JSON-able.
+
+        The trainer's entries sit at the top (so a checkpoint names each parameter
+        `param.<layer>.weight`), the history's under "history.", the monitor's in "monitor".
+        Floats stay as they are, non-finite ones included.
+        """
+        state = self.trainer.state_dict()
+        state.update({f"history.{k}": v for k, v in self.history.state_dict().items()})
+        g = self.guarantee
+        own = {
+            "monitor": self.monitor.state_dict(),
+            "hparams_initial": dict(vars(self._hp_initial)),
+            "target_steps": self.target_steps,
+            # Saved, not recomputed: its prediction starts from the gradient norm of the
+            # moment it was made (the start, or the last lr edit).
+            "guarantee": None
+            if g is None
+            else {f.name: getattr(g, f.name) for f in fields(g) if f.name != "lstsq_params"},
+            "events": [_event_state(e) for e in self.events],
+            "rows": [list(row) for row in self.rows],
+            "last_record": _record_state(self.last_record),
+            "best_record": _record_state(self.best_record),
+            "best_params": None if self.best_params is None else self.best_params.copy(),
+            "test_metrics": None if self.test_metrics is None else dict(self.test_metrics),
+            "early_stopped_at": self.early_stopped_at,
+            "restored_from": self.restored_from,
+            "elapsed": self.elapsed,
+            "steps_per_s": self.steps_per_s,
+            "grad_tail": np.asarray(self._grad_tail, dtype=np.float64),
+            "last_ratio": self._last_ratio,
+        }
+        if g is not None:
+            own["guarantee.lstsq_params"] = g.lstsq_params.copy()
+        assert not own.keys() & state.keys(), "a session key shadows a trainer or history key"
+        state.update(own)
+        return state
+
+    def load_state_dict(self, state) -> None:
+        """Restore a `state_dict()` into this session (built from the same config).
+
+        Listeners stay: a run directory opened before the load keeps receiving.
+        """
+        self.trainer.load_state_dict(state)
+        prefix = "history."
+        self.history.load_state_dict(
+            {k.removeprefix(prefix): v for k, v in state.items() if k.startswith(prefix)}
+        )
+        self.monitor.load_state_dict(state["monitor"])
+        self._hp_initial = HParams(**state["hparams_initial"])
+        # A resumed run may be asked for more steps than it was started with.
+        self.target_steps = max(int(state["target_steps"]), self.cfg.train.steps)
+        g = state["guarantee"]
+        self.guarantee = (
+            None
+            if g is None
+            else Guarantee(**g, lstsq_params=np.array(state["guarantee.lstsq_params"]))
+        )
+        self.events.clear()
+        self.events.extend(Event(**e) for e in state["events"])
+        self.rows.clear()
+        self.rows.extend(tuple(row) for row in state["rows"])
+        self.last_record = _record_from_state(state["last_record"])
+        self.best_record = _record_from_state(state["best_record"])
+        best = state["best_params"]
+        self.best_params = None if best is None else np.array(best, dtype=self.trainer.dtype)
+        self.test_metrics = None if state["test_metrics"] is None else dict(state["test_metrics"])
+        self.early_stopped_at = state["early_stopped_at"]
+        self.restored_from = state["restored_from"]
+        self.elapsed = float(state["elapsed"])
+        self.steps_per_s = float(state["steps_per_s"])
+        self._grad_tail = np.asarray(state["grad_tail"], dtype=np.float64).tolist()
+        self._last_ratio = state["last_ratio"]
 
     @property
     def step(self) -> int:
@@ -384,8 +458,8 @@ class Session:
             "steps": self.step,
             "wall_s": round(wall_s, 4),
             "train_s": round(self.elapsed, 4),
-            "final": _csv_object(self.last_record),
-            "best": _csv_object(self.best_record),
+            "final": _csv_fields(self.last_record),
+            "best": _csv_fields(self.best_record),
             "best_step": self.monitor.best_step,
             "test": self.test_metrics,
             "early_stopped_at": self.early_stopped_at,
@@ -402,23 +476,36 @@ class Session:
                 "stable_lr": g.stable_lr,
                 "best_lr": g.best_lr,
                 "predicted_contraction": g.contraction,
-                "predicted_steps": _json_float(g.predicted_steps),
+                "predicted_steps": g.predicted_steps,
                 "diverges": g.diverges,
-                "observed_contraction": _json_float(self.observed_contraction()),
+                "observed_contraction": self.observed_contraction(),
             }
         return summary
 
 
-def _json_float(value: float) -> float | None:
-    return float(value) if value is not None and math.isfinite(value) else None
-
-
-def _csv_object(record: dict | None) -> dict | None:
-    """A record restricted to the CSV columns, non-finite floats as None (strict JSON)."""
+def _record_state(record: dict | None) -> dict | None:
+    """A metrics record as JSON-able values (its one tuple as a list)."""
     if record is None:
         return None
-    out = {}
-    for col in CSV_COLUMNS:
-        value = record.get(col)
-        out[col] = _json_float(value) if isinstance(value, float) else value
-    return out
+    return {**record, "layer_grad_norms": list(record["layer_grad_norms"])}
+
+
+def _record_from_state(state: dict | None) -> dict | None:
+    if state is None:
+        return None
+    return {**state, "layer_grad_norms": tuple(state["layer_grad_norms"])}
+
+
+def _event_state(event: Event) -> dict:
+    """An event's fields, its exact time included (as_dict rounds it for files)."""
+    state = {f.name: getattr(event, f.name) for f in fields(event)}
+    if "data" in state:
+        state["data"] = dict(state["data"])  # a read-only mapping, as a plain dict
+    return state
+
+
+def _csv_fields(record: dict | None) -> dict | None:
+    """A record restricted to the CSV columns (the run directory makes it strict JSON)."""
+    if record is None:
+        return None
+    return {col: record.get(col) for col in CSV_COLUMNS}

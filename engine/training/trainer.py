@@ -43,7 +43,6 @@ class ChunkResult:
     losses: np.ndarray  # per-step training loss (of the batch the step used)
     grad_norms: np.ndarray  # per-step gradient norm, before clipping
     update_ratios: np.ndarray  # per-step |delta w| / |w|
-    lrs: np.ndarray
     steps_done: int  # < requested when the chunk stopped early (see `stopped`)
     stopped: str | None  # "nonfinite", "converged" (gradient norm < grad_stop) or None
 
@@ -125,6 +124,42 @@ class Trainer:
         self.step = 0
         self.epoch = 0.0
 
+    def state_dict(self) -> dict:
+        """Everything a continued run needs, as arrays (top level) and JSON-able values.
+
+        Each layer's parameters are `param.<layer>.weight` (fan_in x fan_out) and
+        `param.<layer>.bias`, layers from 0: the names a checkpoint file keeps.
+        """
+        state: dict = {}
+        for i, (weight, bias) in enumerate(self.arch.views(self.params)):
+            state[f"param.{i}.weight"] = weight.copy()
+            if bias is not None:
+                state[f"param.{i}.bias"] = bias.copy()
+        state["optim.m"] = self.m.copy()
+        state["optim.v"] = self.v.copy()
+        state["optim.grad"] = self.grad.copy()
+        state["sampler"], state["sampler.perm"] = self.sampler.state()
+        state["step"] = self.step
+        state["epoch"] = float(self.epoch)
+        state["seed"] = self.seed
+        state["hparams"] = dict(vars(self.hp))
+        return state
+
+    def load_state_dict(self, state) -> None:
+        """Restore a `state_dict()` into this trainer (built from the same config)."""
+        for i, (weight, bias) in enumerate(self.arch.views(self.params)):
+            weight[...] = state[f"param.{i}.weight"]
+            if bias is not None:
+                bias[...] = state[f"param.{i}.bias"]
+        self.m[:] = state["optim.m"]
+        self.v[:] = state["optim.v"]
+        self.grad[:] = state["optim.grad"]
+        self.sampler.load_state(state["sampler"], state["sampler.perm"])
+        self.step = int(state["step"])
+        self.epoch = float(state["epoch"])
+        self.seed = int(state["seed"])
+        self.hp = HParams(**state["hparams"])
+
     def run(self, count: int, grad_stop: float = 0.0) -> ChunkResult:
         """Advance up to `count` steps; stops early (and says why) on a non-finite loss or
         when the gradient norm falls below grad_stop (0 = never)."""
@@ -190,9 +225,7 @@ class Trainer:
             recorded = done + 1
             finite = np.isfinite(losses[done]) and np.isfinite(gnorms[done])
             stopped = "converged" if finite else "nonfinite"
-        return ChunkResult(
-            losses[:recorded], gnorms[:recorded], ratios[:done], lrs[:recorded], done, stopped
-        )
+        return ChunkResult(losses[:recorded], gnorms[:recorded], ratios[:done], done, stopped)
 
     def _step_rows(self, batch_size: int) -> int:
         """Rows one training step takes: the batch, or the whole training split."""

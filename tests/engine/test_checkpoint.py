@@ -77,7 +77,8 @@ def test_layout_is_documented_and_loads_without_pickle(tmp_path):
         state = json.loads(str(data["state"]))
         assert state["step"] == 20
         assert "bit_generator" in state["sampler"]
-        assert json.loads(str(data["events"]))[0]["kind"] == "start"
+        assert state["events"][0]["kind"] == "start"
+        assert data["optim.m"].shape == data["optim.v"].shape == (22 * 16 + 16 + 16 * 11 + 11,)
     assert not list(tmp_path.glob("*.tmp"))  # the atomic write left no temporary file
 
 
@@ -106,6 +107,22 @@ def test_a_corrupt_checkpoint_is_a_clear_error(tmp_path):
     assert "bad.npz" in str(err.value)
     with pytest.raises(ConfigError):
         checkpoint.load_config(tmp_path / "missing.npz")
+
+
+def test_a_checkpoint_of_another_format_is_refused_by_name(tmp_path):
+    from engine.errors import ConfigError
+
+    session = Session(modular(tmp_path))
+    path = tmp_path / "old.npz"
+    checkpoint.save(session, path)
+    with np.load(path, allow_pickle=False) as data:
+        members = {k: data[k] for k in data.files}
+    state = json.loads(str(members["state"]))
+    members["state"] = np.array(json.dumps({**state, "format": 1}))
+    np.savez(path, **members)
+    assert checkpoint.load_config(path) == session.cfg  # the config is still readable
+    with pytest.raises(ConfigError, match="format 2.*format 1"):
+        checkpoint.load_into(Session(session.cfg), path)
 
 
 def test_same_seed_same_parameters_after_n_steps_other_seed_different(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from engine.config import (
     MODEL_KINDS,
     OPTIM_KINDS,
     REGRESSION_DATA,
+    SECTIONS,
     config_from_dict,
     config_to_dict,
     config_to_toml,
@@ -341,6 +343,43 @@ def test_csv_config_round_trips(tmp_path):
     cfg = load(tmp_path, "[data]\nkind = 'csv'\npath = 'd.csv'\ntarget = 'x'")
     assert load_config(write(tmp_path, config_to_toml(cfg), "other.toml")) == cfg
     assert config_from_dict(config_to_dict(cfg), "ckpt") == cfg
+
+
+@pytest.mark.parametrize("name", list_presets())
+def test_every_preset_round_trips_through_its_shown_toml(tmp_path, capsys, name):
+    from tui.cli.main import main
+
+    assert main(["show", name]) == 0
+    text = capsys.readouterr().out
+    assert text == config_to_toml(load_config(name))  # `show` prints exactly this
+    assert load_config(write(tmp_path, text, f"{name}.toml")) == load_config(name)
+
+
+def test_toml_omits_none_and_writes_auto_chance(tmp_path):
+    cfg = load(tmp_path, "")  # linear: no p, no hidden, no expectations
+    doc = tomllib.loads(config_to_toml(cfg))
+    assert "p" not in doc["data"] and "hidden" not in doc["model"]
+    assert doc["expect"] == {}  # every section is written, even when all of it is unset
+    assert doc["convergence"]["chance"] == -1.0  # None means auto, which TOML spells -1
+    assert all(v is not None for section in SECTIONS for v in doc[section].values())
+
+
+HOSTILE = [
+    "quote \" and ' backslash \\ end\\",
+    "new\nline, tab\t, carriage\rreturn, form\ffeed",
+    "triple \"\"\" and ''' quotes",
+    "unicode: naïve café 数学 🧠 \u2028 \x7f \x01 \x1f",
+    "[section] = 'looks like TOML'\nkey = 1\n# comment",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_hostile_strings_round_trip(tmp_path, text):
+    cfg = dataclasses.replace(load(tmp_path, ""), title=text, description=text, phenomenon=text)
+    again = load_config(write(tmp_path, config_to_toml(cfg), "hostile.toml"))
+    assert (again.title, again.description, again.phenomenon) == (text, text, text)
+    assert again == cfg
 
 
 def test_toml_writes_every_key_in_use(tmp_path):

@@ -14,8 +14,8 @@ from engine.training.history import MetricHistory
 
 def _buckets(h: MetricHistory, name: str) -> dict[str, np.ndarray]:
     """The stored buckets of one metric, read through the checkpoint format."""
-    arrays = h.to_arrays()
-    key = f"history.metric.{name}."
+    arrays = h.state_dict()
+    key = f"metric.{name}."
     ints = arrays[key + "buckets_int"]
     floats = arrays[key + "buckets_float"]
     return {
@@ -205,11 +205,11 @@ def test_huge_finite_values_keep_a_finite_mean():
 def test_readers_get_copies():
     h = MetricHistory(recent=8, buckets=4)
     h.extend(np.arange(100), {"a": np.arange(100, dtype=np.float64)})
-    before = h.to_arrays()
+    before = h.state_dict()
 
-    for arr in (*h.series("a"), *h.envelope("a"), *h.tail("a", 5), *h.to_arrays().values()):
+    for arr in (*h.series("a"), *h.envelope("a"), *h.state_dict().values()):
         arr[...] = -7
-    after = h.to_arrays()
+    after = h.state_dict()
     assert before.keys() == after.keys()
     for key in before:
         np.testing.assert_array_equal(before[key], after[key])
@@ -238,13 +238,14 @@ def test_round_trip_through_npz_continues_identically(tmp_path):
     for s in range(0, 1_000, 10):
         h.append(s, {"val_acc": float(rng.random()), "grad_norm.layer0": float(rng.random())})
 
-    arrays = h.to_arrays()
-    assert all(k.startswith("history.") for k in arrays)
+    arrays = h.state_dict()
     assert all(a.dtype.kind in "iuf" for a in arrays.values())
     path = tmp_path / "ckpt.npz"
     np.savez(path, other=np.zeros(3), **arrays)
+    restored = MetricHistory(["stale"], recent=2, buckets=2)  # replaced wholesale by the load
+    restored.append(5, {"stale": 1.0})
     with np.load(path, allow_pickle=False) as data:
-        restored = MetricHistory.from_arrays(data)
+        restored.load_state_dict(data)
 
     assert restored.names == h.names
     assert restored.count("unused") == 0 and restored.last("unused") is None
@@ -262,25 +263,28 @@ def test_round_trip_through_npz_continues_identically(tmp_path):
     for hist in (h, restored):
         hist.extend(more_steps, {"train_loss": more})
         hist.append(3_000, {"val_acc": 0.5})
-    a, b = h.to_arrays(), restored.to_arrays()
+    a, b = h.state_dict(), restored.state_dict()
     assert a.keys() == b.keys()
     for key in a:
         np.testing.assert_array_equal(a[key], b[key])
 
 
-def test_from_arrays_rejects_damaged_data():
+def test_load_state_dict_rejects_damaged_data_and_changes_nothing():
     h = MetricHistory(recent=4, buckets=4)
     h.extend(np.arange(50), {"a": np.ones(50)})
-    with pytest.raises(ValueError, match="history.meta"):
-        MetricHistory.from_arrays({})
-    arrays = h.to_arrays()
-    arrays["history.metric.a.recent_values"] = arrays["history.metric.a.recent_values"][:-1]
+    target = MetricHistory(recent=4, buckets=4)
+    target.append(3, {"b": 2.0})
+    with pytest.raises(ValueError, match="meta"):
+        target.load_state_dict({})
+    arrays = h.state_dict()
+    arrays["metric.a.recent_values"] = arrays["metric.a.recent_values"][:-1]
     with pytest.raises(ValueError, match="inconsistent"):
-        MetricHistory.from_arrays(arrays)
-    arrays = h.to_arrays()
-    del arrays["history.metric.a.buckets_float"]
+        target.load_state_dict(arrays)
+    arrays = h.state_dict()
+    del arrays["metric.a.buckets_float"]
     with pytest.raises(ValueError, match="missing"):
-        MetricHistory.from_arrays(arrays)
+        target.load_state_dict(arrays)
+    assert target.names == ("b",) and target.last("b") == 2.0
 
 
 def test_steps_must_not_go_backwards_and_a_bad_batch_changes_nothing():
@@ -312,16 +316,6 @@ def test_none_means_no_value_and_unknown_names_raise():
     assert np.isnan(h.global_min("train_acc"))
     with pytest.raises(KeyError):
         h.series("nope")
-
-
-def test_clear_forgets_points_but_keeps_names():
-    h = MetricHistory(["a"], recent=4, buckets=4)
-    h.extend(np.arange(100), {"a": np.ones(100), "b": np.ones(100)})
-    h.clear()
-    assert h.names == ("a", "b")
-    assert h.count("a") == 0 and h.last_step("a") is None
-    h.append(0, {"a": 2.0})  # steps may start over after a reset
-    assert h.last("a") == 2.0
 
 
 def test_concurrent_reads_see_consistent_series():
