@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from importlib.resources import files
 from pathlib import Path
+from typing import Any, TypeGuard
 
 import tomli_w
 
@@ -195,10 +196,12 @@ class _Missing:
 
 MISSING = _Missing()
 
-Check = Callable[[object], object]
+# A check returns the value in its proper type or raises _Invalid; the schema's values
+# are therefore only known to be right at run time, hence Any.
+Check = Callable[[object], Any]
 
 
-def _is_number(value: object) -> bool:
+def _is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
@@ -426,7 +429,7 @@ _EXPECT_CHECKS: dict[str, Check] = {
 }
 
 # section -> (check of every key, {kind: {allowed key: default}}); kindless sections use None.
-_SCHEMA: dict[str, tuple[dict[str, Check], dict[str | None, dict[str, object]]]] = {
+_SCHEMA: dict[str, tuple[dict[str, Check], dict[Any, dict[str, Any]]]] = {
     "data": (_DATA_CHECKS, _DATA_DEFAULTS),
     "model": (_MODEL_CHECKS, _MODEL_DEFAULTS),
     "loss": ({}, _LOSS_DEFAULTS),
@@ -509,13 +512,13 @@ def _kind(raw: _RawSection, default: str) -> str:
     return kind
 
 
-def _fill(raw: _RawSection, kind: str | None) -> dict[str, object]:
+def _fill(raw: _RawSection, kind: str | None) -> dict[str, Any]:
     """Check every given key against the kind's allowed keys, then add defaults."""
     checks, defaults_by_kind = _SCHEMA[raw.name]
     defaults = defaults_by_kind[kind]
     allowed = ", ".join(defaults) or "no keys besides kind"
     where = f"[{raw.name}]" if kind is None else f"{raw.name}.kind={kind!r}"
-    out: dict[str, object] = {}
+    out: dict[str, Any] = {}
     for key, value in raw.values.items():
         if key == "kind" and kind is not None:
             continue
@@ -534,7 +537,7 @@ def _fill(raw: _RawSection, kind: str | None) -> dict[str, object]:
     return out
 
 
-def _resolve_linear(raw: _RawSection, values: dict[str, object]) -> None:
+def _resolve_linear(raw: _RawSection, values: dict[str, Any]) -> None:
     """n_features follows the weights when only they are given; default weights fit n_features."""
     given_n, given_w = "n_features" in raw.values, "weights" in raw.values
     if given_w and not given_n:
@@ -548,12 +551,12 @@ def _resolve_linear(raw: _RawSection, values: dict[str, object]) -> None:
         raise raw.error("weights", expected, raw.values["weights"])
 
 
-def _resolve_csv_path(raw: _RawSection, values: dict[str, object], base_dir: Path | None) -> None:
+def _resolve_csv_path(raw: _RawSection, values: dict[str, Any], base_dir: Path | None) -> None:
     """Relative paths resolve against the config file's folder (cwd for --set)."""
     path = Path(values["path"]).expanduser()
     if not path.is_absolute():
         from_cwd = raw.where("path") == OVERRIDE_SOURCE or base_dir is None
-        path = (Path.cwd() if from_cwd else base_dir) / path
+        path = (Path.cwd() if from_cwd or base_dir is None else base_dir) / path
     if not path.is_file():
         raise raw.error("path", "an existing CSV file", str(path))
     values["path"] = str(path.resolve())
@@ -587,15 +590,17 @@ def _is_prime(p: int) -> bool:
 
 def _check_rules(cfg: RunConfig, raw: dict[str, _RawSection]) -> None:
     data, loss, optim, model = cfg.data, cfg.loss, cfg.optim, cfg.model
+    # _fill gave every key of the data kind a value, so the kind's fractions are set.
+    test_fraction = data.test_fraction or 0.0
     if data.kind == "modular":
-        if data.train_fraction + data.test_fraction > 1:
+        if (data.train_fraction or 0.0) + test_fraction > 1:
             raise raw["data"].error(
                 "test_fraction", "train_fraction + test_fraction <= 1", data.test_fraction
             )
-        if data.op == "div" and not _is_prime(data.p):
+        if data.op == "div" and not _is_prime(data.p or 0):
             expected = "a prime (op = 'div' needs an inverse of every b != 0)"
             raise raw["data"].error("p", expected, data.p)
-    elif data.val_fraction + data.test_fraction >= 1:
+    elif (data.val_fraction or 0.0) + test_fraction >= 1:
         expected = "val_fraction + test_fraction < 1"
         raise raw["data"].error("test_fraction", expected, data.test_fraction)
 
@@ -615,7 +620,7 @@ def _check_rules(cfg: RunConfig, raw: dict[str, _RawSection]) -> None:
 
 
 def _build(
-    doc: Mapping[str, object],
+    doc: Mapping[str, Any],
     source: str,
     base_dir: Path | None,
     default_name: str,
