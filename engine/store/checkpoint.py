@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -31,7 +32,8 @@ def save(session, path: Path) -> None:
     state = session.state_dict()
     if {"format", *_JSON_MEMBERS} & state.keys():
         raise ValueError("a state dict may not use the keys format, state or config")
-    arrays = {k: v for k, v in state.items() if isinstance(v, np.ndarray)}
+    # Any: numpy's stubs read **arrays as if it could fill savez's allow_pickle flag.
+    arrays: dict[str, Any] = {k: v for k, v in state.items() if isinstance(v, np.ndarray)}
     rest = {"format": FORMAT} | {k: v for k, v in state.items() if k not in arrays}
     arrays["state"] = np.array(json.dumps(rest))
     arrays["config"] = np.array(json.dumps(config_to_dict(session.cfg)))

@@ -391,7 +391,9 @@ def test_toml_writes_every_key_in_use(tmp_path):
 
 def test_from_dict_validates(tmp_path):
     d = config_to_dict(load(tmp_path, ""))
-    d["optim"]["lr"] = float("inf")
+    optim = d["optim"]
+    assert isinstance(optim, dict)
+    optim["lr"] = float("inf")
     with pytest.raises(ConfigError, match=r"ckpt: optim\.lr"):
         config_from_dict(d, "ckpt")
 

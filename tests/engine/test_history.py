@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 import tracemalloc
+from typing import Any
 
 import numpy as np
 import pytest
@@ -175,7 +176,8 @@ def test_non_finite_values_do_not_poison_finite_buckets():
     _, mins, maxs = h.envelope("loss")
     np.testing.assert_array_equal(mins[-4:], [2.0, np.nan, 4.0, np.nan])
     assert h.global_min("loss") == 1.0 and h.global_max("loss") == 5.0
-    assert np.isnan(h.last("loss"))
+    last = h.last("loss")
+    assert last is not None and np.isnan(last)
 
     # Wider buckets mixing finite and non-finite values: statistics over the finite ones.
     h = MetricHistory(recent=2, buckets=2)
@@ -241,7 +243,8 @@ def test_round_trip_through_npz_continues_identically(tmp_path):
     arrays = h.state_dict()
     assert all(a.dtype.kind in "iuf" for a in arrays.values())
     path = tmp_path / "ckpt.npz"
-    np.savez(path, other=np.zeros(3), **arrays)
+    members: dict[str, Any] = {"other": np.zeros(3), **arrays}  # Any: as in checkpoint.save
+    np.savez(path, **members)
     restored = MetricHistory(["stale"], recent=2, buckets=2)  # replaced wholesale by the load
     restored.append(5, {"stale": 1.0})
     with np.load(path, allow_pickle=False) as data:
