@@ -11,6 +11,9 @@ from tests.presets.expect import check_expectations, milestone_only, run_preset
 
 PRESETS = list_presets()
 MAX_DESCRIPTION = 600
+# Presets whose run takes several seconds headless: in the full suite, not the quick one.
+LONG_PRESETS = {"grokking-slow", "mlp-128"}
+RUNS = [pytest.param(n, marks=pytest.mark.slow) if n in LONG_PRESETS else n for n in PRESETS]
 
 
 def test_the_bundled_presets_are_all_there():
@@ -34,7 +37,7 @@ def test_preset_is_described_and_promises_something(name):
     assert any(v is not None for v in claims.values()), f"{name}: empty [expect] block"
 
 
-@pytest.mark.parametrize("name", PRESETS)
+@pytest.mark.parametrize("name", RUNS)
 def test_preset_meets_its_expectations(name):
     cfg = load_config(name)
     session, summary = run_preset(cfg, stop_when_settled=True)
