@@ -23,6 +23,8 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from engine.numerics.model import OPT_ADAM, OPT_MOMENTUM, OPT_SGD
+
 if numba.config.THREADING_LAYER == "default":
     # Never Numba's workqueue layer for the parallel kernel: it aborts the process when two
     # threads launch parallel kernels at once (two runners can train at the same time).
@@ -32,8 +34,6 @@ if numba.config.THREADING_LAYER == "default":
 # Every kernel is @njit(cache=True, nogil=True), written out on each so it can be seen at
 # a glance: nogil lets the UI thread run while a kernel does (tests/engine/test_kernels.py
 # checks every dispatcher in this module for both flags).
-
-OPT_SGD, OPT_MOMENTUM, OPT_NESTEROV, OPT_ADAM = 0, 1, 2, 3
 
 # Multiply-adds below which a matrix product runs as a loop instead of a BLAS call.
 SMALL_GEMM = 32768

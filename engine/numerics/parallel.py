@@ -25,8 +25,6 @@ import importlib
 import os
 from contextlib import contextmanager
 
-import numba
-
 # Multiply-adds of a product from which BLAS gets every core (when not sharding).
 LARGE_PRODUCT_MACS = 1 << 24
 # Multiply-adds of one training step from which its rows are sharded across the cores.
@@ -63,6 +61,8 @@ def shards_for(rows: int, step_macs: int) -> int:
     """Row shards for a training step over `rows` rows costing `step_macs` multiply-adds."""
     if step_macs < SHARD_MIN_MACS or not parallel_available():
         return 1
+    import numba  # here, not at the top: building a trainer must not load numba
+
     count = min(cores(), numba.config.NUMBA_NUM_THREADS, rows // MIN_SHARD_ROWS)
     return max(1, count)
 

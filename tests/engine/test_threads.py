@@ -41,7 +41,9 @@ def test_shards_one_per_core_for_large_steps_only(monkeypatch):
     monkeypatch.setattr(threads, "cores", lambda: 2)
     monkeypatch.setattr(threads, "parallel_available", lambda: True)
     assert shards_for(4704, threads.SHARD_MIN_MACS - 1) == 1
-    most = min(2, threads.numba.config.NUMBA_NUM_THREADS)
+    import numba
+
+    most = min(2, numba.config.NUMBA_NUM_THREADS)
     assert shards_for(4704, threads.SHARD_MIN_MACS) == most
     assert shards_for(threads.MIN_SHARD_ROWS, 1 << 30) == 1  # too few rows to split
     monkeypatch.setattr(threads, "parallel_available", lambda: False)
