@@ -18,10 +18,10 @@ import numpy as np
 
 from engine.config import config_from_dict, config_to_dict
 from engine.errors import ConfigError
-from engine.live.snapshot import Event
 from engine.numerics.optim import HParams
 from engine.store.rundir import _json_safe, atomic_write_bytes
 from engine.training.history import MetricHistory
+from engine.vocabulary import Event
 
 FORMAT = 1
 
