@@ -344,7 +344,12 @@ class Session:
 
     # ------------------------------------------------------------------ commands
     def set_hparam(self, name: str, value) -> None:
-        value = validate_hparam(self.trainer.hp.kind, name, value)
+        """Validate a live edit (ConfigError with the reason) and apply it: for scripts."""
+        self.apply_hparam(name, validate_hparam(self.trainer.hp.kind, name, value))
+
+    def apply_hparam(self, name: str, value: float | int) -> None:
+        """Apply an edit validated already (engine.training.hparams.validate_hparam): the
+        runner validates at its boundary, so a bad value never reaches here."""
         old = getattr(self.trainer.hp, name)
         self.trainer.hp = self.trainer.hp.with_(**{name: value})
         if name == "lr":  # the guarantee's predictions depend on the step size
