@@ -20,23 +20,17 @@ from typing import Any, TypeGuard
 import tomli_w
 
 from engine.errors import ConfigError
+from engine.vocabulary import Status
 
 OVERRIDE_SOURCE = "--set"
 SEED_SOURCE = "--seed"
 
 REGRESSION_DATA = ("linear", "polynomial", "sine")
 CLASSIFICATION_DATA = ("circles", "xor", "gaussians", "spiral", "moons", "modular")
-DATA_KINDS = (*REGRESSION_DATA, *CLASSIFICATION_DATA, "csv")
-MODEL_KINDS = ("linear", "polynomial", "softmax", "mlp")
 LOSS_KINDS = ("mse", "mae", "cross_entropy")
-OPTIM_KINDS = ("gd", "sgd", "momentum", "nesterov", "adam", "adamw")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "square", "linear")
 MODULAR_OPS = ("add", "sub", "mul", "div")
 SCHEDULES = ("constant", "step", "cosine", "warmup")
-STATUS_WORDS = (
-    "compiling", "improving", "plateau", "converged", "diverged",
-    "overfitting", "underfitting", "memorizing", "grokked",
-)  # fmt: skip
 
 TEXT_KEYS = ("name", "title", "description", "phenomenon")
 SECTIONS = ("data", "model", "loss", "optim", "train", "convergence", "expect")
@@ -415,7 +409,7 @@ _CONVERGENCE_CHECKS: dict[str, Check] = {
     "underfit_ratio": _number(1.0, lo_open=True),
 }
 _EXPECT_CHECKS: dict[str, Check] = {
-    "status": _choice(STATUS_WORDS),
+    "status": _choice(tuple(s.value for s in Status)),
     "within_steps": _integer(1),
     "min_grok_delay": _integer(0),
     "max_test_mad": _NON_NEGATIVE,
@@ -427,6 +421,11 @@ _EXPECT_CHECKS: dict[str, Check] = {
     "val_acc_drops": _boolean,
     "best_restored": _boolean,
 }
+
+# Every kind a section accepts: the keys of its defaults (tests run each one).
+DATA_KINDS = tuple(_DATA_DEFAULTS)
+MODEL_KINDS = tuple(_MODEL_DEFAULTS)
+OPTIM_KINDS = tuple(_OPTIM_DEFAULTS)
 
 # section -> (check of every key, {kind: {allowed key: default}}); kindless sections use None.
 _SCHEMA: dict[str, tuple[dict[str, Check], dict[Any, dict[str, Any]]]] = {

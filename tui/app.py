@@ -2,11 +2,12 @@
 
     GroklabApp(runner_factory, preset=None, presets=None, output_dir=None).run()
 
-runner_factory(cfg) returns an unstarted engine.live.runner.Runner (or anything with the
-same API); the app starts it, polls it, and stops it when the user goes back to the
-picker or quits. With `preset` (a RunConfig, or a bundled preset's name) the app opens
-straight on its dashboard; without it, on the picker. `presets` replaces the bundled
-preset list (a sequence, or a callable returning one, of RunConfigs or PresetEntry).
+runner_factory(cfg) returns an unstarted engine.live.runner.Runner (or anything else that
+implements engine.live.control.RunControl); the app starts it, polls it, and stops it
+when the user goes back to the picker or quits. With `preset` (a RunConfig, or a bundled
+preset's name) the app opens straight on its dashboard; without it, on the picker.
+`presets` replaces the bundled preset list (a sequence, or a callable returning one, of
+RunConfigs or PresetEntry).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.binding import Binding
@@ -23,23 +24,22 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from tui.screens.dashboard import POLL_INTERVAL, DashboardScreen
 from tui.screens.picker import PickerScreen, PresetEntry, PresetSource, bundled_presets, to_entries
 
+if TYPE_CHECKING:
+    from engine.live.runner import Runner
+
 RunnerFactory = Callable[[Any], Any]
 
 
-def deferred_runner(cfg: Any, **runner_options: Any) -> Any:
-    """A runner the dashboard can show at once: the real one (numba, kernels) is built in
-    the background while the dashboard says `compiling` (engine/live/deferred.py)."""
-    from engine.live.deferred import DeferredRunner
+def build_runner(cfg: Any, **runner_options: Any) -> Runner:
+    """The real engine's runner, unstarted. Building it reads the data (a bad CSV raises
+    here, and the app shows why) but loads no kernels: its thread does that while the
+    dashboard says `compiling`, so the UI thread never waits for numba."""
+    from engine.live.runner import Runner
 
-    def build() -> Any:
-        from engine.live.runner import Runner  # imported here, off the UI thread: it loads numba
-
-        return Runner(cfg, **runner_options)
-
-    return DeferredRunner(cfg, build)
+    return Runner(cfg, **runner_options)
 
 
-default_runner_factory = deferred_runner
+default_runner_factory = build_runner
 
 
 class GroklabCommands(Provider):

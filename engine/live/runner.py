@@ -1,13 +1,17 @@
 """The runner: one thread that drives a Session in short chunks and publishes snapshots.
 
-Commands (pause, step, edits...) arrive through a queue and are applied between chunks,
-never mid-step. Each chunk is sized, from measured durations, to about CHUNK_TARGET_S of
-work, so a pause or a quit takes effect within one chunk (well under 100 ms). After each
-chunk the runner publishes an immutable Snapshot; readers take the latest one without
-locks (a single attribute read is atomic in CPython).
+Commands (engine/live/control.py: pause, step, edits...) arrive through a queue and are
+applied between chunks, never mid-step, in the order given; those given while the kernels
+still load wait in the queue. Each chunk is sized, from measured durations, to about
+CHUNK_TARGET_S of work, so a pause or a quit takes effect within one chunk (well under
+100 ms). After each chunk the runner publishes an immutable Snapshot; readers take the
+latest one without locks (a single attribute read is atomic in CPython).
 
 A non-finite loss pauses the run and marks it diverged. An exception in the thread is
 caught and published with its traceback (state "error"); the thread never dies silently.
+
+Importing this module, or building a Runner, does not import numba: the thread's first
+act is to import and load (or compile) the kernels, while the snapshot says compiling.
 """
 
 from __future__ import annotations
@@ -25,11 +29,24 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import DTypeLike
 
-from engine.errors import ConfigError
+from engine.config import RunConfig
+from engine.live.control import (
+    Command,
+    EvaluateTest,
+    Export,
+    Pause,
+    Reset,
+    Resume,
+    SetHParam,
+    Step,
+    Stop,
+)
 from engine.live.snapshot import Series, Snapshot, starting_snapshot
-from engine.training.hparams import validate_hparam
+from engine.training.hparams import shown_hparams, validate_hparam
 from engine.training.session import Session
+from engine.vocabulary import RunState
 
 CHUNK_TARGET_S = 0.03  # aim for 30 ms per kernel call: inside the 20-50 ms band
 PUBLISH_EVERY_S = 0.1  # at most 10 new snapshots/s: a redraw costs the UI thread ~30 ms
@@ -71,7 +88,7 @@ def compile_lock():
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def warm_up_kernels(dtype=np.float64) -> None:
+def warm_up_kernels(dtype: DTypeLike = np.float64) -> None:
     """Compile (or load from the cache) the kernels for this precision on a tiny problem.
 
     Every session passes the kernels arrays of the same dimensions and layouts, and the
@@ -126,11 +143,14 @@ def warm_up_kernels(dtype=np.float64) -> None:
 
 
 class Runner:
-    """Drives one Session in its own thread; nothing here assumes it is the only runner."""
+    """Drives one Session in its own thread; nothing here assumes it is the only runner.
+
+    Implements engine.live.control.RunControl.
+    """
 
     def __init__(
         self,
-        cfg,
+        cfg: RunConfig,
         out_dir: Path | str | None = None,
         start_paused: bool = False,
         resume: Path | str | None = None,
@@ -139,10 +159,10 @@ class Runner:
         self.config = cfg
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self._resume = Path(resume) if resume is not None else None
-        self._commands: queue.SimpleQueue = queue.SimpleQueue()
+        self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
         self._paused = start_paused
         self._pending_steps = 0
-        self._state = "compiling"
+        self._state = RunState.COMPILING
         self._error: str | None = None
         self._version = 0
         self._last_publish = 0.0
@@ -152,6 +172,8 @@ class Runner:
         self.session: Session = session_factory(cfg)
         self._ready = False  # kernels warm and the session begun
         self.writer = None
+        self._summary: dict | None = None
+        self.last_chunk: tuple[int, float] = (0, 0.0)  # (steps, seconds) of the latest chunk
         self._snapshot = self._empty_snapshot()
         self._thread = threading.Thread(
             target=self._main, name=f"groklab-runner-{cfg.name}", daemon=True
@@ -170,39 +192,38 @@ class Runner:
     def is_alive(self) -> bool:
         return self._thread.is_alive()
 
+    @property
+    def summary(self) -> dict | None:
+        """The summary the run directory's writer wrote at the end (as in summary.json);
+        None before the end, or without a run directory."""
+        return self._summary
+
     def pause(self) -> None:
-        self._commands.put(("pause",))
+        self._commands.put(Pause())
 
     def resume(self) -> None:
-        self._commands.put(("resume",))
-
-    def toggle_pause(self) -> None:
-        self._commands.put(("toggle",))
+        self._commands.put(Resume())
 
     def step(self, n: int = 1) -> None:
-        self._commands.put(("step", int(n)))
+        self._commands.put(Step(int(n)))
 
     def reset(self) -> None:
-        self._commands.put(("reset", None))
+        self._commands.put(Reset())
 
-    def reseed(self, seed: int) -> None:
-        self._commands.put(("reset", int(seed)))
-
-    def set(self, name: str, value) -> None:
+    def set(self, name: str, value: float | int) -> None:
         """Validate now (raise ConfigError with the reason), apply between chunks."""
-        value = validate_hparam(self.config.optim.kind, name, value)
-        self._commands.put(("set", name, value))
+        self._commands.put(SetHParam(name, validate_hparam(self.config.optim.kind, name, value)))
 
     def evaluate_test(self) -> None:
-        self._commands.put(("test",))
+        self._commands.put(EvaluateTest())
 
     def export(self, path: Path | str | None = None) -> Path:
         """Write the metrics CSV now and return its path (waits for the runner, < 1 chunk)."""
         if not self._ready:
             raise RuntimeError("nothing to export yet: the run is still starting")
-        done: queue.SimpleQueue = queue.SimpleQueue()
-        self._commands.put(("export", path, done))
-        result = done.get(timeout=10.0)
+        command = Export(Path(path) if path is not None else None)
+        self._commands.put(command)
+        result = command.reply.get(timeout=10.0)
         if isinstance(result, BaseException):
             raise result
         return result
@@ -210,14 +231,15 @@ class Runner:
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the thread, flush and close output files; safe to call more than once."""
         if self._thread.is_alive():
-            self._commands.put(("stop",))
+            self._commands.put(Stop())
             self._thread.join(timeout)
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until the run is finished (done, diverged or error) or the thread ended."""
+        """Block until the run is in a final state (done, diverged, error) or the thread
+        ended; False on timeout."""
         end = None if timeout is None else time.perf_counter() + timeout
         while self._thread.is_alive():
-            if self._snapshot.state in ("done", "diverged", "error"):
+            if self._snapshot.state.is_final:
                 return True
             if end is not None and time.perf_counter() > end:
                 return False
@@ -231,11 +253,11 @@ class Runner:
             warm_up_kernels(self.session.trainer.dtype)
             self._prepare_session()
             self._ready = True
-            self._state = "paused" if self._paused else "running"
+            self._state = RunState.PAUSED if self._paused else RunState.RUNNING
             self._publish(force=True)
             self._loop()
         except Exception as exc:
-            self._state = "error"
+            self._state = RunState.ERROR
             self._error = f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc()}"
             self.session.note("error", f"{type(exc).__name__}: {exc}")
             self._publish(force=True)
@@ -256,30 +278,28 @@ class Runner:
             session.note("resume", f"resumed from {self._resume} at step {session.step}")
         else:
             session.begin()
-        if session.step >= session.target_steps and self._resume is None:
-            self._state = "done"
 
     def _wait_for_stop(self) -> None:
+        """After a failure: answer exports with the reason and ignore the rest until Stop."""
         while True:
             cmd = self._commands.get()
-            if cmd[0] == "stop":
+            if isinstance(cmd, Stop):
                 return
-            if cmd[0] == "export":
-                cmd[2].put(RuntimeError("the run failed; nothing to export"))
+            if isinstance(cmd, Export):
+                cmd.reply.put(RuntimeError("the run failed; nothing to export"))
 
     def _loop(self) -> None:
         session = self.session
         chunk = 1
         while True:
-            idle = self._state in ("paused", "diverged", "done") and self._pending_steps == 0
+            idle = self._state.is_idle and self._pending_steps == 0
             try:
                 cmd = self._commands.get(timeout=0.1) if idle else self._commands.get_nowait()
             except queue.Empty:
                 cmd = None
             if cmd is not None:
-                if cmd[0] == "stop":
+                if not self._apply(cmd):
                     return
-                self._apply(cmd)
                 self._publish(force=True)
                 continue  # drain every queued command before the next chunk
             if idle:
@@ -303,77 +323,86 @@ class Runner:
             if self.writer is not None:
                 self.writer.maybe_flush()
             if result.diverged:
-                self._state = "diverged"
+                self._state = RunState.DIVERGED
                 self._pending_steps = 0
             elif result.finished:
-                self._state = "done"
+                self._state = RunState.DONE
                 self._pending_steps = 0
                 self._finish()
             self._publish(force=result.finished)
 
-    def _apply(self, cmd: tuple) -> None:
+    def _apply(self, cmd: Command) -> bool:
+        """Apply one command between chunks; False when it is Stop."""
         session = self.session
-        kind = cmd[0]
-        if kind in ("pause", "toggle") and self._state == "running":
-            self._state = "paused"
-            session.note("pause", f"paused at step {session.step}")
-        elif kind in ("resume", "toggle") and self._state in ("paused", "done"):
-            if self._state == "done":
-                # Going on after the budget: extend it by another train.steps.
-                session.target_steps = session.step + self.config.train.steps
-                session.note("extend", f"continuing to step {session.target_steps}")
-            self._state = "running"
-            session.note("resume", f"resumed at step {session.step}")
-        elif kind == "step" and self._state in ("paused", "done"):
-            if session.step + cmd[1] > session.target_steps:
-                session.target_steps = session.step + cmd[1]
-            self._pending_steps += cmd[1]
-            session.note("step", f"step x{cmd[1]} from step {session.step}")
-        elif kind == "reset":
-            session.reset(cmd[1])
-            session.note("reset", f"reset to step 0 (seed {session.trainer.seed})")
-            if self._state in ("diverged", "done"):
-                self._state = "paused"
-            self._pending_steps = 0
-        elif kind == "set":
-            try:
-                session.set_hparam(cmd[1], cmd[2])
-            except ConfigError as exc:  # validated on the caller's side already; be safe
-                session.note("rejected", str(exc))
-        elif kind == "test":
-            session.evaluate_test()
-        elif kind == "export":
-            try:
-                cmd[2].put(self._export(cmd[1]))
-            except Exception as exc:
-                cmd[2].put(exc)
+        state = self._state
+        match cmd:
+            case Stop():
+                return False
+            case Pause():
+                if state.can_pause:
+                    self._state = RunState.PAUSED
+                    session.note("pause", f"paused at step {session.step}")
+            case Resume():
+                if state.can_resume:
+                    if state == RunState.DONE:
+                        # Going on after the budget: extend it by another train.steps.
+                        session.target_steps = session.step + self.config.train.steps
+                        session.note("extend", f"continuing to step {session.target_steps}")
+                    self._state = RunState.RUNNING
+                    session.note("resume", f"resumed at step {session.step}")
+            case Step(count=count):
+                if state.can_step:
+                    if session.step + count > session.target_steps:
+                        session.target_steps = session.step + count
+                    self._pending_steps += count
+                    session.note("step", f"step x{count} from step {session.step}")
+            case Reset():
+                session.reset()
+                session.note("reset", f"reset to step 0 (seed {session.trainer.seed})")
+                if state.is_idle:  # a diverged or finished run waits, reset, for a resume
+                    self._state = RunState.PAUSED
+                self._pending_steps = 0
+            case SetHParam(name=name, value=value):
+                session.apply_hparam(name, value)  # validated by set(), at the boundary
+            case EvaluateTest():
+                session.evaluate_test()
+            case Export(path=path, reply=reply):
+                try:
+                    reply.put(self._export(path))
+                except Exception as exc:
+                    reply.put(exc)
+        return True
 
-    def _export(self, path) -> Path:
+    def _export(self, path: Path | None) -> Path:
         from engine.store.rundir import write_metrics_csv
 
         if path is None:
             base = self.out_dir if self.out_dir is not None else Path.cwd()
             path = base / f"{self.config.name}-step{self.session.step}-metrics.csv"
-        path = Path(path)
         write_metrics_csv(path, self.session)
         self.session.note("export", f"metrics written to {path}")
         return path
 
     def _finish(self) -> None:
-        if self.session.test_metrics is None and self._state == "done":
-            self.session.evaluate_test()  # once, at the end (DESIGN.md); the log says so
+        if self.session.test_metrics is None and self._state == RunState.DONE:
+            self.session.evaluate_test()  # once, at the end; the log says so
         if self.writer is not None:
-            self.writer.finish(time.perf_counter() - self._started_at)
+            self._summary = self.writer.finish(time.perf_counter() - self._started_at)
 
     def _close_outputs(self) -> None:
         if self.writer is not None:
-            if self._ready and self._state != "error":
-                self.writer.finish(time.perf_counter() - self._started_at)
+            if self._ready and self._state != RunState.ERROR:
+                self._summary = self.writer.finish(time.perf_counter() - self._started_at)
             self.writer.close()
 
     # ------------------------------------------------------------------ snapshots
     def _empty_snapshot(self) -> Snapshot:
-        return starting_snapshot(self.config, self._state, self._error, self._version)
+        return starting_snapshot(
+            self.config, self._state, self._error, self._version, self._train_size()
+        )
+
+    def _train_size(self) -> int:
+        return self.session.trainer.splits["train"].n_rows
 
     def _publish(self, force: bool = False) -> None:
         now = time.perf_counter()
@@ -387,26 +416,6 @@ class Runner:
         self._snapshot = self._build_snapshot(self.session)
 
     def _build_snapshot(self, session: Session) -> Snapshot:
-        hp = session.trainer.hp
-        hparams = [
-            ("optimizer", hp.kind),
-            ("lr", hp.lr),
-            ("weight_decay", hp.weight_decay),
-            ("batch_size", hp.batch_size),
-            ("schedule", hp.schedule),
-        ]
-        if hp.schedule != "constant" or hp.warmup_steps:
-            hparams.append(("lr_now", session.current_lr()))
-        if hp.kind in ("momentum", "nesterov"):
-            hparams.append(("momentum", hp.momentum))
-        if hp.kind in ("adam", "adamw"):
-            hparams += [("beta1", hp.beta1), ("beta2", hp.beta2)]
-        if hp.l1:
-            hparams.append(("l1", hp.l1))
-        if hp.l2:
-            hparams.append(("l2", hp.l2))
-        if hp.clip_norm:
-            hparams.append(("clip_norm", hp.clip_norm))
         record = session.last_record or {}
         latest = tuple(
             (k, v if not isinstance(v, tuple) else None)
@@ -436,7 +445,7 @@ class Runner:
             steps_per_s=float(session.steps_per_s),
             elapsed_s=float(session.elapsed),
             target_steps=session.target_steps,
-            hparams=tuple(hparams),
+            hparams=shown_hparams(session.trainer.hp, session.current_lr()),
             edited=session.edited,
             latest=latest,
             series=tuple(series),
@@ -450,4 +459,5 @@ class Runner:
             error=self._error,
             version=self._version,
             milestones=tuple(session.monitor.milestones.items()),
+            train_size=self._train_size(),
         )

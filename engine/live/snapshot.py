@@ -8,39 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# Run states shown in the header, as one word (DESIGN.md).
-RUN_STATES = ("compiling", "running", "paused", "diverged", "done", "error")
+from engine.errors import ConfigError
+from engine.numerics.optim import HParams, lr_schedule
+from engine.training.data import train_split_size
+from engine.training.hparams import shown_hparams
+from engine.vocabulary import Event, RunState, Status
 
-# Series names a snapshot may carry (a regression run has no *_acc, a classifier no *_mad).
-SERIES = (
-    "train_loss",
-    "val_loss",
-    "train_acc",
-    "val_acc",
-    "train_mad",
-    "val_mad",
-    "grad_norm",
-    "weight_norm",
-    "update_ratio",
-    "lr",
-    "step_loss",
-)
-
-
-@dataclass(frozen=True)
-class Event:
-    step: int
-    time: float  # seconds since the run started
-    kind: str
-    detail: str
-
-    def as_dict(self) -> dict:
-        return {
-            "step": self.step,
-            "time": round(self.time, 4),
-            "kind": self.kind,
-            "detail": self.detail,
-        }
+# Event is defined in engine.vocabulary; re-exported for the modules that still import it here.
+__all__ = ["Event", "Series", "Snapshot", "starting_snapshot"]
 
 
 @dataclass(frozen=True)
@@ -58,15 +33,15 @@ class Snapshot:
     preset: str
     title: str
     task: str  # "regression" | "classification"
-    state: str  # one of RUN_STATES
-    status: str  # the monitor's status word
+    state: RunState
+    status: Status  # the monitor's verdict
     explanation: str  # one line, with the numbers behind the status
     step: int
     epoch: float
     steps_per_s: float
     elapsed_s: float
     target_steps: int
-    hparams: tuple[tuple[str, object], ...]  # ("lr", 0.01), ("optimizer", "adamw"), ...
+    hparams: tuple[tuple[str, object], ...]  # rows to show, in order (hparams.shown_hparams)
     edited: frozenset[str]  # hyperparameters changed live
     latest: tuple[tuple[str, float | None], ...]  # the last evaluation's metrics
     series: tuple[tuple[str, Series], ...]
@@ -94,31 +69,46 @@ class Snapshot:
 
 
 def starting_snapshot(
-    cfg, state: str = "compiling", error: str | None = None, version: int = 0
+    cfg,
+    state: RunState = RunState.COMPILING,
+    error: str | None = None,
+    version: int = 0,
+    train_size: int | None = None,
 ) -> Snapshot:
-    """What a run looks like before its first evaluation: no numbers yet."""
+    """What a run looks like before its first evaluation: its settings, no numbers yet.
+
+    `train_size` defaults to what the config describes (engine/training/data.py computes
+    it without generating the data); a runner that has read the data passes its own.
+    """
     explanation = (
         "compiling the training kernels (cached after the first run)"
         if error is None
         else error.splitlines()[0]
     )
+    if train_size is None:
+        try:
+            train_size = train_split_size(cfg)
+        except ConfigError:  # the data cannot be made: the run's error says why
+            train_size = None
+    hp = HParams.from_config(cfg)
     return Snapshot(
         preset=cfg.name,
         title=cfg.title,
         task="classification" if cfg.loss.kind == "cross_entropy" else "regression",
         state=state,
-        status="compiling",
+        status=Status.COMPILING,
         explanation=explanation,
         step=0,
         epoch=0.0,
         steps_per_s=0.0,
         elapsed_s=0.0,
         target_steps=cfg.train.steps,
-        hparams=(("optimizer", cfg.optim.kind), ("lr", cfg.optim.lr)),
+        hparams=shown_hparams(hp, float(lr_schedule(hp, 0, 1)[0])),
         edited=frozenset(),
         latest=(),
         series=(),
         events=(),
         error=error,
         version=version,
+        train_size=train_size,
     )

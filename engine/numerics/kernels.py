@@ -23,6 +23,8 @@ import numpy as np
 from numba import njit, prange
 from numba.core import config as numba_config
 
+from engine.numerics.model import OPT_ADAM, OPT_MOMENTUM, OPT_SGD
+
 # numba.core.config sets its settings through globals(), so no stub declares them: hence
 # the two pyright ignores below.
 if numba_config.THREADING_LAYER == "default":  # pyright: ignore[reportAttributeAccessIssue]
@@ -34,8 +36,6 @@ if numba_config.THREADING_LAYER == "default":  # pyright: ignore[reportAttribute
 # Every kernel is @njit(cache=True, nogil=True), written out on each so it can be seen at
 # a glance: nogil lets the UI thread run while a kernel does (tests/engine/test_kernels.py
 # checks every dispatcher in this module for both flags).
-
-OPT_SGD, OPT_MOMENTUM, OPT_NESTEROV, OPT_ADAM = 0, 1, 2, 3
 
 # Multiply-adds below which a matrix product runs as a loop instead of a BLAS call.
 SMALL_GEMM = 32768

@@ -18,6 +18,9 @@ import numpy as np
 # Integer codes shared with the compiled kernels (numba branches on ints, not strings).
 ACTIVATIONS = {"linear": 0, "relu": 1, "tanh": 2, "sigmoid": 3, "square": 4}
 LOSSES = {"mse": 0, "mae": 1, "cross_entropy": 2}
+# Optimizer update rules (engine/numerics/optim.py maps the config's kinds onto them). Here,
+# not in the kernels' module, so that choosing one does not import numba.
+OPT_SGD, OPT_MOMENTUM, OPT_NESTEROV, OPT_ADAM = 0, 1, 2, 3
 
 # Init gain per activation: He for relu, Glorot-like for the rest.
 _INIT_GAIN = {"linear": 1.0, "relu": 2.0, "tanh": 1.0, "sigmoid": 1.0, "square": 1.0}

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from engine.numerics.kernels import OPT_ADAM, OPT_MOMENTUM, OPT_NESTEROV, OPT_SGD
+from engine.numerics.model import OPT_ADAM, OPT_MOMENTUM, OPT_NESTEROV, OPT_SGD
 
 OPTIMIZER_CODES = {
     "gd": OPT_SGD,

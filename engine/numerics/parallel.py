@@ -25,8 +25,6 @@ import importlib
 import os
 from contextlib import contextmanager
 
-from numba.core import config as numba_config
-
 # Multiply-adds of a product from which BLAS gets every core (when not sharding).
 LARGE_PRODUCT_MACS = 1 << 24
 # Multiply-adds of one training step from which its rows are sharded across the cores.
@@ -69,6 +67,9 @@ def shards_for(rows: int, step_macs: int) -> int:
 
 def pool_threads() -> int:
     """Threads in Numba's pool: NUMBA_NUM_THREADS, fixed when numba is imported."""
+    # Imported here, not at the top: building a trainer must not load numba.
+    from numba.core import config as numba_config
+
     # numba.core.config sets its settings through globals(), so no stub declares them.
     return numba_config.NUMBA_NUM_THREADS  # pyright: ignore[reportAttributeAccessIssue]
 

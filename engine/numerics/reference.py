@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.numerics.kernels import OPT_ADAM, OPT_MOMENTUM, OPT_NESTEROV, OPT_SGD
+from engine.numerics.model import OPT_ADAM, OPT_MOMENTUM, OPT_NESTEROV, OPT_SGD
 
 
 def _activate(z: np.ndarray, act: int) -> np.ndarray:

@@ -44,6 +44,7 @@ class RunWriter:
         self._events = open(self.dir / "events.jsonl", "w")
         self._last_flush = time.perf_counter()
         self._finished_step: int | None = None
+        self._summary: dict | None = None
         session.listeners.append(self._on)
 
     def _on(self, kind: str, payload: dict) -> None:
@@ -63,17 +64,21 @@ class RunWriter:
                 fh.flush()
         self._last_flush = time.perf_counter()
 
-    def finish(self, wall_s: float) -> None:
-        """Write summary.json and checkpoint.npz (once per step reached)."""
+    def finish(self, wall_s: float) -> dict:
+        """Write summary.json and checkpoint.npz (once per step reached); return the summary
+        as written, so a caller need not read the file back."""
         self.flush()
-        if self._finished_step == self.session.step:
-            return
+        if self._finished_step == self.session.step and self._summary is not None:
+            return self._summary
         self._finished_step = self.session.step
         summary = json_safe(self.session.summary(wall_s))
+        assert isinstance(summary, dict)
         atomic_write_bytes(
             self.dir / "summary.json", (json.dumps(summary, indent=2) + "\n").encode()
         )
         save_checkpoint(self.session, self.dir / "checkpoint.npz")
+        self._summary = summary
+        return summary
 
     def close(self) -> None:
         self.flush()

@@ -78,12 +78,12 @@ def make_dataset(cfg: RunConfig) -> Dataset:
         X, y, names = _REGRESSION[data.kind](data, rng)
         perm = rng.permutation(len(y))
         X, y = X[perm], y[perm].reshape(-1, 1)
-        sizes = _split_sizes(len(y), data, cfg.source, "data.n")
+        sizes = split_sizes(len(y), data, cfg.source, "data.n")
         return _dataset(X, y, sizes, "regression", names, "y", n_outputs=1)
     X, y, classes = _CLASSIFICATION[data.kind](data, rng)
     perm = rng.permutation(len(y))
     X, y = X[perm], y[perm]
-    sizes = _split_sizes(len(y), data, cfg.source, "data.n")
+    sizes = split_sizes(len(y), data, cfg.source, "data.n")
     _flip_labels(y[: sizes[0]], _need(data.label_noise, "label_noise"), classes, rng)
     return _dataset(X, y, sizes, "classification", ("x1", "x2"), "class", n_outputs=classes)
 
@@ -91,7 +91,18 @@ def make_dataset(cfg: RunConfig) -> Dataset:
 # --------------------------------------------------------------------------- splitting
 
 
-def _split_sizes(n: int, d: DataConfig, source: str, key: str) -> tuple[int, int, int]:
+def train_split_size(cfg: RunConfig) -> int | None:
+    """Rows in the training split `make_dataset(cfg)` makes, from the config alone, without
+    generating anything (None for a CSV file: its rows are unknown until it is read)."""
+    d = cfg.data
+    if d.kind == "csv":
+        return None
+    if d.kind == "modular":
+        return _modular_sizes(_modular_pairs(d), d, cfg.source)[0]
+    return split_sizes(_need(d.n, "n"), d, cfg.source, "data.n")[0]
+
+
+def split_sizes(n: int, d: DataConfig, source: str, key: str) -> tuple[int, int, int]:
     """(train, val, test) row counts; rounding never lets val + test exceed n."""
     n_val = round(n * _need(d.val_fraction, "val_fraction"))
     n_test = min(round(n * _need(d.test_fraction, "test_fraction")), n - n_val)
@@ -266,7 +277,6 @@ def _modular(d: DataConfig, rng: np.random.Generator, source: str) -> Dataset:
     Split: train_fraction of all pairs, test_fraction, the rest is validation.
     """
     p, op = _need(d.p, "p"), _need(d.op, "op")
-    train_fraction = _need(d.train_fraction, "train_fraction")
     a, b = (g.ravel() for g in np.meshgrid(np.arange(p), np.arange(p), indexing="ij"))
     if op == "div":
         a, b = a[b != 0], b[b != 0]
@@ -276,17 +286,29 @@ def _modular(d: DataConfig, rng: np.random.Generator, source: str) -> Dataset:
         y = {"add": np.add, "sub": np.subtract, "mul": np.multiply}[op](a, b) % p
     perm = rng.permutation(len(y))
     X = np.column_stack([a, b + p])[perm]  # b is offset into the second half of the one-hot
-    n = len(y)
+    sizes = _modular_sizes(len(y), d, source)
+    symbol = MODULAR_SYMBOLS[op]
+    return _dataset(
+        X, y[perm], sizes, "classification", ("a", "b"),
+        f"(a {symbol} b) mod {p}", n_outputs=p, input_kind="index", n_inputs=2 * p,
+    )  # fmt: skip
+
+
+def _modular_pairs(d: DataConfig) -> int:
+    """How many pairs (a, b) the table has: div skips b = 0."""
+    p = _need(d.p, "p")
+    return p * (p - 1 if d.op == "div" else p)
+
+
+def _modular_sizes(n: int, d: DataConfig, source: str) -> tuple[int, int, int]:
+    """(train, val, test) pair counts: train_fraction, test_fraction, the rest validation."""
+    train_fraction = _need(d.train_fraction, "train_fraction")
     n_train = round(n * train_fraction)
     if n_train < 1:
         expected = f"a fraction of the {n} pairs giving at least one training pair"
         raise ConfigError(source, "data.train_fraction", expected, train_fraction)
     n_test = min(round(n * _need(d.test_fraction, "test_fraction")), n - n_train)
-    symbol = MODULAR_SYMBOLS[op]
-    return _dataset(
-        X, y[perm], (n_train, n - n_train - n_test, n_test), "classification", ("a", "b"),
-        f"(a {symbol} b) mod {p}", n_outputs=p, input_kind="index", n_inputs=2 * p,
-    )  # fmt: skip
+    return n_train, n - n_train - n_test, n_test
 
 
 # --------------------------------------------------------------------------- CSV
@@ -361,7 +383,7 @@ def _csv(d: DataConfig, classification: bool, rng: np.random.Generator) -> Datas
         y, n_outputs = y.reshape(-1, 1), 1
     perm = rng.permutation(len(y))
     X, y = X[perm], y[perm]
-    sizes = _split_sizes(len(y), d, path, "rows")
+    sizes = split_sizes(len(y), d, path, "rows")
     if _need(d.standardize, "standardize"):
         # Statistics of the training rows only: val and test must not leak into them.
         train = X[: sizes[0]]

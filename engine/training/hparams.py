@@ -1,4 +1,5 @@
-"""Live hyperparameter edits: which ones exist, what values they accept, and the keys' steps.
+"""Hyperparameters as a person sees and edits them: which rows a run shows, which ones can
+change live, what values they accept, and the steps of the dashboard's keys.
 
 Kept apart from the session (and free of numba) so a UI can validate an edit at once,
 even before the engine has loaded.
@@ -7,10 +8,14 @@ even before the engine has loaded.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from engine.errors import ConfigError
+
+if TYPE_CHECKING:
+    from engine.numerics.optim import HParams
 
 # Hyperparameters that can change while the run goes on.
 LIVE_HPARAMS = ("lr", "weight_decay", "batch_size", "momentum")
@@ -19,6 +24,22 @@ LIVE_HPARAMS = ("lr", "weight_decay", "batch_size", "momentum")
 DEFAULT_WEIGHT_DECAY = 1e-4  # what `w` turns a weight decay of 0 into
 WEIGHT_DECAY_OFF_BELOW = 1e-5  # `W` below this switches weight decay off (0)
 DEFAULT_HALF_BATCH = 128  # `B` from full batch when the training set size is unknown
+
+
+def shown_hparams(hp: HParams, lr_now: float) -> tuple[tuple[str, object], ...]:
+    """The rows that describe this optimizer, in display order: settings that do nothing
+    for it (momentum for adam, a zero penalty, lr_now without a schedule) are left out."""
+    rows: list[tuple[str, object]] = [("optimizer", hp.kind), ("lr", hp.lr)]
+    if hp.schedule != "constant" or hp.warmup_steps:
+        rows.append(("lr_now", lr_now))  # where the schedule has taken the base lr
+    rows += [("weight_decay", hp.weight_decay), ("batch_size", hp.batch_size)]
+    if hp.kind in ("momentum", "nesterov"):
+        rows.append(("momentum", hp.momentum))
+    if hp.kind in ("adam", "adamw"):
+        rows += [("beta1", hp.beta1), ("beta2", hp.beta2)]
+    rows.append(("schedule", hp.schedule))
+    rows += [(name, getattr(hp, name)) for name in ("l1", "l2", "clip_norm") if getattr(hp, name)]
+    return tuple(rows)
 
 
 def validate_hparam(optimizer: str, name: str, value) -> float | int:

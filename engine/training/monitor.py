@@ -96,6 +96,8 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from engine.vocabulary import Status
+
 EXPLODE_FACTOR = 1e4
 """Train loss above this multiple of the run's first finite train loss counts as diverged."""
 
@@ -107,30 +109,17 @@ GROK_MIN_EVALS = 10
 
 STATE_VERSION = 1
 
-STATUSES = (
-    "compiling",
-    "improving",
-    "plateau",
-    "converged",
-    "diverged",
-    "overfitting",
-    "underfitting",
-    "memorizing",
-    "grokked",
-)
-"""Every status word the monitor can report."""
-
 PRECEDENCE = (
-    "diverged",
-    "grokked",
-    "memorizing",
-    "converged",  # by the gradient criterion; a plateau-based convergence ranks below overfitting
-    "overfitting",
-    "underfitting",
-    "plateau",
-    "improving",
+    Status.DIVERGED,
+    Status.GROKKED,
+    Status.MEMORIZING,
+    Status.CONVERGED,  # by the gradient criterion; by a plateau it ranks below overfitting
+    Status.OVERFITTING,
+    Status.UNDERFITTING,
+    Status.PLATEAU,
+    Status.IMPROVING,
 )
-"""When several statuses hold, the first in this tuple is shown."""
+"""When several statuses hold, the first in this tuple is shown (every status but compiling)."""
 
 _TINY = 1e-12
 
@@ -184,7 +173,7 @@ class MonitorSettings:
 class Verdict:
     """The current status word and one line saying why, with the numbers behind it."""
 
-    status: str
+    status: Status
     explanation: str
 
 
@@ -285,7 +274,7 @@ class ConvergenceMonitor:
 
     # ------------------------------------------------------------------ state
     def _reset(self) -> None:
-        self._status = "compiling"
+        self._status = Status.COMPILING
         self._explanation = "no evaluation yet"
         self._n_records = 0
         self._last_step: int | None = None
@@ -351,7 +340,7 @@ class ConvergenceMonitor:
         if version != STATE_VERSION:
             raise ValueError(f"monitor state version {version!r} is not {STATE_VERSION}")
         self._reset()
-        self._status = str(state["status"])
+        self._status = Status(state["status"])
         self._explanation = str(state["explanation"])
         self._n_records = int(state["n_records"])
         self._last_step = state["last_step"]
@@ -380,7 +369,7 @@ class ConvergenceMonitor:
 
     # ------------------------------------------------------------- read-outs
     @property
-    def status(self) -> str:
+    def status(self) -> Status:
         """The current status word: compiling, improving, plateau, converged, underfitting,
         memorizing, overfitting, grokked or diverged (definitions in the class docstring)."""
         return self._status
@@ -412,35 +401,18 @@ class ConvergenceMonitor:
         return self._grok_delay
 
     @property
-    def grok_kind(self) -> str | None:
-        """ "grokking" or "ordinary learning" (rule in the module docstring), once grokked."""
-        return self._grok_kind
-
-    @property
-    def best(self) -> tuple[int, float | None] | None:
-        """(step, val_loss) of the best validation so far, None before any.
+    def best_step(self) -> int | None:
+        """Step of the best validation so far (what early stopping restores), None before any.
 
         Regression: lowest validation loss. Classification: highest validation accuracy,
-        then lowest validation loss (the loss is None when it was not finite).
+        then lowest validation loss (rule in the module docstring).
         """
-        if self._best_step is None:
-            return None
-        return (self._best_step, self._best_loss)
-
-    @property
-    def best_step(self) -> int | None:
-        """Step of the best validation so far (what early stopping restores)."""
         return self._best_step
-
-    @property
-    def best_val_acc(self) -> float | None:
-        """Validation accuracy at the best point (classification), else None."""
-        return self._best_acc
 
     def should_stop_early(self, patience: int) -> bool:
         """True when ``patience`` or more evaluations passed without a new best validation.
 
-        "New best" is the rule of ``best`` (improvement > plateau_rel_tol relative).
+        "New best" is the rule of ``best_step`` (improvement > plateau_rel_tol relative).
         Without any best yet, counts from the first evaluation.
         """
         return self._n_records > 0 and self._evals_since_best >= patience
@@ -448,7 +420,7 @@ class ConvergenceMonitor:
     # ---------------------------------------------------------------- inputs
     def note_nonfinite(self, step: int) -> list[MonitorEvent]:
         """The runner saw a non-finite per-step train loss at ``step``: diverged (sticky)."""
-        if self._status == "diverged":
+        if self._status == Status.DIVERGED:
             return []
         return self._diverge(
             int(step),
@@ -471,7 +443,7 @@ class ConvergenceMonitor:
         self._last_step = step
         self._evals_since_best += 1
 
-        if self._status == "diverged":
+        if self._status == Status.DIVERGED:
             return []  # sticky; nothing after divergence is meaningful
 
         train = _num(record.get("train_loss"))
@@ -714,11 +686,11 @@ class ConvergenceMonitor:
         mem_text,
         train_acc,
         val_acc,
-    ) -> tuple[str, str, tuple]:
+    ) -> tuple[Status, str, tuple]:
         s = self.settings
         # grokked (sticky)
-        if self._status == "grokked":
-            return "grokked", self._explanation, ()
+        if self._status == Status.GROKKED:
+            return Status.GROKKED, self._explanation, ()
         if (
             s.task == "classification"
             and self._memorized_step is not None
@@ -738,7 +710,7 @@ class ConvergenceMonitor:
                 f"max({GROK_MIN_EVALS} evals x {interval}, {self._memorized_step}) = {need} steps)"
             )
             return (
-                "grokked",
+                Status.GROKKED,
                 text,
                 (
                     ("delay", delay),
@@ -750,19 +722,19 @@ class ConvergenceMonitor:
                 ),
             )
         if memorizing:
-            return "memorizing", mem_text, ()
+            return Status.MEMORIZING, mem_text, ()
         if grad_small:
             grad_text = f"grad norm {grad:.3g} < grad_tol {s.grad_tol:g} at step {step}"
             good, fit_text = self._fit(train, train_acc) if train is not None else (True, "")
             if not good:  # a stationary point of a model class that cannot fit the data
-                return "underfitting", f"{grad_text}, but the train loss is {fit_text}", ()
+                return Status.UNDERFITTING, f"{grad_text}, but the train loss is {fit_text}", ()
             return (
-                "converged",
+                Status.CONVERGED,
                 f"{grad_text} (train loss {_g(self._last_train)})",
                 (("reason", "grad_norm"), ("grad_norm", grad)),
             )
         if over:
-            return "overfitting", over_text, ()
+            return Status.OVERFITTING, over_text, ()
         sustained = train is not None and self._flat_run >= s.patience + 1
         if sustained:
             good, fit_text = self._fit(train, train_acc)
@@ -772,11 +744,11 @@ class ConvergenceMonitor:
             )
             if good:
                 return (
-                    "converged",
+                    Status.CONVERGED,
                     f"{flat_text}, {fit_text}",
                     (("reason", "plateau"), ("train_loss", train)),
                 )
-            return "underfitting", f"{flat_text} but {fit_text}", ()
+            return Status.UNDERFITTING, f"{flat_text} but {fit_text}", ()
         if flat:
             grad_txt = (
                 "grad norm unknown"
@@ -784,14 +756,14 @@ class ConvergenceMonitor:
                 else f"grad norm {grad:.3g} >= {s.grad_tol:g}"
             )
             return (
-                "plateau",
+                Status.PLATEAU,
                 (
                     f"train loss {_g(train)} changed {_pct(rel)} over the last {s.window} evals "
                     f"(< {_pct(s.plateau_rel_tol)}) while {grad_txt}"
                 ),
                 (),
             )
-        return "improving", self._improving_text(), ()
+        return Status.IMPROVING, self._improving_text(), ()
 
     def _improving_text(self) -> str:
         s = self.settings
@@ -814,7 +786,7 @@ class ConvergenceMonitor:
         )
 
     # ------------------------------------------------------------ transitions
-    def _set_status(self, step: int, status: str, text: str, extra: tuple) -> list[MonitorEvent]:
+    def _set_status(self, step: int, status: Status, text: str, extra: tuple) -> list[MonitorEvent]:
         old = self._status
         self._explanation = text
         if status == old:
@@ -822,13 +794,17 @@ class ConvergenceMonitor:
         self._status = status
         events = [
             MonitorEvent(
-                step, "status", f"{old} -> {status}: {text}", (("from", old), ("to", status))
+                # plain words in the data, so files and checkpoints hold text, not enums
+                step,
+                "status",
+                f"{old} -> {status}: {text}",
+                (("from", str(old)), ("to", str(status))),
             )
         ]
-        if status == "grokked" and self._grokked_step is None:
+        if status == Status.GROKKED and self._grokked_step is None:
             self._grokked_step = step
             events.append(MonitorEvent(step, "grokked", text, extra))
-        elif status == "converged" and self._converged_step is None:
+        elif status == Status.CONVERGED and self._converged_step is None:
             self._converged_step = step
             events.append(
                 MonitorEvent(
@@ -842,7 +818,7 @@ class ConvergenceMonitor:
 
     def _diverge(self, step: int, why: str, data: tuple) -> list[MonitorEvent]:
         text = f"{why}; try a lower lr"
-        events = self._set_status(step, "diverged", text, ())
+        events = self._set_status(step, Status.DIVERGED, text, ())
         self._diverged_step = step
         events.append(MonitorEvent(step, "diverged", f"diverged at step {step}: {text}", data))
         return events

@@ -14,10 +14,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, fields
+from types import MappingProxyType
 
 import numpy as np
 
-from engine.live.snapshot import Event
 from engine.numerics.optim import HParams, lr_schedule
 from engine.numerics.reference import loss_and_grad
 from engine.training.guarantee import Guarantee, observed_contraction, quadratic_guarantee
@@ -25,8 +25,9 @@ from engine.training.history import MetricHistory
 from engine.training.hparams import LIVE_HPARAMS, validate_hparam
 from engine.training.monitor import ConvergenceMonitor, MonitorSettings
 from engine.training.trainer import Trainer
+from engine.vocabulary import Event, Status
 
-# Per-evaluation record keys, in CSV order first (DESIGN.md fixes metrics.csv's header).
+# Per-evaluation record keys, in CSV order first: metrics.csv's header, which is fixed.
 CSV_COLUMNS = (
     "step",
     "epoch",
@@ -239,9 +240,15 @@ class Session:
         return observed_contraction(np.asarray(self._grad_tail))
 
     # ------------------------------------------------------------------ events
-    def _emit(self, kind: str, detail: str, step: int | None = None) -> Event:
+    def _emit(
+        self, kind: str, detail: str, step: int | None = None, data: dict | None = None
+    ) -> Event:
         event = Event(
-            self.step if step is None else step, time.perf_counter() - self._t0, kind, detail
+            self.step if step is None else step,
+            time.perf_counter() - self._t0,
+            kind,
+            detail,
+            MappingProxyType(data or {}),
         )
         self.events.append(event)
         for listener in self.listeners:
@@ -291,7 +298,7 @@ class Session:
                     self._evaluate()
                     return AdvanceResult(done_total, False, True)
                 if self.step % eval_every == 0 and self._evaluate():
-                    if self.monitor.status == "diverged":  # exploding, though still finite
+                    if self.monitor.status == Status.DIVERGED:  # exploding, though finite
                         self._advise_lower_lr()
                         return AdvanceResult(done_total, True, True)
                     return AdvanceResult(done_total, False, True)
@@ -383,17 +390,17 @@ class Session:
 
     def _take_monitor_events(self, events) -> None:
         for ev in events:
-            self._emit(ev.kind, ev.detail, ev.step)
+            self._emit(ev.kind, ev.detail, ev.step, dict(ev.data))
 
     def _should_finish(self) -> bool:
         train = self.cfg.train
         status = self.monitor.status
-        if status == "diverged":
+        if status == Status.DIVERGED:
             return True
         if train.early_stopping and self.monitor.should_stop_early(train.patience):
             self._stop_early()
             return True
-        if train.stop_on_converged and status in ("converged", "grokked"):
+        if train.stop_on_converged and status in (Status.CONVERGED, Status.GROKKED):
             return True
         return self.step >= self.target_steps
 
@@ -411,12 +418,18 @@ class Session:
 
     # ------------------------------------------------------------------ commands
     def set_hparam(self, name: str, value) -> None:
-        value = validate_hparam(self.trainer.hp.kind, name, value)
+        """Validate a live edit (ConfigError with the reason) and apply it: for scripts."""
+        self.apply_hparam(name, validate_hparam(self.trainer.hp.kind, name, value))
+
+    def apply_hparam(self, name: str, value: float | int) -> None:
+        """Apply an edit validated already (engine.training.hparams.validate_hparam): the
+        runner validates at its boundary, so a bad value never reaches here."""
         old = getattr(self.trainer.hp, name)
         self.trainer.hp = self.trainer.hp.with_(**{name: value})
         if name == "lr":  # the guarantee's predictions depend on the step size
             self.guarantee = self._compute_guarantee()
-        self._emit("edit", f"{name} {old:g} -> {value:g}")
+        edit = {"name": name, "from": old, "to": value}
+        self._emit("edit", f"{name} {old:g} -> {value:g}", data=edit)
 
     def evaluate_test(self) -> dict:
         loss, acc, mad = self.trainer.evaluate("test")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.errors import ConfigError
-from engine.numerics import kernels, reference
+from engine.numerics import reference
 from engine.numerics.model import Architecture, init_params, polynomial_features
 from engine.numerics.optim import BatchSampler, HParams, lr_schedule
 from engine.numerics.parallel import ParallelChoice, kernel_blas, shards_for, threads_for
@@ -22,6 +22,15 @@ from engine.training.data import Dataset, make_dataset
 
 # Evaluation works through a split in blocks of this many rows to bound its workspace.
 EVAL_BLOCK = 8192
+
+
+def _compiled():
+    """The compiled kernels, imported at their first use rather than with this module:
+    importing them loads numba, and building a trainer (in a runner's caller, say) need not
+    wait for that; the runner thread warms the kernels up while its snapshot says compiling."""
+    from engine.numerics import kernels
+
+    return kernels
 
 
 @dataclass(frozen=True)
@@ -108,7 +117,7 @@ class Trainer:
 
     @property
     def _kernels(self):
-        return kernels if self.impl == "compiled" else reference
+        return _compiled() if self.impl == "compiled" else reference
 
     def reset(self, seed: int | None = None) -> None:
         """Fresh parameters, moments, sampler and counters from the seed (default: config's)."""
@@ -238,7 +247,7 @@ class Trainer:
         rows = self._step_rows(self.hp.batch_size)
         minibatch = rows < train.n_rows
         x_cols = train.xd.shape[1] if minibatch and train.xi.shape[0] == 0 else 0
-        need = kernels.scratch_size(
+        need = _compiled().scratch_size(
             self._meta[1], -(-rows // shards), x_cols, shards, self.params.shape[0]
         )
         if self._scratch.shape[0] < need:

@@ -1,4 +1,4 @@
-"""`groklab run --headless`, `list` and `show`: the command-line contract of DESIGN.md."""
+"""`groklab run --headless`, `list` and `show`: the command-line contract."""
 
 from __future__ import annotations
 
@@ -12,9 +12,13 @@ import time
 
 import numpy as np
 import pytest
+from rich.console import Console
 
+from engine.live.runner import Runner
+from tests.configs import linear
 from tests.conftest import _child_env
 from tests.engine.test_config import BAD, write
+from tui.cli.headless import run_headless
 from tui.cli.main import main
 
 HEADER = (
@@ -64,6 +68,22 @@ def test_headless_run_writes_the_five_files(run_cli, tmp_path):
     assert "converged" in result.stdout  # the summary table
     with np.load(out / "checkpoint.npz", allow_pickle=False) as data:
         assert data["param.0.weight"].shape == (3, 1)
+
+
+def test_the_summary_table_comes_from_the_runner_not_from_the_file(tmp_path):
+    class MarkedSummary(Runner):
+        @property
+        def summary(self):
+            kept = super().summary
+            return None if kept is None else {**kept, "best_step": 4242}
+
+    runner = MarkedSummary(linear(tmp_path, steps=40), out_dir=tmp_path / "run")
+    out, err = Console(record=True, width=100), Console(record=True, width=100)
+    assert run_headless(runner, out, err) == 0
+    written = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert written["best_step"] != 4242
+    table = out.export_text()
+    assert "4242" in table and "run directory" in table
 
 
 def test_plain_lines_when_not_a_terminal(run_cli, tmp_path):

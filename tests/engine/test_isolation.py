@@ -1,4 +1,4 @@
-"""The engine imports and runs without the terminal UI's libraries (DESIGN.md)."""
+"""The engine runs without the terminal UI's libraries; a runner starts without numba."""
 
 from __future__ import annotations
 
@@ -45,3 +45,19 @@ def test_engine_runs_with_ui_libraries_unimportable(run_python):
     proc = run_python(code)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["100", "0.0"]
+
+
+def test_building_a_runner_imports_no_numba(run_python):
+    # Runner(cfg) reads the data in the caller's thread; the kernels (numba) are the
+    # runner thread's first job, while its snapshot says compiling.
+    code = (
+        "import sys\n"
+        "import engine.live.runner\n"
+        "from engine.config import load_config\n"
+        "runner = engine.live.runner.Runner(load_config('linear-regression'))\n"
+        "print(runner.snapshot().state, runner.snapshot().train_size)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('numba', 'llvmlite')))\n"
+    )
+    proc = run_python(code)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["compiling 60", "[]"]

@@ -10,12 +10,12 @@ import pytest
 
 from engine.training.monitor import (
     PRECEDENCE,
-    STATUSES,
     ConvergenceMonitor,
     MonitorEvent,
     MonitorSettings,
     Verdict,
 )
+from engine.vocabulary import Status
 
 NAN = float("nan")
 INF = float("inf")
@@ -47,6 +47,18 @@ def kinds(events):
     return [e.kind for e in events]
 
 
+def grok_kind(events):
+    """What the one grokked event classified the delay as: grokking or ordinary learning."""
+    (grok,) = [e for e in events if e.kind == "grokked"]
+    return dict(grok.data)["kind"]
+
+
+def best_val(events):
+    """The data of the latest best_val event (its numbers), None before any."""
+    best = [e for e in events if e.kind == "best_val"]
+    return None if not best else (best[-1].step, dict(best[-1].data))
+
+
 def status_changes(events):
     return [
         (e.step, dict(e.data)["from"], dict(e.data)["to"]) for e in events if e.kind == "status"
@@ -63,19 +75,20 @@ def clf(**kw):
 def test_compiling_before_first_record():
     mon = ConvergenceMonitor(MonitorSettings())
     assert mon.status == "compiling"
-    assert mon.verdict == Verdict("compiling", "no evaluation yet")
+    assert mon.verdict == Verdict(Status.COMPILING, "no evaluation yet")
     assert mon.milestones == {
         "memorized_step": None,
         "grokked_step": None,
         "converged_step": None,
         "diverged_step": None,
     }
-    assert mon.best is None and mon.best_step is None
+    assert mon.best_step is None
     assert not mon.should_stop_early(1)
 
 
 def test_status_words_and_precedence_are_consistent():
-    assert set(PRECEDENCE) | {"compiling"} == set(STATUSES)
+    assert len(set(PRECEDENCE)) == len(PRECEDENCE)
+    assert set(PRECEDENCE) | {Status.COMPILING} == set(Status)
 
 
 def test_settings_reject_programming_mistakes():
@@ -250,9 +263,9 @@ def test_nan_in_other_fields_never_raises_nor_diverges():
         {"train_loss": 0.6},  # no step: placed after the previous one
         {"step": NAN, "train_loss": None},
     ]
-    feed(mon, junk)
+    events, _ = feed(mon, junk)
     assert mon.status == "improving"
-    assert mon.best is None
+    assert mon.best_step is None and best_val(events) is None
 
     mon = ConvergenceMonitor(clf())
     feed(
@@ -289,7 +302,7 @@ def test_overfitting_after_patience_rises_with_explanation_numbers():
         "while train loss fell 40% (0.1 -> 0.06)"
     )
     assert status_changes(events)[-1] == (100, "improving", "overfitting")
-    assert mon.best == (50, pytest.approx(0.2))
+    assert mon.best_step == 50 and best_val(events) == (50, {"val_loss": pytest.approx(0.2)})
 
 
 def test_overfitting_needs_every_eval_to_rise_and_train_to_fall():
@@ -403,7 +416,7 @@ def test_grokked_after_long_delay_is_grokking():
     assert mon.milestones["memorized_step"] == 100
     assert "memorizing" in statuses
     assert mon.milestones["grokked_step"] == 2000
-    assert mon.grok_delay == 1900 and mon.grok_kind == "grokking"
+    assert mon.grok_delay == 1900 and grok_kind(events) == "grokking"
     grok = [e for e in events if e.kind == "grokked"]
     assert len(grok) == 1 and grok[0].step == 2000
     assert dict(grok[0].data) == {
@@ -426,24 +439,25 @@ def test_grokked_after_long_delay_is_grokking():
 
 def test_quick_generalization_after_memorizing_is_ordinary_learning():
     mon = ConvergenceMonitor(clf())
-    feed(mon, grok_stream(100, 150))  # delay 50 < 10 evals of 10 steps
-    assert mon.status == "grokked" and mon.grok_delay == 50 and mon.grok_kind == "ordinary learning"
+    events, _ = feed(mon, grok_stream(100, 150))  # delay 50 < 10 evals of 10 steps
+    assert mon.status == "grokked" and mon.grok_delay == 50
+    assert grok_kind(events) == "ordinary learning"
 
     # delay 510 >= 10 evals but shorter than memorization took (train acc 0.99 at step 990)
     mon = ConvergenceMonitor(clf())
-    feed(mon, grok_stream(1000, 1500))
+    events, _ = feed(mon, grok_stream(1000, 1500))
     assert mon.milestones["memorized_step"] == 990
-    assert mon.grok_delay == 510 and mon.grok_kind == "ordinary learning"
+    assert mon.grok_delay == 510 and grok_kind(events) == "ordinary learning"
 
     mon = ConvergenceMonitor(clf())
-    feed(mon, grok_stream(1000, 1980))  # delay 990 == memorized step: grokking (>=)
-    assert mon.grok_delay == 990 and mon.grok_kind == "grokking"
+    events, _ = feed(mon, grok_stream(1000, 1980))  # delay 990 == memorized step: grokking
+    assert mon.grok_delay == 990 and grok_kind(events) == "grokking"
 
 
 def test_eval_every_setting_overrides_the_inferred_interval():
     mon = ConvergenceMonitor(clf(eval_every=100))  # needs delay >= max(1000, 100)
-    feed(mon, grok_stream(100, 800))
-    assert mon.grok_delay == 700 and mon.grok_kind == "ordinary learning"
+    events, _ = feed(mon, grok_stream(100, 800))
+    assert mon.grok_delay == 700 and grok_kind(events) == "ordinary learning"
 
 
 def test_generalizing_without_memorizing_is_not_grokked():
@@ -517,21 +531,19 @@ def test_best_validation_regression_needs_relative_improvement():
     assert kinds(e0) == ["best_val", "status"] and "best_val" not in kinds(e1)
     assert [e.detail for e in e2] == ["best validation at step 20: val loss 0.5 (was 1 at step 0)"]
     assert e3 == []
-    assert mon.best == (20, 0.5) and mon.best_step == 20
+    assert mon.best_step == 20 and best_val(e0 + e1 + e2 + e3) == (20, {"val_loss": 0.5})
 
 
 def test_best_validation_classification_prefers_accuracy_then_loss():
     mon = ConvergenceMonitor(clf())
-    mon.update(rec(0, 1.0, 0.9, tacc=0.5, vacc=0.6))
-    mon.update(rec(10, 1.0, 0.5, tacc=0.5, vacc=0.55))  # lower loss but lower accuracy: not better
-    assert mon.best == (0, 0.9)
-    events = mon.update(
-        rec(20, 1.0, 1.2, tacc=0.6, vacc=0.7)
-    )  # higher accuracy wins despite the loss
-    assert mon.best == (20, 1.2) and mon.best_val_acc == 0.7
-    assert [e.kind for e in events if e.kind == "best_val"] == ["best_val"]
-    mon.update(rec(30, 1.0, 1.1, tacc=0.6, vacc=0.7))  # same accuracy, lower loss
-    assert mon.best == (30, 1.1)
+    events = mon.update(rec(0, 1.0, 0.9, tacc=0.5, vacc=0.6))
+    events += mon.update(rec(10, 1.0, 0.5, tacc=0.5, vacc=0.55))  # lower loss, lower acc
+    assert mon.best_step == 0 and best_val(events) == (0, {"val_acc": 0.6, "val_loss": 0.9})
+    latest = mon.update(rec(20, 1.0, 1.2, tacc=0.6, vacc=0.7))  # higher accuracy wins
+    assert mon.best_step == 20 and best_val(latest) == (20, {"val_acc": 0.7, "val_loss": 1.2})
+    assert [e.kind for e in latest if e.kind == "best_val"] == ["best_val"]
+    latest = mon.update(rec(30, 1.0, 1.1, tacc=0.6, vacc=0.7))  # same accuracy, lower loss
+    assert mon.best_step == 30 and best_val(latest) == (30, {"val_acc": 0.7, "val_loss": 1.1})
 
 
 def test_should_stop_early_counts_evaluations_since_best():
@@ -574,7 +586,7 @@ def test_state_dict_round_trip_continues_identically(cut):
     assert head + tail == ref_events
     assert resumed.verdict == ref.verdict
     assert resumed.milestones == ref.milestones
-    assert resumed.best == ref.best and resumed.grok_kind == ref.grok_kind
+    assert resumed.best_step == ref.best_step and resumed.grok_delay == ref.grok_delay
     assert resumed.state_dict() == ref.state_dict()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -9,9 +10,12 @@ import time
 import numpy as np
 import pytest
 
+from engine.config import load_config
 from engine.errors import ConfigError
+from engine.live.control import RunControl
 from engine.live.runner import Runner, compile_lock
 from engine.training.session import Session
+from engine.vocabulary import RunState, Status
 from tests.configs import linear, modular
 
 
@@ -98,6 +102,7 @@ def test_hparam_change_applies_at_the_next_chunk_and_is_an_event_with_its_step(l
     snap = long_run.snapshot()
     edits = [e for e in snap.events if e.kind == "edit"]
     assert len(edits) == 1 and "lr 0.01 -> 0.02" in edits[0].detail
+    assert dict(edits[0].data) == {"name": "lr", "from": 0.01, "to": 0.02}
     assert 0 < edits[0].step <= snap.step
     assert "lr" in snap.edited
     assert wait_for(lambda: long_run.snapshot().metric("lr") == 0.02, timeout=2.0)
@@ -195,3 +200,112 @@ def test_compile_lock_is_exclusive_across_processes(repo_root):
         assert waited > 0.5  # blocked until the other process let go
     finally:
         child.wait(timeout=30)
+
+
+def test_the_runner_is_a_run_control(tmp_path):
+    control: RunControl = Runner(modular(tmp_path))  # the type checker checks this line
+    assert isinstance(control, RunControl)
+
+
+def test_commands_given_while_compiling_are_applied_in_order(tmp_path):
+    runner = Runner(modular(tmp_path, steps=10_000_000), start_paused=True)
+    snap = runner.snapshot()
+    assert snap.state == RunState.COMPILING and snap.status == Status.COMPILING
+    runner.set("lr", 0.02)
+    runner.step(3)
+    runner.set("lr", 0.03)
+    with pytest.raises(ConfigError):
+        runner.set("lr", -1.0)  # rejected at once, before the kernels are even loaded
+    with pytest.raises(RuntimeError, match="still starting"):
+        runner.export(tmp_path / "early.csv")
+    runner.start()
+    try:
+        assert wait_for(lambda: runner.snapshot().step == 3)
+        snap = runner.snapshot()
+        assert snap.state == RunState.PAUSED and snap.hparam("lr") == 0.03
+        kinds = [(e.kind, e.detail) for e in snap.events if e.kind in ("edit", "step")]
+        assert kinds == [
+            ("edit", "lr 0.01 -> 0.02"),
+            ("step", "step x3 from step 0"),
+            ("edit", "lr 0.02 -> 0.03"),
+        ]
+    finally:
+        runner.stop()
+    assert not runner.is_alive
+
+
+def test_a_bad_csv_is_a_config_error_for_whoever_builds_the_runner(tmp_path):
+    (tmp_path / "table.csv").write_text("x,y\n1,2\n3,abc\n4,5\n")
+    path = tmp_path / "bad.toml"
+    path.write_text("[data]\nkind = 'csv'\npath = 'table.csv'\n")
+    with pytest.raises(ConfigError, match="abc"):
+        Runner(load_config(path))
+
+
+SMALL_SPLIT = """
+name = "small-split"
+[data]
+kind = "linear"
+n = 10
+val_fraction = 0.25
+test_fraction = 0.25
+[model]
+kind = "linear"
+[optim]
+kind = "gd"
+lr = 0.01
+[train]
+steps = 5
+"""
+
+
+def test_snapshots_carry_the_engines_training_split_size(tmp_path):
+    # 10 rows, a quarter each for val and test: round(2.5) is 2, so 6 rows train
+    # (1 - 0.25 - 0.25 of 10 would say 5).
+    path = tmp_path / "small.toml"
+    path.write_text(SMALL_SPLIT)
+    runner = Runner(load_config(path))
+    assert runner.session.trainer.splits["train"].n_rows == 6
+    assert runner.snapshot().train_size == 6  # compiling already
+    runner.start()
+    try:
+        assert wait_for(lambda: runner.snapshot().state == RunState.DONE)
+        assert runner.snapshot().train_size == 6
+    finally:
+        runner.stop()
+
+
+def test_snapshot_hparams_are_the_rows_the_optimizer_shows(tmp_path):
+    runner = Runner(modular(tmp_path, optim="momentum", steps=10_000_000), start_paused=True)
+    names = [name for name, _ in runner.snapshot().hparams]
+    assert names == ["optimizer", "lr", "weight_decay", "batch_size", "momentum", "schedule"]
+    runner.start()
+    try:
+        assert wait_for(lambda: runner.snapshot().state == RunState.PAUSED)
+        assert [name for name, _ in runner.snapshot().hparams] == names
+        assert runner.snapshot().hparam("momentum") == 0.9
+    finally:
+        runner.stop()
+
+
+def test_the_summary_is_kept_from_the_writer_at_the_end(tmp_path):
+    runner = Runner(linear(tmp_path, steps=50), out_dir=tmp_path / "run")
+    assert runner.summary is None
+    runner.start()
+    try:
+        assert runner.wait(60)
+        assert runner.summary is not None  # written when the run reached its end
+    finally:
+        runner.stop()
+    assert runner.summary == json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert runner.summary["steps"] == 50
+
+
+def test_no_run_directory_no_summary(tmp_path):
+    runner = Runner(linear(tmp_path, steps=50))
+    runner.start()
+    try:
+        assert runner.wait(60) and runner.snapshot().state == RunState.DONE
+    finally:
+        runner.stop()
+    assert runner.summary is None

@@ -46,7 +46,8 @@ def test_preset_meets_its_expectations(name):
     if cfg.expect.min_grok_delay is not None:
         assert summary["grok_delay"] is not None
         assert summary["grok_delay"] >= cfg.expect.min_grok_delay
-        assert session.monitor.grok_kind == "grokking"
+        grokked = [e for e in session.events if e.kind == "grokked"]
+        assert [e.data["kind"] for e in grokked] == ["grokking"]
     if cfg.train.early_stopping or cfg.expect.max_test_mad is not None:
         assert summary["test"] is not None, f"{name}: the test set was never scored"
 

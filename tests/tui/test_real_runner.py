@@ -5,7 +5,7 @@ from __future__ import annotations
 from fakes import drive, wait_for
 
 from engine.config import load_config
-from tui.app import GroklabApp, deferred_runner
+from tui.app import GroklabApp, build_runner
 from tui.widgets import RunHeader
 
 
@@ -14,7 +14,7 @@ def header_text(app) -> str:
 
 
 def test_linear_regression_runs_to_converged_and_quits_cleanly():
-    app = GroklabApp(deferred_runner, preset=load_config("linear-regression"))
+    app = GroklabApp(build_runner, preset=load_config("linear-regression"))
 
     async def scenario(pilot):
         await wait_for(
@@ -35,7 +35,7 @@ def test_linear_regression_runs_to_converged_and_quits_cleanly():
 
 def test_space_pauses_the_real_engine():
     cfg = load_config("grokking-mod97")
-    app = GroklabApp(deferred_runner, preset=cfg)
+    app = GroklabApp(build_runner, preset=cfg)
 
     async def scenario(pilot):
         await wait_for(

@@ -91,11 +91,9 @@ def startup_times(warm: bool) -> dict:
     script = (
         "import time, json, asyncio, threading\n"
         "from engine.config import load_config\n"
-        "from engine.training.data import make_dataset\n"
         "cfg = load_config('grokking-mod97')\n"
-        "make_dataset(cfg)\n"
-        "from tui.app import GroklabApp, deferred_runner\n"
-        "first = deferred_runner(cfg)\n"
+        "from tui.app import GroklabApp, build_runner\n"
+        "first = build_runner(cfg)\n"
         "app = GroklabApp(lambda chosen: first, preset=cfg)\n"
         "stamps = {}\n"
         "def watch():\n"

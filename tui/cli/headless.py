@@ -7,7 +7,6 @@ cleanly: the runner writes the final checkpoint and summary, and the exit status
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import time
@@ -19,6 +18,7 @@ from rich.table import Table
 
 from engine.live.runner import Runner
 from engine.live.snapshot import Snapshot
+from engine.vocabulary import RunState
 
 PLAIN_EVERY_S = 1.0
 EXIT_INTERRUPTED = 130
@@ -96,13 +96,10 @@ def run_headless(runner: Runner, console: Console, err: Console) -> int:
     finally:
         runner.stop()
     snap = runner.snapshot()
-    if snap.state == "error":
+    if snap.state == RunState.ERROR:
         err.print(f"[red]groklab: the run failed[/red]\n{snap.error}", markup=True, highlight=False)
         return 1
-    summary = None
-    if runner.out_dir is not None and (runner.out_dir / "summary.json").exists():
-        summary = json.loads((runner.out_dir / "summary.json").read_text())
-    console.print(summary_table(snap, summary))
+    console.print(summary_table(snap, runner.summary))
     for line in summary_lines(snap):
         console.print(line, highlight=False, soft_wrap=True)
     if runner.out_dir is not None:
@@ -155,7 +152,7 @@ def _follow_with_lines(runner: Runner, console: Console) -> None:
         if now - last >= PLAIN_EVERY_S:
             last = now
             snap = runner.snapshot()
-            if snap.state != "compiling":
+            if snap.state != RunState.COMPILING:
                 console.print(_progress_line(snap), highlight=False, soft_wrap=True)
     console.print(_progress_line(runner.snapshot()), highlight=False, soft_wrap=True)
     sys.stdout.flush()

@@ -66,16 +66,14 @@ def _run(args: argparse.Namespace) -> int:
         runner = Runner(cfg, out_dir=args.out, resume=args.resume)
         return run_headless(runner, Console(), Console(stderr=True))
 
-    from engine.training.data import make_dataset
+    from tui.app import GroklabApp, build_runner
 
-    make_dataset(cfg)  # the same check before any UI; numpy only, so it is quick
-    from tui.app import GroklabApp, deferred_runner
-
-    first = deferred_runner(cfg, out_dir=args.out, resume=args.resume)
+    # Built before any UI, so a mistake in the data is exit 2 here too; it loads no kernels.
+    first = build_runner(cfg, out_dir=args.out, resume=args.resume)
 
     def runner_factory(chosen):
         # The first run is the one above; presets picked later start fresh.
-        return first if chosen is cfg else deferred_runner(chosen)
+        return first if chosen is cfg else build_runner(chosen)
 
     GroklabApp(runner_factory, preset=cfg, output_dir=args.out).run()
     return EXIT_OK
