@@ -97,6 +97,7 @@ def warm_up_kernels(dtype: DTypeLike = np.float64) -> None:
     every model of a precision; the runner says `compiling` meanwhile.
     """
     from engine.numerics import kernels
+    from engine.numerics.chunk import train_chunk_args
 
     params = np.zeros(4, dtype)
     one = np.array([1], dtype=np.int64)
@@ -106,38 +107,29 @@ def warm_up_kernels(dtype: DTypeLike = np.float64) -> None:
     buf = np.empty(1)
     with compile_lock():
         kernels.train_chunk(
-            params,
-            np.zeros_like(params),
-            np.zeros_like(params),
-            np.zeros_like(params),
-            xd,
-            empty_i2,
-            yf,
-            empty_i1,
-            *meta,
-            0,
-            0,
-            empty_i1,
-            np.zeros(2, dtype=np.int64),
-            np.zeros(1),
-            0,
-            0.0,
-            0.9,
-            0.999,
-            1e-8,
-            0.0,
-            0.0,
-            0.0,
-            0.0,
-            np.ones(4, dtype),
-            0,
-            0.0,
-            buf,
-            buf.copy(),
-            buf.copy(),
-            1,
-            False,
-            np.empty(0, dtype),
+            *train_chunk_args(
+                state=(params, np.zeros_like(params), np.zeros_like(params), np.zeros_like(params)),
+                data=(xd, empty_i2, yf, empty_i1),
+                layout=(*meta, 0, 0),
+                batches=(empty_i1, np.zeros(2, dtype=np.int64)),
+                lrs=np.zeros(1),
+                opt_code=0,
+                momentum=0.9,
+                beta1=0.9,
+                beta2=0.999,
+                eps=1e-8,
+                weight_decay=0.0,
+                l1=0.0,
+                l2=0.0,
+                clip_norm=0.0,
+                weight_mask=np.ones(4, dtype),
+                step0=0,
+                grad_stop=0.0,
+                outputs=(buf, buf.copy(), buf.copy()),
+                shards=1,
+                parallel=False,
+                scratch=np.empty(0, dtype),
+            )
         )
         kernels.evaluate(params, xd, empty_i2, yf, empty_i1, *meta, 0, 0, 16)
 

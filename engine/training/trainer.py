@@ -15,6 +15,7 @@ import numpy as np
 
 from engine.errors import ConfigError
 from engine.numerics import reference
+from engine.numerics.chunk import optimizer_scalars, train_chunk_args
 from engine.numerics.model import Architecture, init_params, polynomial_features
 from engine.numerics.optim import BatchSampler, HParams, lr_schedule
 from engine.numerics.parallel import ParallelChoice, kernel_blas, shards_for, threads_for
@@ -177,48 +178,27 @@ class Trainer:
         rows, ptr = self.sampler.next(count, hp.batch_size)
         lrs = lr_schedule(hp, self.step, count)
         losses, gnorms, ratios = np.empty(count), np.empty(count), np.empty(count)
-        fan_in, fan_out, w_off, b_off = self._meta
         shards, blas = self._threads(hp.batch_size)
         parallel = shards > 1 and self._parallel.choose()
         scratch = self._scratch_for(shards) if self.impl == "compiled" else None
         started = time.perf_counter()
         with kernel_blas(1 if parallel else blas):
             done = self._kernels.train_chunk(
-                self.params,
-                self.grad,
-                self.m,
-                self.v,
-                train.xd,
-                train.xi,
-                train.yf,
-                train.yi,
-                fan_in,
-                fan_out,
-                w_off,
-                b_off,
-                self.arch.act_code,
-                self.arch.loss_code,
-                rows,
-                ptr,
-                lrs,
-                hp.opt_code,
-                hp.momentum,
-                hp.beta1,
-                hp.beta2,
-                hp.eps,
-                hp.weight_decay,
-                hp.l1,
-                hp.l2,
-                hp.clip_norm,
-                self._mask,
-                self.step,
-                grad_stop,
-                losses,
-                gnorms,
-                ratios,
-                shards,
-                parallel,
-                scratch,
+                *train_chunk_args(
+                    state=(self.params, self.grad, self.m, self.v),
+                    data=(train.xd, train.xi, train.yf, train.yi),
+                    layout=(*self._meta, self.arch.act_code, self.arch.loss_code),
+                    batches=(rows, ptr),
+                    lrs=lrs,
+                    **optimizer_scalars(hp),
+                    weight_mask=self._mask,
+                    step0=self.step,
+                    grad_stop=grad_stop,
+                    outputs=(losses, gnorms, ratios),
+                    shards=shards,
+                    parallel=parallel,
+                    scratch=scratch,
+                )
             )
         if shards > 1:
             self._parallel.record(parallel, time.perf_counter() - started, int(done))

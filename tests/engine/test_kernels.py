@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from engine.numerics import kernels, reference
+from engine.numerics.chunk import train_chunk_args
 from engine.numerics.model import ACTIVATIONS, LOSSES
 from engine.numerics.optim import OPTIMIZER_CODES
 from engine.numerics.parallel import parallel_available
@@ -48,36 +49,26 @@ def _compiled_grad(case):
     m, v = np.zeros_like(params), np.zeros_like(params)
     out = np.empty(1), np.empty(1), np.empty(1)
     done = kernels.train_chunk(
-        params,
-        grad,
-        m,
-        v,
-        case.xd,
-        case.xi,
-        case.yf,
-        case.yi,
-        fan_in,
-        fan_out,
-        w_off,
-        b_off,
-        act,
-        loss_code,
-        np.empty(0, dtype=np.int64),
-        np.zeros(2, dtype=np.int64),
-        np.zeros(1),
-        0,
-        0.0,
-        0.9,
-        0.999,
-        1e-8,
-        0.0,
-        0.0,
-        0.0,
-        0.0,
-        case.arch.weight_mask(),
-        0,
-        0.0,
-        *out,
+        *train_chunk_args(
+            state=(params, grad, m, v),
+            data=(case.xd, case.xi, case.yf, case.yi),
+            layout=(fan_in, fan_out, w_off, b_off, act, loss_code),
+            batches=(np.empty(0, dtype=np.int64), np.zeros(2, dtype=np.int64)),
+            lrs=np.zeros(1),
+            opt_code=0,
+            momentum=0.0,
+            beta1=0.9,
+            beta2=0.999,
+            eps=1e-8,
+            weight_decay=0.0,
+            l1=0.0,
+            l2=0.0,
+            clip_norm=0.0,
+            weight_mask=case.arch.weight_mask(),
+            step0=0,
+            grad_stop=0.0,
+            outputs=out,
+        )
     )
     assert done == 1
     return out[0][0], grad
@@ -154,40 +145,28 @@ def _run_both(
         grad, m, v = np.zeros_like(params), np.zeros_like(params), np.zeros_like(params)
         losses, gnorms, ratios = np.empty(steps), np.empty(steps), np.empty(steps)
         done = impl.train_chunk(
-            params,
-            grad,
-            m,
-            v,
-            case.xd.astype(real),
-            case.xi,
-            case.yf.astype(real),
-            case.yi,
-            fan_in,
-            fan_out,
-            w_off,
-            b_off,
-            act,
-            loss_code,
-            rows,
-            ptr,
-            lrs,
-            OPTIMIZER_CODES[opt],
-            settings["momentum"],
-            settings["beta1"],
-            settings["beta2"],
-            settings["eps"],
-            settings["weight_decay"],
-            settings["l1"],
-            settings["l2"],
-            settings["clip_norm"],
-            case.arch.weight_mask().astype(real),
-            0,
-            settings["grad_stop"],
-            losses,
-            gnorms,
-            ratios,
-            shards,
-            parallel,
+            *train_chunk_args(
+                state=(params, grad, m, v),
+                data=(case.xd.astype(real), case.xi, case.yf.astype(real), case.yi),
+                layout=(fan_in, fan_out, w_off, b_off, act, loss_code),
+                batches=(rows, ptr),
+                lrs=lrs,
+                opt_code=OPTIMIZER_CODES[opt],
+                momentum=settings["momentum"],
+                beta1=settings["beta1"],
+                beta2=settings["beta2"],
+                eps=settings["eps"],
+                weight_decay=settings["weight_decay"],
+                l1=settings["l1"],
+                l2=settings["l2"],
+                clip_norm=settings["clip_norm"],
+                weight_mask=case.arch.weight_mask().astype(real),
+                step0=0,
+                grad_stop=settings["grad_stop"],
+                outputs=(losses, gnorms, ratios),
+                shards=shards,
+                parallel=parallel,
+            )
         )
         results.append((done, params, m, v, losses, gnorms, ratios))
     return results

@@ -1,0 +1,91 @@
+"""The argument list of `train_chunk`, built in one place.
+
+Numba kernels take plain positional arguments (no dataclasses), 35 of them for
+`train_chunk`. Every caller (the trainer, the kernels' warm-up, the tests) names them
+here by keyword instead, so the order lives in one function, and the warm-up passes
+exactly the argument types the trainer will (a different type would be another compiled
+signature).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from engine.numerics.optim import HParams
+
+# The optimizer's scalar settings, in the kernel's order.
+OPTIMIZER_SCALARS = (
+    "momentum",
+    "beta1",
+    "beta2",
+    "eps",
+    "weight_decay",
+    "l1",
+    "l2",
+    "clip_norm",
+)
+
+
+def optimizer_scalars(hp: HParams) -> dict[str, Any]:
+    """The kernel's optimizer arguments (its code and scalars) from the live settings."""
+    return {"opt_code": hp.opt_code} | {
+        name: float(getattr(hp, name)) for name in OPTIMIZER_SCALARS
+    }
+
+
+def train_chunk_args(
+    *,
+    state: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    data: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    layout: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, int],
+    batches: tuple[np.ndarray, np.ndarray],
+    lrs: np.ndarray,
+    opt_code: int,
+    momentum: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float,
+    l1: float,
+    l2: float,
+    clip_norm: float,
+    weight_mask: np.ndarray,
+    step0: int,
+    grad_stop: float,
+    outputs: tuple[np.ndarray, np.ndarray, np.ndarray],
+    shards: int = 1,
+    parallel: bool = False,
+    scratch: np.ndarray | None = None,
+) -> tuple:
+    """Positional arguments for kernels.train_chunk and reference.train_chunk.
+
+    state: params, grad, m, v (updated in place); data: xd, xi, yf, yi; layout: fan_in,
+    fan_out, w_off, b_off (per-layer arrays), activation and loss codes; batches: rows and
+    per-step pointers (empty rows = full batch); outputs: per-step loss, gradient norm and
+    update ratio buffers.
+    """
+    return (
+        *state,
+        *data,
+        *layout,
+        *batches,
+        lrs,
+        opt_code,
+        momentum,
+        beta1,
+        beta2,
+        eps,
+        weight_decay,
+        l1,
+        l2,
+        clip_norm,
+        weight_mask,
+        step0,
+        grad_stop,
+        *outputs,
+        shards,
+        parallel,
+        scratch,
+    )
