@@ -19,7 +19,6 @@ from types import MappingProxyType
 import numpy as np
 
 from engine.numerics.optim import HParams, lr_schedule
-from engine.numerics.reference import loss_and_grad
 from engine.training.guarantee import Guarantee, observed_contraction, quadratic_guarantee
 from engine.training.history import MetricHistory
 from engine.training.hparams import LIVE_HPARAMS, validate_hparam
@@ -62,7 +61,7 @@ HISTORY_SERIES = STEP_SERIES + EVAL_SERIES
 MAX_EVENTS_KEPT = 5000
 MAX_ROWS_KEPT = 200_000
 
-# Gradient norms kept for fitting the observed contraction on quadratic problems.
+# Per-step norms kept for fitting the observed contraction on quadratic problems.
 _CONTRACTION_WINDOW = 4096
 
 
@@ -216,20 +215,13 @@ class Session:
         if not self.is_quadratic:
             return None
         train = self.trainer.splits["train"]
-        fan_in, fan_out, w_off, b_off = self.trainer.arch.meta()
-        _loss, grad = loss_and_grad(
-            self.trainer.params, train.xd, train.yf, False, fan_in, fan_out, w_off, b_off, 0, 0
-        )
-        hp = self.trainer.hp
-        grad += self.trainer.arch.weight_mask() * hp.l2 * self.trainer.params
         return quadratic_guarantee(
             train.xd,
             train.yf,
             self.trainer.arch.bias,
-            hp.l2,
-            hp.lr,
+            self.trainer.hp,
             self.cfg.convergence.grad_tol,
-            float(np.linalg.norm(grad)),
+            self.trainer.params,
         )
 
     def current_lr(self) -> float:
@@ -237,6 +229,11 @@ class Session:
         return float(lr_schedule(self.trainer.hp, self.step, 1)[0])
 
     def observed_contraction(self) -> float:
+        """The rate fitted to the gradient norms; NaN when no deterministic guarantee applies
+        (there is no predicted rate to set it beside)."""
+        g = self.guarantee
+        if g is None or not g.applies:
+            return math.nan
         return observed_contraction(np.asarray(self._grad_tail))
 
     # ------------------------------------------------------------------ events
@@ -267,13 +264,7 @@ class Session:
             f"{self.cfg.name}: seed {self.trainer.seed}, {self.trainer.arch.n_params} parameters",
         )
         if self.guarantee is not None:
-            g = self.guarantee
-            verdict = (
-                "diverges: lr > 2/L"
-                if g.diverges
-                else f"converges: lr < 2/L, contraction {g.contraction:.6f}"
-            )
-            self._emit("guarantee", f"L={g.L:.4g} mu={g.mu:.4g} 2/L={g.stable_lr:.4g}: {verdict}")
+            self._emit("guarantee", self.guarantee.summary())
         self._evaluate()
 
     def advance(self, count: int) -> AdvanceResult:
@@ -334,7 +325,13 @@ class Session:
             steps, {"step_loss": result.losses, "step_grad_norm": result.grad_norms}
         )
         if self.guarantee is not None:
-            self._grad_tail.extend(result.grad_norms.tolist())
+            # The rate is fitted to a norm that shrinks to 0 at the fixed point: the
+            # gradient's, unless decoupled decay holds it at grad_floor > 0; then the
+            # update's (|w_t+1 - w_t| / |w_t|), whose distance from its limit is not a mere
+            # projection of the error (that one can shrink at the squared rate).
+            decays = self.trainer.hp.weight_decay > 0
+            series = result.update_ratios if decays else result.grad_norms
+            self._grad_tail.extend(series.tolist())
             del self._grad_tail[:-_CONTRACTION_WINDOW]
 
     def _diverge(self) -> None:
@@ -343,8 +340,9 @@ class Session:
 
     def _advise_lower_lr(self) -> None:
         hint = ""
-        if self.guarantee is not None:
-            hint = f" (2/L = {self.guarantee.stable_lr:.4g})"
+        g = self.guarantee
+        if g is not None and g.applies:
+            hint = f" (stable below {g.stable_lr:.4g} for {g.method})"
         self._emit(
             "advice",
             f"the run diverged: lower the learning rate below "
@@ -426,8 +424,8 @@ class Session:
         runner validates at its boundary, so a bad value never reaches here."""
         old = getattr(self.trainer.hp, name)
         self.trainer.hp = self.trainer.hp.with_(**{name: value})
-        if name == "lr":  # the guarantee's predictions depend on the step size
-            self.guarantee = self._compute_guarantee()
+        # Every live key (lr, weight decay, momentum, batch size) changes what is guaranteed.
+        self.guarantee = self._compute_guarantee()
         edit = {"name": name, "from": old, "to": value}
         self._emit("edit", f"{name} {old:g} -> {value:g}", data=edit)
 
@@ -484,6 +482,9 @@ class Session:
         if self.guarantee is not None:
             g = self.guarantee
             summary["guarantee"] = {
+                "method": g.method,
+                "applies": g.applies,
+                "reason": g.reason,
                 "L": g.L,
                 "mu": g.mu,
                 "stable_lr": g.stable_lr,
@@ -491,6 +492,9 @@ class Session:
                 "predicted_contraction": g.contraction,
                 "predicted_steps": g.predicted_steps,
                 "diverges": g.diverges,
+                "floor": g.lstsq_loss,
+                "unpenalised_floor": g.unpenalised_loss,
+                "grad_floor": g.grad_floor,
                 "observed_contraction": self.observed_contraction(),
             }
         return summary

@@ -17,7 +17,8 @@ preset's [expect] block (engine.config.ExpectConfig) holds. The rules, key by ke
   stopping (`wants_test`), and the checker does it itself if nobody has yet.
 - max_final_val_loss / min_final_val_acc: the last evaluation's val loss <= / val acc >=.
 - params_close_to_lstsq: max |params - least-squares params| <= it (quadratic problems).
-- diverged_predicted: the quadratic guarantee said lr > 2/L *and* the run diverged.
+- diverged_predicted: the quadratic guarantee said lr is past the method's stable bound
+  *and* the run diverged.
 - val_loss_rises: over the val-loss history, the final value is more than VAL_RISE (5%)
   above the minimum, the minimum is not the last point, and the train loss at the end is
   below the train loss at the minimum's step (the classic overfitting picture: validation
@@ -265,7 +266,9 @@ def check_expectations(cfg, session: Session, summary: dict) -> list[str]:
         g = session.guarantee
         predicted = g is not None and bool(g.diverges)
         diverged = session.monitor.milestones.get("diverged_step") is not None
-        basis = "no quadratic guarantee" if g is None else f"lr {g.lr:.4g} vs 2/L {g.stable_lr:.4g}"
+        basis = (
+            "no quadratic guarantee" if g is None else f"lr {g.lr:.4g} vs bound {g.stable_lr:.4g}"
+        )
         why = (
             f"the guarantee {'predicted' if predicted else 'did not predict'} divergence "
             f"({basis}) and the run {'diverged' if diverged else 'did not diverge'}"
