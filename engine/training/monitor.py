@@ -984,7 +984,12 @@ class ConvergenceMonitor:
         if train is not None:
             numbers.update(change=train.rel_change, noise=train.noise)
         holding = self._status == Status.CONVERGED
-        if train is not None and self._still_falling(train, holding) and not stationary:
+        if (
+            train is not None
+            and not stationary
+            and self._still_falling(train, holding)
+            and self._fall_matters(train)
+        ):
             return (
                 Status.IMPROVING,
                 f"training loss fell {_pct(train.rel_change)} since step {train.start} "
@@ -995,6 +1000,9 @@ class ConvergenceMonitor:
             f"the gradient norm is below {s.grad_tol:g}"
             if stationary
             else "the training loss has stopped falling"
+            if train is None or train.direction != "falling"
+            else f"the training loss has all but stopped falling ({_pct(train.rel_change)} "
+            f"since step {train.start})"
         )
         if train is not None and train.jitters and not stationary:
             band = f" (it jitters between {_g(train.low)} and {_g(train.high)})"
@@ -1002,6 +1010,20 @@ class ConvergenceMonitor:
         else:
             band = ""
         return self._fit_regression(level, why, band, numbers)
+
+    def _fall_matters(self, train: Trend) -> bool:
+        """A fall worth calling improvement (regression with a known noise floor): at the
+        floor, more than a tenth of its tolerance; far above it, more than STALL_REL."""
+        ref = self.settings.reference
+        nv = ref.noise_var
+        if nv is None:
+            return True
+        tol = max(0.25 * nv, 0.02 * (ref.target_var or 0.0))
+        if train.level <= nv + tol:
+            return -train.change > 0.1 * tol
+        if train.level > nv + 2.0 * tol and self.settings.floor is None:
+            return -train.rel_change >= STALL_REL
+        return True
 
     def _still_falling(self, train: Trend, holding: bool) -> bool:
         """Falling, and (once converged) by more than HOLD_REL: a converged run is not
