@@ -123,16 +123,17 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class ConvergenceConfig:
-    """[convergence]: thresholds of the monitor's status words."""
+    """[convergence]: thresholds of the monitor's status words (in steps or fractions of
+    the run, never in numbers of evaluations; engine/training/monitor.py defines them)."""
 
     grad_tol: float = 1e-6
-    plateau_rel_tol: float = 1e-4
-    window: int = 10
-    patience: int = 5
+    plateau_rel_tol: float = 1e-3  # relative change over the recent window that is flat
+    window_fraction: float = 0.25  # the recent window: this fraction of the steps so far
+    dwell_fraction: float = 0.1  # a calm status must hold this fraction of the steps so far
+    overfit_rel: float = 0.1  # validation loss this far above its best (relative) overfits
     chance: float | None = None  # None = auto: 1 / n_classes (written as -1 in TOML)
     memorize_acc: float = 0.99
     grok_acc: float = 0.95
-    underfit_ratio: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -401,12 +402,19 @@ _TRAIN_CHECKS: dict[str, Check] = {
 _CONVERGENCE_CHECKS: dict[str, Check] = {
     "grad_tol": _POSITIVE,
     "plateau_rel_tol": _POSITIVE,
-    "window": _integer(2),
-    "patience": _integer(1),
+    "window_fraction": _number(0.0, 1.0, lo_open=True),
+    "dwell_fraction": _number(0.0, 0.5),
+    "overfit_rel": _POSITIVE,
     "chance": _chance,
     "memorize_acc": _number(0.0, 1.0, lo_open=True),
     "grok_acc": _number(0.0, 1.0, lo_open=True),
-    "underfit_ratio": _number(1.0, lo_open=True),
+}
+# Keys that counted evaluations or compared with the old floor: what replaced each.
+_REMOVED_KEYS = {
+    ("convergence", "window"): "convergence.window_fraction (a fraction of the steps so far)",
+    ("convergence", "patience"): "convergence.dwell_fraction (a fraction of the steps so far)",
+    ("convergence", "underfit_ratio"): "nothing: underfitting compares with the data's own "
+    "noise floor or Bayes accuracy",
 }
 _EXPECT_CHECKS: dict[str, Check] = {
     "status": _choice(tuple(s.value for s in Status)),
@@ -521,6 +529,9 @@ def _fill(raw: _RawSection, kind: str | None) -> dict[str, Any]:
     for key, value in raw.values.items():
         if key == "kind" and kind is not None:
             continue
+        if (raw.name, key) in _REMOVED_KEYS:
+            replaced = _REMOVED_KEYS[(raw.name, key)]
+            raise raw.error(key, f"no such key any more: it was replaced by {replaced}", value)
         if key not in defaults:
             raise raw.error(key, f"a key allowed for {where} ({allowed})", value)
         try:

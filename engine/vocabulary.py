@@ -58,6 +58,7 @@ class Status(StrEnum):
     PLATEAU = "plateau"
     CONVERGED = "converged"
     DIVERGED = "diverged"
+    DIVERGING = "diverging"
     OVERFITTING = "overfitting"
     UNDERFITTING = "underfitting"
     MEMORIZING = "memorizing"

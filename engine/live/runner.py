@@ -432,6 +432,7 @@ class Runner:
             state=self._state,
             status=session.monitor.status,
             explanation=verdict.explanation,
+            sentence=verdict.sentence,
             step=session.step,
             epoch=float(session.trainer.epoch),
             steps_per_s=float(session.steps_per_s),

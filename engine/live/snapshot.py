@@ -54,6 +54,7 @@ class Snapshot:
     version: int = 0  # increases with every publish
     milestones: tuple[tuple[str, int | None], ...] = field(default=())
     train_size: int | None = None  # rows in the training split (None before the data exists)
+    sentence: str = ""  # the status in plain words, for a student (explanation: the numbers)
 
     def get_series(self, name: str) -> Series:
         for key, series in self.series:

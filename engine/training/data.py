@@ -11,7 +11,7 @@ import csv
 import itertools
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 import numpy as np
@@ -46,6 +46,31 @@ class Split:
     y: np.ndarray
 
 
+@dataclass(frozen=True)
+class Reference:
+    """What the data itself allows, known before training: the floor a verdict compares with.
+
+    Every field is None when it cannot be known (a CSV file has no known noise).
+    noise_var: variance of the noise added to a generated regression target; the mse loss
+        (mean squared error of y, in y's own units: targets are never standardized) of the
+        true function. The lowest loss a model can reach on fresh data.
+    target_var: variance of the training targets (regression): the mse of predicting
+        their mean, so R^2 = 1 - loss / target_var.
+    bayes_acc: accuracy of the Bayes classifier on clean labels (validation and test are
+        clean), estimated once by Monte Carlo from the generating densities.
+    label_noise: fraction of training labels flipped at random (generated classification).
+    majority_rate: share of the most frequent class in the training split (classification).
+    n_val: rows in the validation split (how precise a validation accuracy can be).
+    """
+
+    noise_var: float | None = None
+    target_var: float | None = None
+    bayes_acc: float | None = None
+    label_noise: float | None = None
+    majority_rate: float | None = None
+    n_val: int = 0
+
+
 @dataclass(frozen=True, eq=False)
 class Dataset:
     """Three splits plus what the model needs to know about their shapes.
@@ -64,6 +89,7 @@ class Dataset:
     n_outputs: int
     feature_names: tuple[str, ...]
     target_name: str
+    reference: Reference = field(default_factory=lambda: Reference())
 
 
 def make_dataset(cfg: RunConfig) -> Dataset:
@@ -79,13 +105,21 @@ def make_dataset(cfg: RunConfig) -> Dataset:
         perm = rng.permutation(len(y))
         X, y = X[perm], y[perm].reshape(-1, 1)
         sizes = split_sizes(len(y), data, cfg.source, "data.n")
-        return _dataset(X, y, sizes, "regression", names, "y", n_outputs=1)
+        noise = _need(data.noise, "noise")
+        ref = Reference(noise_var=noise * noise)
+        return _dataset(X, y, sizes, "regression", names, "y", n_outputs=1, reference=ref)
     X, y, classes = _CLASSIFICATION[data.kind](data, rng)
     perm = rng.permutation(len(y))
     X, y = X[perm], y[perm]
     sizes = split_sizes(len(y), data, cfg.source, "data.n")
-    _flip_labels(y[: sizes[0]], _need(data.label_noise, "label_noise"), classes, rng)
-    return _dataset(X, y, sizes, "classification", ("x1", "x2"), "class", n_outputs=classes)
+    label_noise = _need(data.label_noise, "label_noise")
+    _flip_labels(y[: sizes[0]], label_noise, classes, rng)
+    # Its own stream: estimating the floor must not change the data a seed names.
+    mc_rng = np.random.default_rng(np.random.SeedSequence([cfg.train.seed, 3]))
+    ref = Reference(bayes_acc=bayes_accuracy(data, mc_rng), label_noise=label_noise)
+    return _dataset(
+        X, y, sizes, "classification", ("x1", "x2"), "class", n_outputs=classes, reference=ref
+    )
 
 
 # --------------------------------------------------------------------------- splitting
@@ -122,8 +156,10 @@ def _dataset(
     n_outputs: int,
     input_kind: str = "dense",
     n_inputs: int | None = None,
+    reference: Reference | None = None,
 ) -> Dataset:
-    """Cut already-shuffled rows into train, val, test (in that order)."""
+    """Cut already-shuffled rows into train, val, test (in that order); completes the
+    reference with what the splits tell (target variance, majority class, val size)."""
     n_train, n_val, _ = sizes
     bounds = (0, n_train, n_train + n_val, len(y))
     x_dtype = np.int64 if input_kind == "index" else np.float64
@@ -135,6 +171,13 @@ def _dataset(
         )
         for lo, hi in itertools.pairwise(bounds)
     ]
+    y_train = splits[0].y
+    extra: dict = {"n_val": n_val}
+    if task == "regression" and len(y_train):
+        extra["target_var"] = float(np.var(y_train))
+    elif task == "classification" and len(y_train):
+        extra["majority_rate"] = float(np.bincount(y_train).max() / len(y_train))
+    reference = replace(reference or Reference(), **extra)
     return Dataset(
         *splits,
         task=task,
@@ -143,6 +186,7 @@ def _dataset(
         n_outputs=n_outputs,
         feature_names=feature_names,
         target_name=target_name,
+        reference=reference,
     )
 
 
@@ -268,6 +312,110 @@ _CLASSIFICATION: dict[str, Callable[[DataConfig, np.random.Generator], Labelled]
 }
 
 
+# --------------------------------------------------------------------------- the Bayes floor
+
+BAYES_SAMPLES = 4000
+"""Monte Carlo points for the Bayes accuracy: its standard error is below 0.005."""
+
+
+def bayes_accuracy(d: DataConfig, rng: np.random.Generator) -> float:
+    """Accuracy of the Bayes classifier on clean labels, E_x[max_k p(k | x)], by Monte Carlo
+    from the generator itself (fresh points from `rng`) and each class's exact density.
+
+    Classes are equally likely (the generators make equal class sizes). Zero jitter makes
+    the classes disjoint: 1.
+    """
+    jitter = _need(d.jitter, "jitter")
+    if jitter <= 0:
+        return 1.0
+    X, _, classes = _CLASSIFICATION[d.kind](replace(d, n=BAYES_SAMPLES, label_noise=0.0), rng)
+    log_density = _LOG_DENSITY[d.kind](X, d, classes)  # (n, classes), up to a shared constant
+    log_density -= log_density.max(axis=1, keepdims=True)
+    posterior = np.exp(log_density)
+    posterior /= posterior.sum(axis=1, keepdims=True)
+    return float(posterior.max(axis=1).mean())
+
+
+def _log_i0(z: np.ndarray) -> np.ndarray:
+    """log of the modified Bessel function I0, without overflow for large z."""
+    small = z < 100.0
+    out = np.empty_like(z)
+    out[small] = np.log(np.i0(z[small]))
+    big = z[~small]
+    out[~small] = big - 0.5 * np.log(2.0 * math.pi * big) + np.log1p(1.0 / (8.0 * big))
+    return out
+
+
+def _circles_density(X: np.ndarray, d: DataConfig, classes: int) -> np.ndarray:
+    # A ring of radius r blurred by N(0, j^2): exp(-(rho^2 + r^2) / 2j^2) I0(rho r / j^2).
+    j2 = _need(d.jitter, "jitter") ** 2
+    rho = np.hypot(X[:, 0], X[:, 1])
+    return np.column_stack([-(r * r) / (2 * j2) + _log_i0(rho * r / j2) for r in (1.0, 0.5)])
+
+
+def _uniform_blur(t: np.ndarray, jitter: float) -> np.ndarray:
+    """Density of U(0, 1) + N(0, jitter^2) at t."""
+    erf = np.vectorize(math.erf)
+    s = jitter * math.sqrt(2.0)
+    return 0.5 * (erf(t / s) - erf((t - 1.0) / s))
+
+
+def _xor_density(X: np.ndarray, d: DataConfig, classes: int) -> np.ndarray:
+    j = _need(d.jitter, "jitter")
+    pos = [_uniform_blur(X[:, k], j) for k in (0, 1)]
+    neg = [_uniform_blur(-X[:, k], j) for k in (0, 1)]
+    agree = pos[0] * pos[1] + neg[0] * neg[1]
+    differ = pos[0] * neg[1] + neg[0] * pos[1]
+    with np.errstate(divide="ignore"):
+        return np.log(np.column_stack([agree, differ]) + 1e-300)
+
+
+def _gaussians_density(X: np.ndarray, d: DataConfig, classes: int) -> np.ndarray:
+    j2 = _need(d.jitter, "jitter") ** 2
+    angle = 2.0 * math.pi * np.arange(classes) / classes
+    centres = 2.0 * np.column_stack([np.cos(angle), np.sin(angle)])
+    return -((X[:, None, :] - centres[None]) ** 2).sum(axis=2) / (2 * j2)
+
+
+def _spiral_density(X: np.ndarray, d: DataConfig, classes: int) -> np.ndarray:
+    # The radius is shared by all arms; the angle is the arm's plus 4 r plus N(0, j^2),
+    # wrapped around the circle.
+    j = _need(d.jitter, "jitter")
+    rho = np.hypot(X[:, 0], X[:, 1])
+    phi = np.arctan2(X[:, 1], X[:, 0])
+    wraps = np.arange(-6, 7)[None, None, :] * 2.0 * math.pi
+    base = 2.0 * math.pi * np.arange(classes) / classes
+    delta = (phi[:, None] - base[None, :] - 4.0 * rho[:, None])[:, :, None] + wraps
+    terms = -(delta**2) / (2.0 * j * j)
+    top = terms.max(axis=2, keepdims=True)
+    return (top + np.log(np.exp(terms - top).sum(axis=2, keepdims=True)))[:, :, 0]
+
+
+def _moons_density(X: np.ndarray, d: DataConfig, classes: int) -> np.ndarray:
+    # Each moon is a half circle blurred by N(0, j^2): integrate over its parameter t.
+    j2 = _need(d.jitter, "jitter") ** 2
+    t = (np.arange(400) + 0.5) * math.pi / 400
+    curves = (
+        np.column_stack([np.cos(t), np.sin(t)]),
+        np.column_stack([1.0 - np.cos(t), 0.5 - np.sin(t)]),
+    )
+    out = []
+    for curve in curves:
+        terms = -((X[:, None, :] - curve[None]) ** 2).sum(axis=2) / (2 * j2)
+        top = terms.max(axis=1, keepdims=True)
+        out.append(top[:, 0] + np.log(np.exp(terms - top).sum(axis=1)))
+    return np.column_stack(out)
+
+
+_LOG_DENSITY: dict[str, Callable[[np.ndarray, DataConfig, int], np.ndarray]] = {
+    "circles": _circles_density,
+    "xor": _xor_density,
+    "gaussians": _gaussians_density,
+    "spiral": _spiral_density,
+    "moons": _moons_density,
+}
+
+
 # --------------------------------------------------------------------------- modular arithmetic
 
 
@@ -291,6 +439,7 @@ def _modular(d: DataConfig, rng: np.random.Generator, source: str) -> Dataset:
     return _dataset(
         X, y[perm], sizes, "classification", ("a", "b"),
         f"(a {symbol} b) mod {p}", n_outputs=p, input_kind="index", n_inputs=2 * p,
+        reference=Reference(bayes_acc=1.0, label_noise=0.0),  # the label is a function of (a, b)
     )  # fmt: skip
 
 

@@ -1,195 +1,300 @@
-"""Convergence monitor: turns the per-evaluation metric stream into a status word and events.
+"""Convergence judge: turns the per-evaluation metric stream into a status backed by evidence.
 
-One ``ConvergenceMonitor`` watches one run. The runner feeds it one evaluation
-record at a time (``update``) and tells it when a training step produced a
-non-finite loss (``note_nonfinite``). It answers with events, a current
-``Verdict`` (status + one-line explanation with the numbers behind it), the
-milestones reached and the best validation point. Plain Python, no numpy
-needed, no UI import; its state is JSON-able so checkpoints can store it.
+One ``ConvergenceMonitor`` watches one run. The session feeds it one evaluation record at a
+time (``update``) and tells it when a training step produced a non-finite loss
+(``note_nonfinite``). It answers with events, a current ``Verdict`` (status word, one plain
+sentence, and the numbers behind it), the milestones reached and the best validation point.
+Plain Python, no numpy, no UI import; its state is JSON-able so checkpoints can store it.
 
 Definitions
 -----------
-"Evaluation" means one record passed to ``update``. Every count below is a
-count of evaluations, not of training steps. Values that are None are
-"missing"; missing or non-finite values never raise, they only make the rules
-that need them not hold (the exception: a NaN/inf *train loss* is divergence).
+Every duration is in training steps, never in numbers of evaluations, so the evaluation
+cadence (``train.eval_every``) changes no verdict; milestone steps are interpolated between
+the two evaluations that bracket them. ``s`` is the current step.
 
-Status words. When several hold, the first in this order is shown: diverged,
-grokked, memorizing, converged by the gradient criterion (4a), overfitting,
-converged by a sustained plateau (4b), underfitting, plateau, improving.
+The recent window is the last ``w = max(window_fraction * s, 5 evaluation gaps)`` steps
+(window_fraction 0.25). Its first third (by steps) is A, its last third B. A metric's
+*level* is the median of its values in B; its *change* is median(B) - median(A); its
+*noise* is the robust jitter between evaluations, 1.4826 x MAD of its successive
+differences / sqrt 2 (a smooth curve has almost none, minibatch noise a lot); the change is
+*significant* when it exceeds Z = 3 standard errors of that difference of medians
+(1.25 x noise x sqrt(1/|A| + 1/|B|)) and also ``flat_rel_tol`` (1e-3) of the level (an
+accuracy: also 1.5 validation rows and 0.5 points). Falling, rising or flat accordingly.
+Fewer than 2 evaluations in A or B: no evidence yet, the status stays ``improving``.
 
-1. ``diverged`` (sticky: once reached it never changes) - a record's train loss
-   is NaN or infinite, or ``note_nonfinite`` was called (a training step's loss
-   was non-finite), or the train loss is *exploding*: above
-   ``EXPLODE_FACTOR`` (1e4) x the first finite train loss of the run
-   (x max(first, 1e-12), so a first loss of 0 does not make every loss
-   "exploding"). The reference is the *first* loss, not the lowest: a grokking
-   run's loss can legitimately spike many orders above its minimum.
-2. ``grokked`` (sticky) - validation accuracy >= ``grok_acc`` at an evaluation
-   after the run was seen memorizing (``memorized_step`` is set). Reaching
-   ``grok_acc`` without memorizing first is ordinary learning and never gives
-   this status. The ``grokked`` event records the delay
-   ``grokked_step - memorized_step`` and classifies it: **grokking** when
-   ``delay >= max(10 * eval_every, memorized_step)`` (generalization lagged by
-   at least ten evaluations *and* took at least as long again as
-   memorization did), otherwise **ordinary learning**. This scales Liu et al.
-   (2022)'s fixed rule (generalization delayed by more than 10^3 steps after
-   memorization) to runs of any length. ``eval_every`` is the setting when
-   given, else the smallest step gap seen between two evaluations. The
-   explanation stays the one given when grokking was detected.
-3. ``memorizing`` (classification only) - train accuracy >= ``memorize_acc``
-   while validation accuracy is *near chance*: strictly below the midpoint
-   between chance and ``grok_acc``,
-   ``val_acc < chance + (grok_acc - chance) / 2`` (chance None counts as 0).
-   The first such evaluation sets ``memorized_step`` (even when a status above
-   this one is shown, e.g. overfitting while the val loss climbs).
-4. ``converged`` - either (a) the gradient norm is below ``grad_tol`` (the
-   seed's criterion; a missing or non-finite grad norm is "not small"; this
-   case ranks above overfitting: an optimisation that has reached a
-   stationary point has converged whatever validation does; but a stationary
-   point whose fit is bad, as judged in (b), is reported as underfitting), or
-   (b) the train loss has been *flat* (see plateau) at this evaluation and the
-   ``patience`` evaluations before it (``patience + 1`` in a row) and the fit
-   is good: train loss <= ``underfit_ratio`` x ``floor`` when the floor is
-   known; when it is not, classification needs train accuracy >=
-   ``memorize_acc - 0.1`` and regression (or classification without a train
-   accuracy) is always good (nothing to compare with). Case (b) ranks below
-   overfitting.
-5. ``overfitting`` - validation loss rose at each of the last k >= ``patience``
-   evaluations (each strictly higher than the one before) while train loss
-   fell over the same k evaluations by more than ``plateau_rel_tol``
-   (relative). The span starts at the evaluation before the first rise; the
-   explanation reports it, e.g. "val loss up 18% over 6 evals (0.21 -> 0.248,
-   steps 100-160) while train loss fell 40% (0.1 -> 0.06)".
-6. ``underfitting`` - the same sustained flat train loss as (4b) but the fit
-   is bad: train loss > ``underfit_ratio`` x ``floor`` (floor known), or,
-   floor unknown, classification train accuracy < ``memorize_acc - 0.1``.
-7. ``plateau`` - the train loss is *flat*: over the last ``window``
-   evaluations (finite train losses), ``(max - min) / max(|max|, |min|) <
-   plateau_rel_tol`` (for a monotone series this is the relative change from
-   the oldest to the newest), while the grad norm is not below ``grad_tol``.
-8. ``improving`` - none of the above (also the status from the first record
-   until ``window`` train losses exist).
+Reference (engine/training/data.py ``Reference``): the noise variance ``nv`` of a generated
+regression target (the lowest mse a model can reach on fresh data), the target variance
+``tv`` (R^2 = 1 - loss / tv), the Bayes accuracy ``B`` of a generated classification problem
+(estimated once by Monte Carlo), the majority-class rate of a CSV classifier; and, for linear
+and polynomial models, the least-squares floor ``f`` (the lowest train loss the model class
+can reach). Unknown values are None and the verdict says so instead of guessing.
+Regression tolerance ``tol = max(0.25 nv, 0.02 tv)``; accuracy tolerance
+``tol_acc = max(0.025, 2 sqrt(B (1 - B) / n_val) + 1 / n_val)``.
 
-``compiling`` is the status before the first record.
+Statuses, first that holds wins:
 
-The best validation point: regression, the lowest finite validation loss;
-classification, the highest validation accuracy, ties broken by the lower
-validation loss. A candidate becomes the new best only when it improves on the
-best by more than ``plateau_rel_tol`` relative (loss < best * (1 - tol);
-accuracy: any strictly higher accuracy, it is a count fraction); the first
-candidate is always the best. ``should_stop_early(p)`` is True when ``p`` or
-more evaluations passed since the best was last improved (or since the first
-record, when there is no best yet).
+1. ``diverged`` (sticky; the run stops) - a non-finite train loss (in a record or in a
+   training step), or the train loss above 1e4 x its first value, or geometric growth:
+   it rose at each of the last 3 or more evaluations, by 10x or more over those rises, and
+   is above its first value.
+2. ``grokked`` (sticky) - validation accuracy crossed ``grok_acc`` after memorization
+   (``memorized_step`` set) and ``judge_generalization`` calls it grokking: the delay
+   generalized_step - memorized_step is at least the time memorization took
+   (memorized_step) and at least 3 evaluation gaps (what a cadence can resolve). A shorter
+   delay is ordinary learning: a ``generalized`` event, and the run goes on being judged.
+3. ``diverging`` - the guarantee predicts certain divergence (from step 0), or the train
+   loss rose at each of the last 3 evaluations by 2x or more in all and is at least twice
+   its lowest value.
+4. ``memorizing`` (classification) - train accuracy >= ``memorize_acc`` (0.99; stays while
+   >= memorize_acc - 0.02) while validation accuracy is *near chance*:
+   < max(2 x chance, chance + 0.05). Its first evaluation sets ``memorized_step`` at the
+   interpolated step where train accuracy crossed memorize_acc.
+5. ``overfitting`` - the generalization gap grew: the validation level is above the lowest
+   validation loss seen (``v*``, at step s*) by more than ``overfit_rel`` (10%) of v* and
+   3 x its noise, while the train level is below the train loss at s* by 1% and 2 x its
+   noise. It stays while the excess is above half of both margins and the train level is
+   still below its value at s*. Not during a memorization story (memorized, not yet
+   generalized: that is ``memorizing`` and grokking's business).
+6. ``converged`` - the train loss is flat (or the gradient norm is below ``grad_tol``) and:
+   regression, its level is at the noise floor, <= nv + tol (stays while <= nv + 1.5 tol),
+   or, noise unknown, at the least-squares floor (<= f + max(0.01 f, 1e-3 tv)) ("noise
+   floor unknown"); classification, validation accuracy is not rising and its level is at
+   the Bayes limit, >= B - tol_acc (stays while >= B - 1.5 tol_acc) - the training loss of a
+   separable problem may keep falling as margins grow. A jittering curve is "stochastic",
+   with its band (10th-90th percentile over the window) named.
+7. ``underfitting`` - flat, and the fit is far from what the data allows: regression, the
+   model is at its least-squares floor and that floor is above nv + tol ("the best linear
+   fit leaves R^2 = a; the noise allows b"), or, no least-squares floor known, the level is
+   above nv + 2 tol; classification, validation accuracy is flat below B - 2 tol_acc (B
+   unknown: no better than the majority class + tol_acc).
+8. ``plateau`` - the train loss is flat (or rising, not geometrically) and none of the
+   above: stalled above what the model class can reach, or the floor is unknown.
+9. ``improving`` - the train loss is falling (or validation accuracy is rising), or there
+   is no evidence yet. ``compiling`` is the status before the first record.
 
-Events per update, in this order: ``train_acc_100`` (first train accuracy of
-1.0), ``memorized`` (first memorizing evaluation), ``best_val`` (new best),
-``status`` (status changed: detail "old -> new: explanation"), then the
-milestone of the new status, once per run: ``grokked``, ``converged``,
-``diverged``. The runner adds ``early_stop`` itself.
+Hysteresis: a change between the calm statuses (6-9) happens only when the new one has
+held for ``dwell_fraction`` (0.1) x s steps; alarms (1-5) apply at once.
+
+The best validation point (early stopping): regression, the lowest validation loss;
+classification, the highest validation accuracy, ties broken by the lower loss; a new best
+must improve on the old by more than 1e-4 relative. ``should_stop_early(p)`` is True once
+``p`` evaluations (``train.patience``) passed without one.
+
+Events per update, in this order: ``train_acc_100``, ``memorized``, ``best_val``,
+``generalized`` (ordinary learning), ``status`` (data: from, to and the numbers), then the
+milestone of the new status, once: ``grokked``, ``converged``, ``diverged``.
 """
 
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from engine.training.data import Reference
 from engine.vocabulary import Status
 
+STATE_VERSION = 2
+
 EXPLODE_FACTOR = 1e4
-"""Train loss above this multiple of the run's first finite train loss counts as diverged."""
-
-UNDERFIT_ACC_GAP = 0.1
-"""Floor unknown: a flat classifier below ``memorize_acc - UNDERFIT_ACC_GAP`` underfits."""
-
-GROK_MIN_EVALS = 10
-"""Grokking needs a delay of at least this many evaluation intervals."""
-
-STATE_VERSION = 1
+"""Train loss above this multiple of its first value is diverged, whatever its shape."""
+GROWTH_RISES = 3
+"""Consecutive rising evaluations that make geometric growth."""
+DIVERGED_GROWTH = 10.0
+"""Growth over those rises that is divergence (when above the first loss)."""
+DIVERGING_GROWTH = 2.0
+"""Growth over those rises that is a warning: diverging."""
+Z = 3.0
+"""Standard errors a change needs to be significant."""
+MIN_WINDOW_EVALS = 5
+"""The recent window spans at least this many evaluation gaps."""
+MAX_RECORDS = 4096
+"""Evaluations kept for the window; beyond it, every other old one is dropped."""
+BEST_REL_TOL = 1e-4
+"""Relative improvement a new best validation loss needs (early stopping)."""
+GROK_MIN_GAPS = 3
+"""Grokking's delay must span at least this many evaluation gaps to be resolved at all."""
+HOLD_REL = 0.02
+"""A converged run becomes improving again only when its loss falls by more than this."""
+STALL_REL = 0.01
+"""A loss falling by less than this (relative) over the recent window has stalled."""
+MEMORIZE_HOLD = 0.02
+"""memorizing stays while train accuracy is above memorize_acc minus this."""
 
 PRECEDENCE = (
     Status.DIVERGED,
     Status.GROKKED,
+    Status.DIVERGING,
     Status.MEMORIZING,
-    Status.CONVERGED,  # by the gradient criterion; by a plateau it ranks below overfitting
     Status.OVERFITTING,
+    Status.CONVERGED,
     Status.UNDERFITTING,
     Status.PLATEAU,
     Status.IMPROVING,
 )
 """When several statuses hold, the first in this tuple is shown (every status but compiling)."""
 
+CALM = frozenset({Status.CONVERGED, Status.UNDERFITTING, Status.PLATEAU, Status.IMPROVING})
+"""Statuses that change only after a dwell; the others are alarms and apply at once."""
+
 _TINY = 1e-12
 
 
 @dataclass(frozen=True)
 class MonitorSettings:
-    """Thresholds of the monitor (the config's [convergence] section plus what the session knows).
+    """Thresholds of the judge (the config's [convergence] section plus what the session knows).
 
-    grad_tol: grad norm below this is converged (the seed's criterion).
-    plateau_rel_tol: relative change below which the train loss is flat; also the
-        minimum relative improvement of a new best validation and of the train-loss
-        fall required by overfitting.
-    window: number of evaluations the flatness of the train loss is measured over (>= 2).
-    patience: evaluations a plateau must last beyond its first flat evaluation to become
-        converged/underfitting, and consecutive validation-loss rises for overfitting (>= 1).
+    grad_tol: grad norm below this is a stationary point (the seed's criterion).
+    flat_rel_tol: relative change over the recent window below which a curve is flat.
+    window_fraction: the recent window is this fraction of the steps so far.
+    dwell_fraction: a calm status must hold this fraction of the steps so far to be shown.
+    overfit_rel: validation loss this far (relative) above its best, with train falling,
+        is overfitting.
     chance: chance accuracy (classification), e.g. 1/n_classes; None counts as 0.
     memorize_acc: train accuracy at/above which a classifier has memorized its training set.
     grok_acc: validation accuracy at/above which a classifier generalizes.
-    underfit_ratio: a flat train loss above this multiple of ``floor`` is underfitting (> 1).
-    task: "regression" or "classification" (memorizing/grokked need classification).
-    floor: the lowest train loss the model class can reach, when known (e.g. the
-        least-squares loss for a quadratic problem); None when unknown.
-    eval_every: steps between evaluations; None infers it as the smallest step gap seen.
+    task: "regression" or "classification".
+    floor: the least-squares train loss of a linear/polynomial model, None when unknown.
+    reference: what the data allows (noise variance, Bayes accuracy...).
+    eval_every: steps between evaluations; None infers it as the smallest gap seen.
+    model: words for the model class in sentences ("linear", "polynomial", "MLP"...).
     """
 
     grad_tol: float = 1e-6
-    plateau_rel_tol: float = 1e-4
-    window: int = 10
-    patience: int = 5
+    flat_rel_tol: float = 1e-3
+    window_fraction: float = 0.25
+    dwell_fraction: float = 0.1
+    overfit_rel: float = 0.1
     chance: float | None = None
     memorize_acc: float = 0.99
     grok_acc: float = 0.95
-    underfit_ratio: float = 2.0
     task: str = "regression"
     floor: float | None = None
+    reference: Reference = field(default_factory=Reference)
     eval_every: int | None = None
+    model: str = "model"
 
     def __post_init__(self) -> None:
         # The config module validates user input; this only guards programming mistakes.
         if self.task not in ("regression", "classification"):
             raise ValueError(f"task must be 'regression' or 'classification', got {self.task!r}")
-        if self.window < 2:
-            raise ValueError(f"window must be >= 2, got {self.window}")
-        if self.patience < 1:
-            raise ValueError(f"patience must be >= 1, got {self.patience}")
+        if not 0.0 < self.window_fraction <= 1.0:
+            raise ValueError(f"window_fraction must be in (0, 1], got {self.window_fraction}")
+        if not 0.0 <= self.dwell_fraction < 1.0:
+            raise ValueError(f"dwell_fraction must be in [0, 1), got {self.dwell_fraction}")
         if self.eval_every is not None and self.eval_every < 1:
             raise ValueError(f"eval_every must be >= 1 or None, got {self.eval_every}")
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """The current status word and one line saying why, with the numbers behind it."""
+    """The current status word, one plain sentence saying what it means, and the numbers."""
 
     status: Status
-    explanation: str
+    explanation: str  # the numbers behind it, one line
+    sentence: str = ""  # what a student reads
 
 
 @dataclass(frozen=True)
 class MonitorEvent:
-    """Something the event log should show: a status change or a milestone at ``step``.
+    """Something the event log should show at ``step``.
 
-    kind: "status", "train_acc_100", "memorized", "best_val", "grokked", "converged"
-    or "diverged". data holds the numbers as (name, value) pairs; non-finite floats
-    are given as strings ("nan", "inf") so the pairs serialize to strict JSON.
+    kind: "status", "train_acc_100", "memorized", "best_val", "generalized", "grokked",
+    "converged" or "diverged". data holds the numbers as (name, value) pairs of plain JSON
+    types; non-finite floats are given as strings ("nan", "inf").
     """
 
     step: int
     kind: str
     detail: str
     data: tuple[tuple[str, float | int | str | bool], ...] = ()
+
+
+@dataclass(frozen=True)
+class Generalization:
+    """What ``judge_generalization`` concludes about a classifier's run."""
+
+    kind: str  # "grokking" | "ordinary learning" | "memorization" | "confusion"
+    delay: int | None  # generalized_step - memorized_step, when both exist
+    required_delay: int | None  # the delay grokking needs
+    sentence: str
+
+
+def judge_generalization(
+    memorized_step: float | None,
+    generalized_step: float | None,
+    final_train_acc: float | None,
+    final_val_acc: float | None,
+    *,
+    memorize_acc: float = 0.99,
+    grok_acc: float = 0.95,
+    eval_gap: int = 1,
+) -> Generalization:
+    """Grokking, ordinary learning, memorization or confusion, from steps and accuracies.
+
+    memorized_step: where train accuracy crossed memorize_acc while validation was near
+    chance (None: never). generalized_step: where validation accuracy crossed grok_acc
+    (None: never). Steps may be interpolated between evaluations. eval_gap is the cadence:
+    a delay shorter than GROK_MIN_GAPS gaps cannot be told from ordinary learning.
+
+    - generalized after memorizing with delay >= max(memorized_step, GROK_MIN_GAPS x
+      eval_gap): **grokking** (generalization came at least as long again after
+      memorization as memorization took: Liu et al. 2022's delayed generalization, scaled
+      to the run);
+    - generalized otherwise (sooner, or without memorizing first): **ordinary learning**;
+    - not generalized, but memorized (or final train acc >= memorize_acc): **memorization**;
+    - neither: **confusion** (the model fits neither its training set nor new data).
+    Pure: no state, safe to call from a sweep over many runs.
+    """
+    if generalized_step is not None:
+        if memorized_step is None or generalized_step <= memorized_step:
+            return Generalization(
+                "ordinary learning",
+                None,
+                None,
+                f"validation accuracy reached {_acc(grok_acc)} at step "
+                f"{round(generalized_step)} without a memorization phase first: "
+                "ordinary learning",
+            )
+        delay = round(generalized_step - memorized_step)
+        need = round(max(memorized_step, GROK_MIN_GAPS * eval_gap))
+        if delay >= need:
+            return Generalization(
+                "grokking",
+                delay,
+                need,
+                f"the model memorized its training set by step {round(memorized_step)}, "
+                f"sat near chance, and generalized {delay} steps later (step "
+                f"{round(generalized_step)}): grokking",
+            )
+        return Generalization(
+            "ordinary learning",
+            delay,
+            need,
+            f"validation accuracy followed memorization after only {delay} steps "
+            f"(grokking needs {need}): ordinary learning",
+        )
+    fits = memorized_step is not None or (
+        final_train_acc is not None and final_train_acc >= memorize_acc
+    )
+    if fits:
+        return Generalization(
+            "memorization",
+            None,
+            None,
+            f"train accuracy {_acc(final_train_acc)} but validation only "
+            f"{_acc(final_val_acc)}: the model memorized without generalizing",
+        )
+    return Generalization(
+        "confusion",
+        None,
+        None,
+        f"train accuracy {_acc(final_train_acc)} and validation {_acc(final_val_acc)}: "
+        "the model fits neither its training set nor new data",
+    )
+
+
+# --------------------------------------------------------------------------- small helpers
 
 
 def _num(value: object) -> float | None:
@@ -207,65 +312,123 @@ def _finite(value: float | None) -> bool:
 
 
 def _g(value: float | None) -> str:
-    """Short number for explanations: 4 significant digits."""
-    if value is None:
-        return "n/a"
-    return f"{value:.4g}"
+    """Short number for texts: 4 significant digits."""
+    return "n/a" if value is None else f"{value:.4g}"
 
 
 def _pct(fraction: float) -> str:
-    """A fraction as a percentage with enough digits to show tiny changes (18%, 2.5%, 0.0012%)."""
+    """A fraction as a percentage with enough digits to show small changes."""
     p = abs(fraction) * 100.0
     if not math.isfinite(p):
         return "inf%"
-    if p >= 10:
-        return f"{p:.0f}%"
-    return f"{p:.2g}%"
+    return f"{p:.0f}%" if p >= 10 else f"{p:.2g}%"
 
 
 def _acc(value: float | None) -> str:
     return "n/a" if value is None else f"{100.0 * value:.1f}%"
 
 
-def _datum(value: float | int | str | bool | None) -> float | int | str | bool:
-    """An event datum that survives strict JSON: non-finite floats (and None) become strings."""
+def _datum(value: object) -> float | int | str | bool:
+    """An event datum that survives strict JSON: non-finite floats and None become strings."""
     if value is None:
         return "none"
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return value
+    if isinstance(value, bool | int | str):
+        return value
+    v = float(value)  # type: ignore[arg-type]
+    return v if math.isfinite(v) else str(v)
 
 
-def _rel_change(values: deque[float] | list[float]) -> float:
-    """(max - min) / max(|max|, |min|): the relative change over a window; 0 for all zeros."""
-    hi, lo = max(values), min(values)
-    scale = max(abs(hi), abs(lo))
-    return 0.0 if scale == 0.0 else (hi - lo) / scale
+def _median(values: list[float]) -> float:
+    v = sorted(values)
+    n = len(v)
+    return v[n // 2] if n % 2 else 0.5 * (v[n // 2 - 1] + v[n // 2])
+
+
+def _quantile(values: list[float], q: float) -> float:
+    v = sorted(values)
+    pos = q * (len(v) - 1)
+    lo = int(math.floor(pos))
+    hi = min(lo + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (pos - lo)
+
+
+def _interp(s0: int, a0: float | None, s1: int, a1: float, level: float) -> float:
+    """Step where a quantity going a0 (at s0) -> a1 (at s1) crossed level, linearly."""
+    if a0 is None or not a1 > a0 or a0 >= level:
+        return float(s1) if a0 is None or a0 < level else float(s0)
+    return s0 + (level - a0) / (a1 - a0) * (s1 - s0)
+
+
+@dataclass(frozen=True)
+class Trend:
+    """A metric over the recent window: levels of its first and last thirds and its noise."""
+
+    start: int  # first step of the window
+    level_a: float
+    level: float  # median of the last third
+    noise: float  # robust jitter between evaluations
+    se: float  # standard error of level - level_a
+    low: float  # 10th percentile over the window
+    high: float  # 90th percentile
+    direction: str  # "falling" | "rising" | "flat"
+
+    @property
+    def change(self) -> float:
+        return self.level - self.level_a
+
+    @property
+    def rel_change(self) -> float:
+        return self.change / max(abs(self.level_a), _TINY)
+
+    @property
+    def jitters(self) -> bool:
+        """Noise visible against the level (a stochastic curve rather than a smooth one)."""
+        return self.noise > 1e-3 * max(abs(self.level), _TINY)
+
+
+def _trend(
+    points: list[tuple[int, float]], span: float, rel_tol: float, abs_tol: float = 0.0
+) -> Trend | None:
+    """The Trend of (step, value) points within the last `span` steps; None without evidence."""
+    if not points:
+        return None
+    end = points[-1][0]
+    start = end - span
+    window = [(s, v) for s, v in points if s >= start]
+    third = span / 3.0
+    a = [v for s, v in window if s <= start + third]
+    b = [v for s, v in window if s >= end - third]
+    if len(a) < 2 or len(b) < 2:
+        return None
+    values = [v for _, v in window]
+    diffs = [y - x for x, y in zip(values, values[1:], strict=False)]
+    md = _median(diffs)
+    noise = 1.4826 * _median([abs(d - md) for d in diffs]) / math.sqrt(2.0)
+    se = 1.2533 * noise * math.sqrt(1.0 / len(a) + 1.0 / len(b))
+    level_a, level_b = _median(a), _median(b)
+    change = level_b - level_a
+    margin = max(Z * se, rel_tol * max(abs(level_a), abs(level_b)), abs_tol)
+    direction = "falling" if change < -margin else "rising" if change > margin else "flat"
+    return Trend(
+        start=int(window[0][0]),
+        level_a=level_a,
+        level=level_b,
+        noise=noise,
+        se=se,
+        low=_quantile(values, 0.1),
+        high=_quantile(values, 0.9),
+        direction=direction,
+    )
+
+
+# --------------------------------------------------------------------------- the judge
 
 
 class ConvergenceMonitor:
     """Watches one run's evaluation records and reports a status, events and milestones.
 
-    Feed it with ``update(record)`` once per evaluation and ``note_nonfinite(step)``
-    when the runner sees a non-finite per-step loss. Status, first that holds wins
-    (counts are evaluations; full wording in the module docstring):
-
-    - diverged (sticky): train loss NaN/inf, a non-finite step loss, or train loss
-      > 1e4 x the first finite train loss.
-    - grokked (sticky): val acc >= grok_acc after memorizing was seen; delay =
-      grokked_step - memorized_step is "grokking" if >= max(10 x eval interval,
-      memorized_step), else "ordinary learning".
-    - overfitting: val loss strictly rose at each of the last k >= patience evals
-      while train loss fell by > plateau_rel_tol (relative) over those k evals.
-    - memorizing (classification): train acc >= memorize_acc and
-      val acc < chance + (grok_acc - chance) / 2.
-    - converged: grad norm < grad_tol, or train loss flat for patience + 1 evals in
-      a row with a good fit (loss <= underfit_ratio x floor; floor unknown:
-      classification train acc >= memorize_acc - 0.1, regression always).
-    - underfitting: flat for patience + 1 evals in a row with a bad fit.
-    - plateau: flat = (max - min) / max(|max|, |min|) of the last ``window`` train
-      losses < plateau_rel_tol, with grad norm not below grad_tol.
-    - improving: otherwise. compiling: before the first record.
+    Feed it ``update(record)`` once per evaluation and ``note_nonfinite(step)`` when a
+    training step's loss was non-finite. The definitions are in the module docstring.
     """
 
     def __init__(self, settings: MonitorSettings) -> None:
@@ -276,20 +439,22 @@ class ConvergenceMonitor:
     def _reset(self) -> None:
         self._status = Status.COMPILING
         self._explanation = "no evaluation yet"
+        self._sentence = "no evaluation yet"
         self._n_records = 0
         self._last_step: int | None = None
-        self._min_gap: int | None = None  # smallest step gap between evaluations
+        self._min_gap: int | None = None
+        # [step, train loss, val loss, train acc, val acc] per evaluation, None when missing
+        self._records: list[list] = []
         self._first_train: float | None = None
-        self._last_train: float | None = None
-        self._train_window: deque[float] = deque(maxlen=self.settings.window)
-        self._flat_run = 0  # consecutive evaluations with a flat train loss
-        # overfitting: the current run of strictly rising validation losses
-        self._prev_val: float | None = None
-        self._prev_train: float | None = None
-        self._prev_step: int | None = None
-        self._rise_len = 0
-        self._rise_start: tuple[int, float, float] | None = None  # step, val loss, train loss
-        # best validation
+        self._min_train: float | None = None
+        self._rises = 0  # consecutive evaluations with a rising train loss
+        self._rise_from: float | None = None  # train loss before the first of those rises
+        self._since = 0  # step the shown status began
+        self._pending: str | None = None  # a calm status waiting for its dwell
+        self._pending_since = 0
+        # the lowest validation loss (overfitting): step, val loss, train loss there
+        self._vmin: list | None = None
+        # best validation (early stopping)
         self._best_step: int | None = None
         self._best_loss: float | None = None
         self._best_acc: float | None = None
@@ -297,42 +462,31 @@ class ConvergenceMonitor:
         # milestones
         self._train_acc_100_step: int | None = None
         self._memorized_step: int | None = None
+        self._generalized_step: int | None = None
         self._grokked_step: int | None = None
         self._grok_delay: int | None = None
         self._grok_kind: str | None = None
         self._converged_step: int | None = None
         self._diverged_step: int | None = None
 
+    _STATE_KEYS = (
+        "explanation", "sentence", "n_records", "last_step", "min_gap", "records",
+        "first_train", "min_train", "rises", "rise_from", "since", "pending",
+        "pending_since", "vmin", "best_step", "best_loss", "best_acc", "evals_since_best",
+        "train_acc_100_step", "memorized_step", "generalized_step", "grokked_step",
+        "grok_delay", "grok_kind", "converged_step", "diverged_step",
+    )  # fmt: skip
+
     def state_dict(self) -> dict:
-        """Everything needed to continue identically, as JSON-able values only (no NaN/inf)."""
-        return {
-            "version": STATE_VERSION,
-            "status": self._status,
-            "explanation": self._explanation,
-            "n_records": self._n_records,
-            "last_step": self._last_step,
-            "min_gap": self._min_gap,
-            "first_train": self._first_train,
-            "last_train": self._last_train,
-            "train_window": list(self._train_window),
-            "flat_run": self._flat_run,
-            "prev_val": self._prev_val,
-            "prev_train": self._prev_train,
-            "prev_step": self._prev_step,
-            "rise_len": self._rise_len,
-            "rise_start": None if self._rise_start is None else list(self._rise_start),
-            "best_step": self._best_step,
-            "best_loss": self._best_loss,
-            "best_acc": self._best_acc,
-            "evals_since_best": self._evals_since_best,
-            "train_acc_100_step": self._train_acc_100_step,
-            "memorized_step": self._memorized_step,
-            "grokked_step": self._grokked_step,
-            "grok_delay": self._grok_delay,
-            "grok_kind": self._grok_kind,
-            "converged_step": self._converged_step,
-            "diverged_step": self._diverged_step,
-        }
+        """Everything needed to continue identically, as JSON-able values only (no NaN/inf:
+        a non-finite value never enters the state, it diverges the run first)."""
+        state: dict = {"version": STATE_VERSION, "status": str(self._status)}
+        for key in self._STATE_KEYS:
+            value = getattr(self, "_" + key)
+            state[key] = [list(r) for r in value] if key == "records" else value
+        if state["vmin"] is not None:
+            state["vmin"] = list(state["vmin"])
+        return state
 
     def load_state_dict(self, state: Mapping) -> None:
         """Restore a ``state_dict()`` (e.g. read back from a checkpoint's JSON)."""
@@ -341,51 +495,31 @@ class ConvergenceMonitor:
             raise ValueError(f"monitor state version {version!r} is not {STATE_VERSION}")
         self._reset()
         self._status = Status(state["status"])
-        self._explanation = str(state["explanation"])
-        self._n_records = int(state["n_records"])
-        self._last_step = state["last_step"]
-        self._min_gap = state["min_gap"]
-        self._first_train = state["first_train"]
-        self._last_train = state["last_train"]
-        self._train_window.extend(float(v) for v in state["train_window"])
-        self._flat_run = int(state["flat_run"])
-        self._prev_val = state["prev_val"]
-        self._prev_train = state["prev_train"]
-        self._prev_step = state["prev_step"]
-        self._rise_len = int(state["rise_len"])
-        rs = state["rise_start"]
-        self._rise_start = None if rs is None else (int(rs[0]), float(rs[1]), float(rs[2]))
-        self._best_step = state["best_step"]
-        self._best_loss = state["best_loss"]
-        self._best_acc = state["best_acc"]
-        self._evals_since_best = int(state["evals_since_best"])
-        self._train_acc_100_step = state["train_acc_100_step"]
-        self._memorized_step = state["memorized_step"]
-        self._grokked_step = state["grokked_step"]
-        self._grok_delay = state["grok_delay"]
-        self._grok_kind = state["grok_kind"]
-        self._converged_step = state["converged_step"]
-        self._diverged_step = state["diverged_step"]
+        for key in self._STATE_KEYS:
+            value = state[key]
+            if key == "records":
+                value = [list(r) for r in value]
+            elif key == "vmin" and value is not None:
+                value = list(value)
+            setattr(self, "_" + key, value)
 
     # ------------------------------------------------------------- read-outs
     @property
     def status(self) -> Status:
-        """The current status word: compiling, improving, plateau, converged, underfitting,
-        memorizing, overfitting, grokked or diverged (definitions in the class docstring)."""
         return self._status
 
     @property
     def verdict(self) -> Verdict:
-        """The current status and its one-line explanation."""
-        return Verdict(self._status, self._explanation)
+        """The current status, its numbers and its sentence."""
+        return Verdict(self._status, self._explanation, self._sentence)
 
     @property
     def milestones(self) -> dict[str, int | None]:
         """Step of each milestone, None if it has not happened.
 
-        memorized_step: first evaluation meeting the memorizing rule (set even when a
-        higher-precedence status such as overfitting is shown); grokked_step: when the
-        status became ``grokked``; converged_step: first time the status was
+        memorized_step: interpolated step where train accuracy crossed memorize_acc with
+        validation near chance; grokked_step: interpolated step where validation accuracy
+        crossed grok_acc, when that was grokking; converged_step: first time the status was
         ``converged``; diverged_step: when the run diverged.
         """
         return {
@@ -401,38 +535,41 @@ class ConvergenceMonitor:
         return self._grok_delay
 
     @property
-    def best_step(self) -> int | None:
-        """Step of the best validation so far (what early stopping restores), None before any.
+    def grok_kind(self) -> str | None:
+        """judge_generalization's word once validation accuracy crossed grok_acc."""
+        return self._grok_kind
 
-        Regression: lowest validation loss. Classification: highest validation accuracy,
-        then lowest validation loss (rule in the module docstring).
-        """
+    @property
+    def best_step(self) -> int | None:
+        """Step of the best validation so far (what early stopping restores), None before any."""
         return self._best_step
 
     def should_stop_early(self, patience: int) -> bool:
-        """True when ``patience`` or more evaluations passed without a new best validation.
-
-        "New best" is the rule of ``best_step`` (improvement > plateau_rel_tol relative).
-        Without any best yet, counts from the first evaluation.
-        """
+        """True when ``patience`` or more evaluations passed without a new best validation."""
         return self._n_records > 0 and self._evals_since_best >= patience
 
     # ---------------------------------------------------------------- inputs
     def note_nonfinite(self, step: int) -> list[MonitorEvent]:
-        """The runner saw a non-finite per-step train loss at ``step``: diverged (sticky)."""
+        """A training step's loss was non-finite at ``step``: diverged (sticky)."""
         if self._status == Status.DIVERGED:
             return []
+        step = int(step)
         return self._diverge(
-            int(step),
-            f"non-finite train loss in the training step at step {int(step)}",
-            (("reason", "nonfinite_step"),),
+            step,
+            f"a training step's loss was not a finite number at step {step}: the run has "
+            "diverged; lower the learning rate",
+            f"non-finite loss in the training step at step {step}",
+            {"reason": "nonfinite_step"},
         )
 
-    def update(self, record: Mapping[str, float | None]) -> list[MonitorEvent]:
-        """Take one evaluation record (keys as in the metrics stream); return the events it caused.
+    def update(
+        self, record: Mapping[str, float | None], *, diverges_predicted: bool = False
+    ) -> list[MonitorEvent]:
+        """Take one evaluation record; return the events it caused.
 
         Uses step, train_loss, val_loss, train_acc, val_acc and grad_norm; other keys are
-        ignored. Never raises on None, NaN or inf values.
+        ignored; never raises on None, NaN or inf. diverges_predicted: the guarantee says
+        this optimizer must diverge on this problem (shown as diverging from the start).
         """
         s = self.settings
         step = self._step_of(record)
@@ -442,7 +579,6 @@ class ConvergenceMonitor:
             self._min_gap = gap if self._min_gap is None else min(self._min_gap, gap)
         self._last_step = step
         self._evals_since_best += 1
-
         if self._status == Status.DIVERGED:
             return []  # sticky; nothing after divergence is meaningful
 
@@ -450,95 +586,35 @@ class ConvergenceMonitor:
         val = _num(record.get("val_loss"))
         grad = _num(record.get("grad_norm"))
         classify = s.task == "classification"
-        train_acc = _num(record.get("train_acc")) if classify else None
-        val_acc = _num(record.get("val_acc")) if classify else None
-        train_acc = train_acc if _finite(train_acc) else None
-        val_acc = val_acc if _finite(val_acc) else None
+        tacc = _num(record.get("train_acc")) if classify else None
+        vacc = _num(record.get("val_acc")) if classify else None
+        tacc = tacc if _finite(tacc) else None
+        vacc = vacc if _finite(vacc) else None
+        val = val if _finite(val) else None
 
-        # 1. divergence: non-finite or exploding train loss
         if train is not None and not math.isfinite(train):
             return self._diverge(
                 step,
-                f"train loss is {train} at step {step}",
-                (("reason", "nonfinite"), ("train_loss", str(train))),
+                f"the training loss is no longer a finite number at step {step}: the run "
+                "has diverged; lower the learning rate",
+                f"train loss {'NaN' if math.isnan(train) else 'infinite'} at step {step}",
+                {"reason": "nonfinite", "train_loss": str(train)},
             )
-        if train is not None:
-            if self._first_train is None:
-                self._first_train = train
-            limit = EXPLODE_FACTOR * max(self._first_train, _TINY)
-            if train > limit:
-                return self._diverge(
-                    step,
-                    f"train loss {_g(train)} at step {step} exceeds "
-                    f"{EXPLODE_FACTOR:g} x its first value "
-                    f"{_g(self._first_train)}",
-                    (
-                        ("reason", "exploding"),
-                        ("train_loss", train),
-                        ("first_train_loss", self._first_train),
-                    ),
-                )
-            self._last_train = train
-            self._train_window.append(train)
+        events = self._track_train(step, train)
+        if events:
+            return events
 
-        events: list[MonitorEvent] = []
+        prev = self._records[-1] if self._records else None
+        self._records.append([step, train, val, tacc, vacc])
+        self._trim(step)
 
-        # milestones that do not depend on the shown status
-        if train_acc is not None and train_acc >= 1.0 and self._train_acc_100_step is None:
-            self._train_acc_100_step = step
-            events.append(
-                MonitorEvent(
-                    step,
-                    "train_acc_100",
-                    f"train accuracy reached 100% at step {step} (val acc {_acc(val_acc)})",
-                    (("train_acc", train_acc), ("val_acc", _datum(val_acc))),
-                )
-            )
-        memorizing, mem_text = self._memorizing(train_acc, val_acc)
-        if memorizing and self._memorized_step is None:
-            self._memorized_step = step
-            events.append(
-                MonitorEvent(
-                    step,
-                    "memorized",
-                    f"memorized at step {step}: {mem_text}",
-                    (
-                        ("train_acc", _datum(train_acc)),
-                        ("val_acc", _datum(val_acc)),
-                        ("chance", self._chance),
-                    ),
-                )
-            )
-        events.extend(self._update_best(step, val, val_acc))
+        events += self._milestones(step, prev, tacc, vacc)
+        events.extend(self._update_best(step, val, vacc))
+        self._track_low_val(step)
+        events += self._generalization(step, prev, tacc, vacc)
 
-        # flatness of the train loss
-        flat = False
-        rel = None
-        if train is not None and len(self._train_window) == s.window:
-            rel = _rel_change(self._train_window)
-            flat = rel < s.plateau_rel_tol
-        if train is not None:
-            self._flat_run = self._flat_run + 1 if flat else 0
-        grad_small = _finite(grad) and grad < s.grad_tol  # type: ignore[operator]
-
-        over, over_text = self._update_rise(step, val, train)
-
-        # candidates in precedence order; the first that holds wins
-        status, text, extra = self._choose(
-            step,
-            train,
-            grad,
-            grad_small,
-            flat,
-            rel,
-            over,
-            over_text,
-            memorizing,
-            mem_text,
-            train_acc,
-            val_acc,
-        )
-        events.extend(self._set_status(step, status, text, extra))
+        status, sentence, numbers = self._judge(step, grad, tacc, vacc, diverges_predicted)
+        events.extend(self._show(step, status, sentence, numbers))
         return events
 
     # ------------------------------------------------------------- the rules
@@ -546,76 +622,215 @@ class ConvergenceMonitor:
     def _chance(self) -> float:
         return 0.0 if self.settings.chance is None else float(self.settings.chance)
 
-    def _eval_interval(self) -> int:
+    @property
+    def _near_chance(self) -> float:
+        """Validation accuracy below this is near chance: chance + min(max(chance, 0.05), 0.1)
+        (twice chance for many classes, never more than 10 points above it)."""
+        c = self._chance
+        return c + min(max(c, 0.05), 0.1)
+
+    def _gap(self) -> int:
         if self.settings.eval_every is not None:
             return self.settings.eval_every
         return self._min_gap if self._min_gap is not None else 1
+
+    def _span(self, step: int) -> float:
+        return max(self.settings.window_fraction * step, MIN_WINDOW_EVALS * self._gap())
 
     def _step_of(self, record: Mapping[str, float | None]) -> int:
         raw = _num(record.get("step"))
         if _finite(raw):
             return int(raw)  # type: ignore[arg-type]
-        # A record without a usable step: place it just after the previous one.
         return 0 if self._last_step is None else self._last_step + 1
 
-    def _memorizing(self, train_acc: float | None, val_acc: float | None) -> tuple[bool, str]:
-        """Train acc >= memorize_acc and val acc < chance + (grok_acc - chance) / 2."""
-        s = self.settings
-        if s.task != "classification" or train_acc is None or val_acc is None:
-            return False, ""
-        near = self._chance + (s.grok_acc - self._chance) / 2.0
-        if train_acc >= s.memorize_acc and val_acc < near:
-            return True, (
-                f"train acc {_acc(train_acc)} >= {_acc(s.memorize_acc)} "
-                f"but val acc {_acc(val_acc)} "
-                f"is near chance {_acc(self._chance)} (below {_acc(near)})"
-            )
-        return False, ""
+    def _trim(self, step: int) -> None:
+        """Drop evaluations no future window can reach (windows only move forward)."""
+        keep_from = step - self._span(step)
+        while len(self._records) > MIN_WINDOW_EVALS + 2 and self._records[0][0] < keep_from:
+            self._records.pop(0)
+        if len(self._records) > MAX_RECORDS:
+            half = len(self._records) // 2
+            self._records = self._records[:half:2] + self._records[half:]
 
-    def _update_best(
-        self, step: int, val: float | None, val_acc: float | None
+    def _points(self, column: int) -> list[tuple[int, float]]:
+        return [(r[0], r[column]) for r in self._records if r[column] is not None]
+
+    def _track_train(self, step: int, train: float | None) -> list[MonitorEvent]:
+        """First and lowest train loss, consecutive rises; divergence by size or growth."""
+        if train is None:
+            return []
+        last = next((r[1] for r in reversed(self._records) if r[1] is not None), None)
+        if self._first_train is None:
+            self._first_train = train
+        if last is not None and train > last * (1.0 + 1e-9) + _TINY:
+            if self._rises == 0:
+                self._rise_from = last
+            self._rises += 1
+        else:
+            self._rises, self._rise_from = 0, None
+        self._min_train = train if self._min_train is None else min(self._min_train, train)
+        first = self._first_train
+        if train > EXPLODE_FACTOR * max(first, _TINY):
+            return self._diverge(
+                step,
+                f"the training loss is {train / max(first, _TINY):.3g}x its first value: "
+                "the run has diverged; lower the learning rate",
+                f"train loss {_g(train)} at step {step} > {EXPLODE_FACTOR:g} x first {_g(first)}",
+                {"reason": "exploding", "train_loss": train, "first_train_loss": first},
+            )
+        growth = self._growth(train)
+        if growth is not None and growth >= DIVERGED_GROWTH and train > first:
+            per = growth ** (1.0 / self._rises)
+            return self._diverge(
+                step,
+                f"the training loss grew {growth:.3g}x over the last {self._rises} "
+                f"evaluations ({per:.3g}x every {self._gap()} steps) and is above where it "
+                "started: the run has diverged; lower the learning rate",
+                f"train loss {_g(self._rise_from)} -> {_g(train)} ({growth:.3g}x) over "
+                f"{self._rises} rising evals; first {_g(first)}",
+                {"reason": "growing", "train_loss": train, "growth": growth,
+                 "rises": self._rises},
+            )  # fmt: skip
+        return []
+
+    def _track_low_val(self, step: int) -> None:
+        """The lowest validation *level* so far (median of the window's last third, not a
+        single lucky evaluation), with the train level at the same moment."""
+        span = self._span(step)
+        val = _trend(self._points(2), span, self.settings.flat_rel_tol)
+        train = _trend(self._points(1), span, self.settings.flat_rel_tol)
+        last = self._records[-1]
+        v = val.level if val is not None else last[2]
+        t = train.level if train is not None else last[1]
+        if v is not None and t is not None and (self._vmin is None or v < self._vmin[1]):
+            self._vmin = [step, v, t]
+
+    def _growth(self, train: float) -> float | None:
+        """Growth factor over the current run of rises, when it is GROWTH_RISES long."""
+        if self._rises < GROWTH_RISES or self._rise_from is None:
+            return None
+        return train / max(self._rise_from, _TINY)
+
+    def _milestones(
+        self, step: int, prev: list | None, tacc: float | None, vacc: float | None
     ) -> list[MonitorEvent]:
-        """Best: lowest val loss (regression); highest val acc, then lowest loss (classifier)."""
         s = self.settings
-        tol = s.plateau_rel_tol
-        val_ok = _finite(val)
-        if s.task == "classification":
-            if val_acc is None:
+        events = []
+        if tacc is not None and tacc >= 1.0 and self._train_acc_100_step is None:
+            self._train_acc_100_step = step
+            events.append(
+                MonitorEvent(
+                    step,
+                    "train_acc_100",
+                    f"train accuracy reached 100% at step {step} (val acc {_acc(vacc)})",
+                    (("train_acc", tacc), ("val_acc", _datum(vacc))),
+                )
+            )
+        if (
+            self._memorized_step is None
+            and self._generalized_step is None
+            and tacc is not None
+            and vacc is not None
+            and tacc >= s.memorize_acc
+            and vacc < self._near_chance
+        ):
+            at = _interp(prev[0] if prev else step, prev[3] if prev else None, step, tacc,
+                         s.memorize_acc)  # fmt: skip
+            self._memorized_step = round(at)
+            events.append(
+                MonitorEvent(
+                    step,
+                    "memorized",
+                    f"memorized by step {self._memorized_step}: train accuracy "
+                    f"{_acc(tacc)} while validation accuracy {_acc(vacc)} is near chance "
+                    f"({_acc(self._chance)}; near means below {_acc(self._near_chance)})",
+                    (
+                        ("memorized_step", self._memorized_step),
+                        ("train_acc", tacc),
+                        ("val_acc", vacc),
+                        ("chance", self._chance),
+                    ),
+                )  # fmt: skip
+            )
+        return events
+
+    def _generalization(
+        self, step: int, prev: list | None, tacc: float | None, vacc: float | None
+    ) -> list[MonitorEvent]:
+        """Validation accuracy crossing grok_acc: grokking or ordinary learning."""
+        s = self.settings
+        if s.task != "classification" or self._generalized_step is not None:
+            return []
+        if vacc is None or vacc < s.grok_acc:
+            return []
+        at = _interp(prev[0] if prev else step, prev[4] if prev else None, step, vacc, s.grok_acc)
+        self._generalized_step = round(at)
+        judged = judge_generalization(
+            self._memorized_step,
+            at,
+            tacc,
+            vacc,
+            memorize_acc=s.memorize_acc,
+            grok_acc=s.grok_acc,
+            eval_gap=self._gap(),
+        )
+        self._grok_kind = judged.kind
+        self._grok_delay = judged.delay
+        if judged.kind == "grokking":
+            self._grokked_step = self._generalized_step
+            return []  # the status change carries it (and its milestone event)
+        if self._memorized_step is None:
+            return []  # no grokking question arose: nothing to tell
+        return [
+            MonitorEvent(
+                step,
+                "generalized",
+                judged.sentence,
+                (
+                    ("kind", judged.kind),
+                    ("generalized_step", self._generalized_step),
+                    ("delay", _datum(judged.delay)),
+                    ("required_delay", _datum(judged.required_delay)),
+                ),
+            )  # fmt: skip
+        ]
+
+    def _update_best(self, step: int, val: float | None, vacc: float | None) -> list:
+        """Best: lowest val loss (regression); highest val acc, then lowest loss (classifier)."""
+        if self.settings.task == "classification":
+            if vacc is None:
                 return []
-            loss = val if val_ok else None
-            if self._best_step is None:
+            if self._best_step is None or vacc > self._best_acc:  # type: ignore[operator]
                 better = True
-            elif val_acc > self._best_acc:  # type: ignore[operator]
-                better = True
-            elif val_acc == self._best_acc and loss is not None:
-                better = self._best_loss is None or loss < self._best_loss - tol * abs(
+            elif vacc == self._best_acc and val is not None:
+                better = self._best_loss is None or val < self._best_loss - BEST_REL_TOL * abs(
                     self._best_loss
                 )
             else:
                 better = False
             if not better:
                 return []
-            prev_step, prev_acc = self._best_step, self._best_acc
-            self._best_step, self._best_acc, self._best_loss = step, val_acc, loss
+            was = "" if self._best_step is None else f" (was {_acc(self._best_acc)})"
+            self._best_step, self._best_acc, self._best_loss = step, vacc, val
             self._evals_since_best = 0
-            was = "" if prev_step is None else f" (was {_acc(prev_acc)} at step {prev_step})"
             return [
                 MonitorEvent(
                     step,
                     "best_val",
-                    f"best validation at step {step}: val acc {_acc(val_acc)}, "
-                    f"val loss {_g(loss)}{was}",
-                    (("val_acc", val_acc), ("val_loss", _datum(loss))),
+                    f"best validation at step {step}: val acc {_acc(vacc)}, val loss "
+                    f"{_g(val)}{was}",
+                    (("val_acc", vacc), ("val_loss", _datum(val))),
                 )
             ]
-        if not val_ok:
+        if val is None:
             return []
-        if self._best_step is not None and not val < self._best_loss - tol * abs(self._best_loss):  # type: ignore
+        if self._best_loss is not None and not val < self._best_loss - BEST_REL_TOL * abs(
+            self._best_loss
+        ):
             return []
-        prev_step, prev_loss = self._best_step, self._best_loss
+        was = "" if self._best_step is None else f" (was {_g(self._best_loss)})"
         self._best_step, self._best_loss = step, val
         self._evals_since_best = 0
-        was = "" if prev_step is None else f" (was {_g(prev_loss)} at step {prev_step})"
         return [
             MonitorEvent(
                 step,
@@ -623,202 +838,433 @@ class ConvergenceMonitor:
                 f"best validation at step {step}: val loss {_g(val)}{was}",
                 (("val_loss", val),),
             )
-        ]  # type: ignore[arg-type]
+        ]
 
-    def _update_rise(self, step: int, val: float | None, train: float | None) -> tuple[bool, str]:
-        """Track the run of strictly rising val losses; overfitting when it is >= patience long
-        and the train loss fell over it by more than plateau_rel_tol."""
-        s = self.settings
-        if not (_finite(val) and _finite(train)):
-            self._prev_val = self._prev_train = self._prev_step = None
-            self._rise_len = 0
-            self._rise_start = None
-            return False, ""
-        if self._prev_val is not None and val > self._prev_val:  # type: ignore[operator]
-            if self._rise_len == 0:
-                self._rise_start = (self._prev_step, self._prev_val, self._prev_train)  # type: ignore[assignment]
-            self._rise_len += 1
-        else:
-            self._rise_len = 0
-            self._rise_start = None
-        self._prev_val, self._prev_train, self._prev_step = val, train, step
-        if self._rise_len < s.patience or self._rise_start is None:
-            return False, ""
-        start_step, v0, t0 = self._rise_start
-        if not train < t0 * (1.0 - s.plateau_rel_tol):  # type: ignore[operator]
-            return False, ""
-        up = (val - v0) / abs(v0) if v0 != 0 else math.inf  # type: ignore[operator]
-        down = (t0 - train) / abs(t0) if t0 != 0 else 0.0  # type: ignore[operator]
-        return True, (
-            f"val loss up {_pct(up)} over {self._rise_len} evals ({_g(v0)} -> {_g(val)}, "
-            f"steps {start_step}-{step}) while train loss fell {_pct(down)} "
-            f"({_g(t0)} -> {_g(train)})"
-        )
-
-    def _fit(self, train: float, train_acc: float | None) -> tuple[bool, str]:
-        """At a sustained plateau: is the fit good (converged) or not (underfitting)?"""
-        s = self.settings
-        if s.floor is not None and math.isfinite(s.floor):
-            limit = s.underfit_ratio * s.floor
-            ratio = train / s.floor if s.floor > 0 else math.inf
-            ratio_txt = f"{ratio:.3g}x" if math.isfinite(ratio) else "above"
-            if train <= limit:
-                return True, f"within {s.underfit_ratio:g}x of the floor {_g(s.floor)}"
-            return False, f"{ratio_txt} the floor {_g(s.floor)} (limit {s.underfit_ratio:g}x)"
-        if s.task == "classification" and train_acc is not None:
-            need = s.memorize_acc - UNDERFIT_ACC_GAP
-            if train_acc >= need:
-                return True, f"train acc {_acc(train_acc)} >= {_acc(need)}"
-            return False, f"train acc {_acc(train_acc)} < {_acc(need)}"
-        return True, "loss floor unknown"
-
-    def _choose(
+    # ------------------------------------------------------------ the verdict
+    def _judge(
         self,
-        step,
-        train,
-        grad,
-        grad_small,
-        flat,
-        rel,
-        over,
-        over_text,
-        memorizing,
-        mem_text,
-        train_acc,
-        val_acc,
-    ) -> tuple[Status, str, tuple]:
+        step: int,
+        grad: float | None,
+        tacc: float | None,
+        vacc: float | None,
+        predicted: bool,
+    ) -> tuple[Status, str, dict]:
         s = self.settings
-        # grokked (sticky)
-        if self._status == Status.GROKKED:
-            return Status.GROKKED, self._explanation, ()
-        if (
-            s.task == "classification"
-            and self._memorized_step is not None
-            and val_acc is not None
-            and val_acc >= s.grok_acc
-            and step > self._memorized_step
-        ):
-            delay = step - self._memorized_step
-            interval = self._eval_interval()
-            need = max(GROK_MIN_EVALS * interval, self._memorized_step)
-            kind = "grokking" if delay >= need else "ordinary learning"
-            self._grok_delay, self._grok_kind = delay, kind
-            text = (
-                f"val acc {_acc(val_acc)} >= {_acc(s.grok_acc)} at step {step}, "
-                f"{delay} steps after memorizing "
-                f"at step {self._memorized_step}: {kind} (grokking needs a delay >= "
-                f"max({GROK_MIN_EVALS} evals x {interval}, {self._memorized_step}) = {need} steps)"
-            )
+        current = self._status
+        if current == Status.GROKKED:
+            return current, self._sentence, {}
+        if self._grokked_step is not None:
             return (
                 Status.GROKKED,
-                text,
-                (
-                    ("delay", delay),
-                    ("memorized_step", self._memorized_step),
-                    ("grokked_step", step),
-                    ("kind", kind),
-                    ("val_acc", val_acc),
-                    ("required_delay", need),
-                ),
-            )
-        if memorizing:
-            return Status.MEMORIZING, mem_text, ()
-        if grad_small:
-            grad_text = f"grad norm {grad:.3g} < grad_tol {s.grad_tol:g} at step {step}"
-            good, fit_text = self._fit(train, train_acc) if train is not None else (True, "")
-            if not good:  # a stationary point of a model class that cannot fit the data
-                return Status.UNDERFITTING, f"{grad_text}, but the train loss is {fit_text}", ()
+                f"the model memorized its training set by step {self._memorized_step}, "
+                f"sat near chance, then validation accuracy passed {_acc(s.grok_acc)} at "
+                f"step {self._grokked_step}, {self._grok_delay} steps later: it grokked",
+                {"memorized_step": self._memorized_step, "grokked_step": self._grokked_step,
+                 "delay": self._grok_delay, "kind": "grokking", "val_acc": vacc},
+            )  # fmt: skip
+        diverging = self._diverging(predicted)
+        if diverging is not None:
+            return diverging
+        memorizing = self._memorizing(tacc, vacc)
+        if memorizing is not None:
+            return memorizing
+        span = self._span(step)
+        train = _trend(self._points(1), span, s.flat_rel_tol)
+        over = self._overfitting(span, train)
+        if over is not None:
+            return over
+        return self._calm(step, grad, train, span)
+
+    def _diverging(self, predicted: bool) -> tuple[Status, str, dict] | None:
+        last = self._records[-1][1]
+        if predicted:
             return (
-                Status.CONVERGED,
-                f"{grad_text} (train loss {_g(self._last_train)})",
-                (("reason", "grad_norm"), ("grad_norm", grad)),
+                Status.DIVERGING,
+                "the guarantee says this learning rate is above the stable bound for this "
+                "problem: the loss must eventually grow without limit; lower the learning rate",
+                {"reason": "predicted", "train_loss": last},
             )
-        if over:
-            return Status.OVERFITTING, over_text, ()
-        sustained = train is not None and self._flat_run >= s.patience + 1
-        if sustained:
-            good, fit_text = self._fit(train, train_acc)
-            flat_text = (
-                f"train loss {_g(train)} flat ({_pct(rel)} change over {s.window} evals) "
-                f"for {self._flat_run} evals"
+        growth = self._growth(last) if last is not None else None
+        low = self._min_train
+        if growth is not None and growth >= DIVERGING_GROWTH and low is not None:
+            if last is not None and last >= DIVERGING_GROWTH * low:
+                return (
+                    Status.DIVERGING,
+                    f"the training loss grew {growth:.3g}x over the last {self._rises} "
+                    "evaluations: it may be diverging; lower the learning rate if it goes on",
+                    {"reason": "growing", "train_loss": last, "growth": growth,
+                     "lowest_train_loss": low},
+                )  # fmt: skip
+        return None
+
+    def _memorizing(self, tacc: float | None, vacc: float | None) -> tuple | None:
+        s = self.settings
+        if s.task != "classification" or tacc is None or vacc is None:
+            return None
+        need = s.memorize_acc - (MEMORIZE_HOLD if self._status == Status.MEMORIZING else 0.0)
+        if self._memorized_step is None or tacc < need or vacc >= self._near_chance:
+            return None
+        return (
+            Status.MEMORIZING,
+            f"train accuracy is {_acc(tacc)} but validation accuracy is {_acc(vacc)}, near "
+            f"chance ({_acc(self._chance)}): the model has memorized its training set "
+            "without learning the rule",
+            {"train_acc": tacc, "val_acc": vacc, "chance": self._chance,
+             "near_chance_below": self._near_chance,
+             "memorized_step": self._memorized_step},
+        )  # fmt: skip
+
+    def _overfitting(self, span: float, train: Trend | None) -> tuple | None:
+        s = self.settings
+        if self._vmin is None or train is None:
+            return None
+        if self._memorized_step is not None and self._generalized_step is None:
+            return None  # the memorization story: memorizing, then maybe grokking
+        val = _trend(self._points(2), span, s.flat_rel_tol)
+        if val is None:
+            return None
+        best_step, v_best, t_best = self._vmin
+        if t_best is None:
+            return None
+        holding = self._status == Status.OVERFITTING
+        k = 0.5 if holding else 1.0
+        excess = val.level - v_best
+        rel = s.overfit_rel
+        n_val = s.reference.n_val
+        if s.task == "regression" and n_val > 0:
+            # The mse of n_val rows has a relative sampling error of about sqrt(2 / n_val):
+            # a smaller rise could be the validation set's luck, not the model.
+            rel = max(rel, math.sqrt(2.0 / n_val))
+        rel_need = k * rel * max(abs(v_best), _TINY)
+        noise_need = (2.0 if holding else Z) * val.noise
+        train_need = 0.0 if holding else max(0.01 * abs(t_best), 2.0 * train.noise)
+        rose = excess > rel_need and excess > noise_need
+        nv = s.reference.noise_var
+        if nv is not None:
+            # A validation loss at the noise floor generalizes as well as anything can: a
+            # best below it was a lucky draw of the validation set, not a better model.
+            rose = rose and val.level > nv * (1.0 + k * s.overfit_rel)
+        fell = train.level < t_best - train_need
+        if not (rose and fell):
+            return None
+        up = excess / max(abs(v_best), _TINY)
+        down = (t_best - train.level) / max(abs(t_best), _TINY)
+        return (
+            Status.OVERFITTING,
+            f"validation loss has risen {_pct(up)} since step {best_step} while training "
+            f"loss kept falling ({_pct(down)}): the model is fitting noise in its "
+            "training set, not the rule",
+            {"best_val_step": best_step, "best_val_loss": v_best, "val_loss": val.level,
+             "val_rise": up, "train_at_best": t_best, "train_loss": train.level,
+             "train_fall": down, "val_noise": val.noise},
+        )  # fmt: skip
+
+    def _stalled(self) -> bool:
+        """The train loss fell by less than STALL_REL over the recent window (or not at all)."""
+        step = self._records[-1][0]
+        train = _trend(self._points(1), self._span(step), self.settings.flat_rel_tol)
+        return train is None or train.direction != "falling" or -train.rel_change < STALL_REL
+
+    def _calm(self, step: int, grad: float | None, train: Trend | None, span: float) -> tuple:
+        s = self.settings
+        stationary = _finite(grad) and grad < s.grad_tol  # type: ignore[operator]
+        if s.task == "classification":
+            return self._calm_classifier(step, stationary, train, span)
+        last = self._records[-1][1]
+        if train is None and not stationary:
+            return (
+                Status.IMPROVING,
+                "training has just started: too few evaluations to judge the trend yet",
+                {"train_loss": last},
             )
-            if good:
+        level = last if train is None or stationary else train.level
+        numbers: dict = {"train_loss": level, "window_start": train.start if train else step}
+        if stationary:
+            numbers["stationary"] = True
+        if train is not None:
+            numbers.update(change=train.rel_change, noise=train.noise)
+        holding = self._status == Status.CONVERGED
+        if (
+            train is not None
+            and not stationary
+            and self._still_falling(train, holding)
+            and self._fall_matters(train)
+        ):
+            return (
+                Status.IMPROVING,
+                f"training loss fell {_pct(train.rel_change)} since step {train.start} "
+                f"({_g(train.level_a)} -> {_g(train.level)}): still improving",
+                numbers,
+            )
+        why = (
+            f"the gradient norm is below {s.grad_tol:g}"
+            if stationary
+            else "the training loss has stopped falling"
+            if train is None or train.direction != "falling"
+            else f"the training loss has all but stopped falling ({_pct(train.rel_change)} "
+            f"since step {train.start})"
+        )
+        if train is not None and train.jitters and not stationary:
+            band = f" (it jitters between {_g(train.low)} and {_g(train.high)})"
+            numbers.update(band_low=train.low, band_high=train.high)
+        else:
+            band = ""
+        return self._fit_regression(level, why, band, numbers)
+
+    def _fall_matters(self, train: Trend) -> bool:
+        """A fall worth calling improvement (regression with a known noise floor): at the
+        floor, more than a tenth of its tolerance; far above it, more than STALL_REL."""
+        ref = self.settings.reference
+        nv = ref.noise_var
+        if nv is None:
+            return True
+        tol = max(0.25 * nv, 0.02 * (ref.target_var or 0.0))
+        if train.level <= nv + tol:
+            return -train.change > 0.1 * tol
+        if train.level > nv + 2.0 * tol and self.settings.floor is None:
+            return -train.rel_change >= STALL_REL
+        return True
+
+    def _still_falling(self, train: Trend, holding: bool) -> bool:
+        """Falling, and (once converged) by more than HOLD_REL: a converged run is not
+        called improving again for a dip inside its jitter."""
+        if train.direction != "falling":
+            return False
+        return not holding or -train.rel_change > HOLD_REL
+
+    def _fit_regression(self, level: float, why: str, band: str, numbers: dict) -> tuple:
+        s = self.settings
+        ref = s.reference
+        nv, tv, f = ref.noise_var, ref.target_var, s.floor
+        holding = self._status == Status.CONVERGED
+        r2 = None if not tv else 1.0 - level / tv
+        numbers.update(noise_var=nv, target_var=tv, floor=f, r2=r2)
+        r2_text = "" if r2 is None else f", R\u00b2 {r2:.3g}"
+        at_lstsq = f is not None and level <= f + max(0.01 * f, 1e-3 * (tv or 0.0), _TINY)
+        if nv is not None:
+            tol = max(0.25 * nv, 0.02 * (tv or 0.0))
+            allowed = None if not tv else 1.0 - nv / tv
+            allowed_text = "" if allowed is None else f"; the noise allows R\u00b2 {allowed:.3g}"
+            if level <= nv + (1.5 if holding else 1.0) * tol:
+                where = (
+                    "below the noise floor of this data, so it fits some of the noise"
+                    if level < nv - tol
+                    else "at the noise floor of this data"
+                )
                 return (
                     Status.CONVERGED,
-                    f"{flat_text}, {fit_text}",
-                    (("reason", "plateau"), ("train_loss", train)),
+                    f"{why}{band} at {_g(level)}, {where} (noise variance {_g(nv)}"
+                    f"{r2_text}): converged" + (", stochastically" if band else ""),
+                    numbers,
                 )
-            return Status.UNDERFITTING, f"{flat_text} but {fit_text}", ()
-        if flat:
-            grad_txt = (
-                "grad norm unknown"
-                if not _finite(grad)
-                else f"grad norm {grad:.3g} >= {s.grad_tol:g}"
-            )
+            if at_lstsq:
+                return (
+                    Status.UNDERFITTING,
+                    f"{why} at the best {s.model} fit ({_g(level)}{r2_text}), far above the "
+                    f"noise floor {_g(nv)}{allowed_text}: the model class cannot fit this "
+                    "data (underfitting)",
+                    numbers,
+                )
+            if f is None and level > nv + 2.0 * tol and self._stalled():
+                return (
+                    Status.UNDERFITTING,
+                    f"{why}{band} at {_g(level)}{r2_text}, far above the noise floor "
+                    f"{_g(nv)}{allowed_text}: the model is not fitting the data",
+                    numbers,
+                )
+        elif at_lstsq:
             return (
-                Status.PLATEAU,
-                (
-                    f"train loss {_g(train)} changed {_pct(rel)} over the last {s.window} evals "
-                    f"(< {_pct(s.plateau_rel_tol)}) while {grad_txt}"
-                ),
-                (),
+                Status.CONVERGED,
+                f"{why}{band} at the best {s.model} fit ({_g(level)}{r2_text}); how much of "
+                "what is left is noise is unknown for this data: converged",
+                numbers,
             )
-        return Status.IMPROVING, self._improving_text(), ()
-
-    def _improving_text(self) -> str:
-        s = self.settings
-        w = self._train_window
-        if not w:
-            return "no finite train loss yet"
-        if len(w) < s.window:
-            n = len(w)
-            plural = "s" if n != 1 else ""
-            return (
-                f"train loss {_g(w[-1])} after {n} eval{plural} "
-                f"(flatness is judged over {s.window})"
-            )
-        first, last = w[0], w[-1]
-        change = (last - first) / abs(first) if first != 0 else (0.0 if last == first else math.inf)
-        word = "down" if last < first else "up" if last > first else "changed"
+        target = "" if f is None else f" (this model can reach {_g(f)})"
+        floor = "" if nv is not None else "; the noise floor of this data is unknown"
         return (
-            f"train loss {_g(last)}, {word} {_pct(change)} over the last {s.window} evals "
-            f"(flat below {_pct(s.plateau_rel_tol)})"
+            Status.PLATEAU,
+            f"{why}{band} at {_g(level)}{r2_text}{target}{floor}: a plateau",
+            numbers,
+        )
+
+    def _calm_classifier(
+        self, step: int, stationary: bool, train: Trend | None, span: float
+    ) -> tuple:
+        s = self.settings
+        ref = s.reference
+        n_val = max(ref.n_val, 1)
+        last_acc = self._records[-1][4]
+        p = 0.5 if last_acc is None else min(max(last_acc, 0.0), 1.0)
+        # A validation accuracy moves in steps of 1 / n_val: within two binomial standard
+        # errors it is not telling anything.
+        acc_tol = max(1.5 / n_val, 0.005, 2.0 * math.sqrt(p * (1.0 - p) / n_val))
+        vacc = _trend(self._points(4), span, s.flat_rel_tol, acc_tol)
+        last = self._records[-1]
+        if (train is None or vacc is None) and not stationary:
+            return (
+                Status.IMPROVING,
+                "training has just started: too few evaluations to judge the trend yet",
+                {"train_loss": last[1], "val_acc": last[4]},
+            )
+        level = last[4] if vacc is None else vacc.level
+        numbers: dict = {"val_acc": level, "train_loss": last[1] if train is None else train.level}
+        rising = vacc is not None and vacc.direction == "rising"
+        falling = train is not None and train.direction == "falling"
+        b = ref.bayes_acc
+        holding = self._status == Status.CONVERGED
+        if b is not None and level is not None and not rising:
+            tol = max(0.025, 2.0 * math.sqrt(b * (1.0 - b) / n_val) + 1.0 / n_val)
+            numbers.update(bayes_acc=b, tolerance=tol)
+            if level >= b - (1.5 if holding else 1.0) * tol:
+                more = "; the loss still falls as margins grow" if falling else ""
+                return (
+                    Status.CONVERGED,
+                    f"validation accuracy {_acc(level)} is at the Bayes limit "
+                    f"{_acc(b)} of this data{more}: converged",
+                    numbers,
+                )
+            if self._stalled() and level < b - 2.0 * tol:
+                return (
+                    Status.UNDERFITTING,
+                    f"training has stopped improving at {_acc(level)} validation accuracy, "
+                    f"well below the {_acc(b)} this data allows: the model is too simple "
+                    "for it (underfitting)",
+                    numbers,
+                )
+        elif (
+            b is None
+            and level is not None
+            and ref.majority_rate is not None
+            and not rising
+            and self._stalled()
+        ):
+            tol = max(0.025, 1.0 / n_val)
+            numbers.update(majority_rate=ref.majority_rate)
+            if level <= ref.majority_rate + tol:
+                return (
+                    Status.UNDERFITTING,
+                    f"training has stopped at {_acc(level)} validation accuracy, no better "
+                    f"than always guessing the most common class ({_acc(ref.majority_rate)})",
+                    numbers,
+                )
+        if rising or (falling and not self._stalled()):
+            what = (
+                f"validation accuracy rose to {_acc(level)} since step {vacc.start}"
+                if rising and vacc is not None
+                else f"training loss fell {_pct(train.rel_change)} since step {train.start}"  # type: ignore[union-attr]
+            )
+            return Status.IMPROVING, f"{what}: still improving", numbers
+        floor = "" if b is not None else "; the best accuracy this data allows is unknown"
+        return (
+            Status.PLATEAU,
+            f"training has stopped improving at {_acc(level)} validation accuracy{floor}: "
+            "a plateau",
+            numbers,
         )
 
     # ------------------------------------------------------------ transitions
-    def _set_status(self, step: int, status: Status, text: str, extra: tuple) -> list[MonitorEvent]:
+    def _show(self, step: int, status: Status, sentence: str, numbers: dict) -> list:
+        """Apply the dwell to calm changes, set the verdict, and emit what changed."""
         old = self._status
-        self._explanation = text
+        # A stationary point (gradient below grad_tol) is a fact, not a trend: no dwell.
+        settled = bool(numbers.get("stationary"))
+        if status != old and status in CALM and old in CALM and not settled:
+            if self._pending != status:
+                self._pending, self._pending_since = str(status), step
+            if step - self._pending_since < self.settings.dwell_fraction * step:
+                return []  # not yet: the shown verdict stands, its words unchanged
+        if status == old:
+            self._pending = None
+        self._sentence = sentence
+        self._explanation = _numbers_line(numbers)
         if status == old:
             return []
         self._status = status
-        events = [
-            MonitorEvent(
-                # plain words in the data, so files and checkpoints hold text, not enums
-                step,
-                "status",
-                f"{old} -> {status}: {text}",
-                (("from", str(old)), ("to", str(status))),
-            )
-        ]
-        if status == Status.GROKKED and self._grokked_step is None:
-            self._grokked_step = step
-            events.append(MonitorEvent(step, "grokked", text, extra))
+        self._since = step
+        self._pending = None
+        data = (("from", str(old)), ("to", str(status))) + tuple(
+            (k, _datum(v)) for k, v in numbers.items() if v is not None
+        )
+        events = [MonitorEvent(step, "status", f"{old} -> {status}: {sentence}", data)]
+        if status == Status.GROKKED:
+            events.append(MonitorEvent(step, "grokked", sentence, data[2:]))
         elif status == Status.CONVERGED and self._converged_step is None:
             self._converged_step = step
-            events.append(
-                MonitorEvent(
-                    step,
-                    "converged",
-                    f"converged at step {step}: {text}",
-                    tuple((k, _datum(v)) for k, v in extra),
-                )
-            )
+            events.append(MonitorEvent(step, "converged", f"converged at step {step}: "
+                                       f"{sentence}", data[2:]))  # fmt: skip
         return events
 
-    def _diverge(self, step: int, why: str, data: tuple) -> list[MonitorEvent]:
-        text = f"{why}; try a lower lr"
-        events = self._set_status(step, Status.DIVERGED, text, ())
+    def _diverge(self, step: int, sentence: str, numbers_text: str, data: dict) -> list:
+        old = self._status
+        self._status = Status.DIVERGED
+        self._sentence = sentence
+        self._explanation = numbers_text
+        self._since = step
         self._diverged_step = step
-        events.append(MonitorEvent(step, "diverged", f"diverged at step {step}: {text}", data))
-        return events
+        pairs = tuple((k, _datum(v)) for k, v in data.items())
+        return [
+            MonitorEvent(
+                step,
+                "status",
+                f"{old} -> diverged: {sentence}",
+                (("from", str(old)), ("to", "diverged")) + pairs,
+            ),  # fmt: skip
+            MonitorEvent(step, "diverged", f"diverged at step {step}: {sentence}", pairs),
+        ]
+
+
+_LABELS = {
+    "train_loss": "train loss",
+    "val_loss": "val loss",
+    "val_acc": "val acc",
+    "train_acc": "train acc",
+    "change": "change over window",
+    "noise": "noise",
+    "noise_var": "noise variance",
+    "target_var": "target variance",
+    "floor": "least-squares floor",
+    "r2": "R\u00b2",
+    "bayes_acc": "Bayes acc",
+    "tolerance": "tolerance",
+    "band_low": "band low",
+    "band_high": "band high",
+    "window_start": "window from step",
+    "best_val_step": "best val at step",
+    "best_val_loss": "best val loss",
+    "val_rise": "val rise",
+    "train_at_best": "train loss then",
+    "train_fall": "train fall",
+    "val_noise": "val noise",
+    "growth": "growth",
+    "lowest_train_loss": "lowest train loss",
+    "majority_rate": "majority class",
+    "chance": "chance",
+    "near_chance_below": "near chance below",
+    "memorized_step": "memorized at step",
+    "grokked_step": "grokked at step",
+    "delay": "delay",
+    "stationary": "gradient below grad_tol",
+}
+
+
+def _numbers_line(numbers: Mapping[str, object]) -> str:
+    """The numbers behind a verdict, one line: 'train loss 0.7354, R² 0.83, ...'."""
+    parts = []
+    for key, value in numbers.items():
+        if value is None or key in ("reason", "kind"):
+            continue
+        label = _LABELS.get(key, key.replace("_", " "))
+        if isinstance(value, bool):
+            if value:
+                parts.append(label)
+        elif isinstance(value, str):
+            parts.append(f"{label} {value}")
+        elif key in ("change", "val_rise", "train_fall"):
+            parts.append(f"{label} {'+' if float(value) >= 0 else '-'}{_pct(float(value))}")  # type: ignore[arg-type]
+        elif key.endswith("acc") or key in ("chance", "near_chance_below", "majority_rate"):
+            parts.append(f"{label} {_acc(float(value))}")  # type: ignore[arg-type]
+        elif isinstance(value, int):
+            parts.append(f"{label} {value}")
+        else:
+            parts.append(f"{label} {_g(float(value))}")  # type: ignore[arg-type]
+    return ", ".join(parts) if parts else "no numbers yet"

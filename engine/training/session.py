@@ -197,18 +197,23 @@ class Session:
         chance = conv.chance
         if chance is None and data.task == "classification":
             chance = 1.0 / data.n_outputs
+        model = self.cfg.model
+        words = {"mlp": "MLP", "softmax": "linear (softmax)"}
         return MonitorSettings(
             grad_tol=conv.grad_tol,
-            plateau_rel_tol=conv.plateau_rel_tol,
-            window=conv.window,
-            patience=conv.patience,
+            flat_rel_tol=conv.plateau_rel_tol,
+            window_fraction=conv.window_fraction,
+            dwell_fraction=conv.dwell_fraction,
+            overfit_rel=conv.overfit_rel,
             chance=chance,
             memorize_acc=conv.memorize_acc,
             grok_acc=conv.grok_acc,
-            underfit_ratio=conv.underfit_ratio,
             task=data.task,
-            floor=self.guarantee.lstsq_loss if self.guarantee is not None else None,
+            # The least-squares floor of the model class (with the ridge penalty, if any).
+            floor=getattr(self.guarantee, "lstsq_loss", None),
+            reference=data.reference,
             eval_every=self.cfg.train.eval_every,
+            model=str(words.get(model.kind, model.kind)),
         )
 
     def _compute_guarantee(self) -> Guarantee | None:
@@ -380,11 +385,17 @@ class Session:
         for listener in self.listeners:
             listener("record", record)
         previous_best = self.monitor.best_step
-        self._take_monitor_events(self.monitor.update(record))
+        self._take_monitor_events(
+            self.monitor.update(record, diverges_predicted=self._divergence_certain())
+        )
         if self.monitor.best_step is not None and self.monitor.best_step != previous_best:
             self.best_record = record
             self.best_params = tr.params.copy()
         return self._should_finish()
+
+    def _divergence_certain(self) -> bool:
+        """The guarantee (for the current lr) says this run must diverge."""
+        return bool(getattr(self.guarantee, "diverges", False))
 
     def _take_monitor_events(self, events) -> None:
         for ev in events:
@@ -398,7 +409,9 @@ class Session:
         if train.early_stopping and self.monitor.should_stop_early(train.patience):
             self._stop_early()
             return True
-        if train.stop_on_converged and status in (Status.CONVERGED, Status.GROKKED):
+        # The seed's criterion (gradient norm below grad_tol) stops the kernel itself; a
+        # converged verdict without it (at the noise floor, stochastic) does not end a run.
+        if train.stop_on_converged and status == Status.GROKKED:
             return True
         return self.step >= self.target_steps
 
@@ -466,6 +479,7 @@ class Session:
             "preset": self.cfg.name,
             "status": self.monitor.status,
             "explanation": self.monitor.verdict.explanation,
+            "sentence": self.monitor.verdict.sentence,
             "steps": self.step,
             "wall_s": round(wall_s, 4),
             "train_s": round(self.elapsed, 4),

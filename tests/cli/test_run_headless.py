@@ -57,7 +57,9 @@ def test_headless_run_writes_the_five_files(run_cli, tmp_path):
     assert rows[-1]["train_acc"] == "" and rows[-1]["val_acc"] == ""  # regression
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "converged"
-    assert summary["converged_step"] == summary["steps"]
+    # converged at the noise floor first; the run itself stops at the seed's criterion
+    assert summary["converged_step"] <= summary["steps"]
+    assert "gradient below grad_tol" in summary["explanation"]
     assert summary["final"]["step"] == summary["steps"]
     assert summary["best"]["step"] >= 0
     assert summary["test"]["step"] == summary["steps"]  # evaluated once, at the end

@@ -106,6 +106,9 @@ BAD = [
     bad("weights-length-mismatch", "[data]\nkind = 'linear'\nn_features = 2\nweights = [1, 2, 3]",
         ["data.weights", "[1, 2, 3]"]),
     bad("chance-range", "[convergence]\nchance = 1.5", ["convergence.chance", "1.5"]),
+    # keys that counted evaluations are gone, and the error names what replaced them
+    bad("window-removed", "[convergence]\nwindow = 10", ["convergence.window", "window_fraction"]),
+    bad("patience-removed", "[convergence]\npatience = 5", ["convergence.patience", "dwell"]),
     bad("unknown-status", "[expect]\nstatus = 'great'", ["expect.status", "'great'"]),
     bad("kind-in-kindless-section", "[train]\nkind = 'x'", ["train.kind", "'x'"]),
     bad("csv-without-path", "[data]\nkind = 'csv'", ["data.path", "nothing"]),
@@ -201,8 +204,10 @@ def test_empty_file_is_the_seed_example_with_every_default(tmp_path):
         0, 1000, 10, False, 10, True,
     )  # fmt: skip
     c = cfg.convergence
-    assert (c.grad_tol, c.plateau_rel_tol, c.window, c.patience) == (1e-6, 1e-4, 10, 5)
-    assert (c.chance, c.memorize_acc, c.grok_acc, c.underfit_ratio) == (None, 0.99, 0.95, 2.0)
+    assert (c.grad_tol, c.plateau_rel_tol, c.window_fraction, c.dwell_fraction) == (
+        1e-6, 1e-3, 0.25, 0.1,
+    )  # fmt: skip
+    assert (c.chance, c.memorize_acc, c.grok_acc, c.overfit_rel) == (None, 0.99, 0.95, 0.1)
     assert all(v is None for v in dataclasses.asdict(cfg.expect).values())
 
 

@@ -19,6 +19,7 @@ STATUS_COLORS = {
     "plateau": "warning",
     "converged": "primary",
     "diverged": "error",
+    "diverging": "error",
     "overfitting": "error",
     "underfitting": "warning",
     "memorizing": "accent",
