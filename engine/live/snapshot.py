@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from engine.vocabulary import Event
+
 # Run states shown in the header, as one word (DESIGN.md).
 RUN_STATES = ("compiling", "running", "paused", "diverged", "done", "error")
 
@@ -25,22 +27,6 @@ SERIES = (
     "lr",
     "step_loss",
 )
-
-
-@dataclass(frozen=True)
-class Event:
-    step: int
-    time: float  # seconds since the run started
-    kind: str
-    detail: str
-
-    def as_dict(self) -> dict:
-        return {
-            "step": self.step,
-            "time": round(self.time, 4),
-            "kind": self.kind,
-            "detail": self.detail,
-        }
 
 
 @dataclass(frozen=True)
