@@ -6,7 +6,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from engine.live.snapshot import Snapshot
-from tui.plot import series as S
+from tui.format import format_value
 from tui.widgets.content import set_content
 
 # Order and labels of the hyperparameter panel.
@@ -32,7 +32,7 @@ def format_hparam(name: str, value: object) -> str:
         except (TypeError, ValueError):
             return str(value)
     if isinstance(value, float):
-        return S.format_value(value)
+        return format_value(value)
     return str(value)
 
 

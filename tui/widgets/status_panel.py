@@ -11,7 +11,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from engine.live.snapshot import Snapshot
-from tui.plot import series as S
+from tui.format import format_value
 from tui.widgets.content import set_content, set_wrapped_content
 from tui.widgets.palette import STATUS_COLORS
 
@@ -50,7 +50,7 @@ class StatusPanel(VerticalScroll):
         guarantee = self.query_one("#status-guarantee", Static)
         rows = list(snap.guarantee)
         if rows and snap.observed_contraction is not None:
-            rows.append(("observed contraction", S.format_value(snap.observed_contraction, 6)))
+            rows.append(("observed contraction", format_value(snap.observed_contraction, 6)))
         if rows != self._guarantee_rows:  # rebuilt only when a value changed
             same_shape = self._guarantee_rows is not None and len(rows) == len(self._guarantee_rows)
             self._guarantee_rows = rows
@@ -69,7 +69,7 @@ class StatusPanel(VerticalScroll):
         extra: list[Content] = []
         if snap.test is not None:
             parts = ", ".join(
-                f"{k.removeprefix('test_')} {S.format_value(v)}" for k, v in snap.test
+                f"{k.removeprefix('test_')} {format_value(v)}" for k, v in snap.test
             )
             extra.append(Content.assemble(("test set: ", "bold $text-accent"), parts))
         if snap.best_step is not None:
