@@ -13,7 +13,7 @@ from textual.widgets import Static
 from engine.live.snapshot import Snapshot
 from tui.format import format_value
 from tui.widgets.content import set_content, set_wrapped_content
-from tui.widgets.palette import STATUS_COLORS
+from tui.widgets.palette import status_color
 
 
 class StatusPanel(VerticalScroll):
@@ -36,13 +36,9 @@ class StatusPanel(VerticalScroll):
 
     def show(self, snap: Snapshot) -> None:
         word = self.query_one("#status-word", Static)
-        color = STATUS_COLORS.get(snap.status, "foreground")
-        set_content(
-            word,
-            Content.styled(
-                snap.status.upper(), f"bold $text-{color}" if color != "foreground" else "bold"
-            ),
-        )
+        color = status_color(snap.status)
+        style = f"bold $text-{color}" if color else "bold"
+        set_content(word, Content.styled(snap.status.upper(), style))
         set_wrapped_content(
             self.query_one("#status-explanation", Static), Content(snap.explanation or "")
         )
@@ -68,9 +64,7 @@ class StatusPanel(VerticalScroll):
 
         extra: list[Content] = []
         if snap.test is not None:
-            parts = ", ".join(
-                f"{k.removeprefix('test_')} {format_value(v)}" for k, v in snap.test
-            )
+            parts = ", ".join(f"{k.removeprefix('test_')} {format_value(v)}" for k, v in snap.test)
             extra.append(Content.assemble(("test set: ", "bold $text-accent"), parts))
         if snap.best_step is not None:
             extra.append(
