@@ -21,13 +21,14 @@ from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from tui.screens.dashboard import POLL_INTERVAL, DashboardScreen
+from engine.live.control import RunControl
+from tui.screens.dashboard import POLL_INTERVAL, REDRAW_INTERVAL, DashboardScreen
 from tui.screens.picker import PickerScreen, PresetEntry, PresetSource, bundled_presets, to_entries
 
 if TYPE_CHECKING:
     from engine.live.runner import Runner
 
-RunnerFactory = Callable[[Any], Any]
+RunnerFactory = Callable[[Any], RunControl]
 
 
 def build_runner(cfg: Any, **runner_options: Any) -> Runner:
@@ -89,7 +90,7 @@ class GroklabCommands(Provider):
 class GroklabApp(App[None]):
     """The groklab terminal dashboard."""
 
-    CSS_PATH = "groklab.tcss"
+    CSS_PATH = Path(__file__).with_name("groklab.tcss")  # absolute: subclasses elsewhere find it
     TITLE = "groklab"
     COMMANDS = App.COMMANDS | {GroklabCommands}
 
@@ -101,6 +102,7 @@ class GroklabApp(App[None]):
         presets: PresetSource | None = None,
         output_dir: str | Path | None = None,
         poll_interval: float = POLL_INTERVAL,
+        redraw_interval: float = REDRAW_INTERVAL,
     ) -> None:
         super().__init__()
         self.runner_factory = runner_factory or default_runner_factory
@@ -112,8 +114,9 @@ class GroklabApp(App[None]):
         self._presets_source = presets
         self._entries: list[PresetEntry] | None = None
         self.output_dir = Path(output_dir) if output_dir is not None else Path.cwd()
-        self.poll_interval = poll_interval
-        self.runner: Any = None
+        self.poll_interval = poll_interval  # the dashboard's timers (tests make them short)
+        self.redraw_interval = redraw_interval
+        self.runner: RunControl | None = None
 
     # -- presets -------------------------------------------------------------------
 
@@ -163,7 +166,10 @@ class GroklabApp(App[None]):
             return
         self.runner = runner
         screen = DashboardScreen(
-            runner, output_dir=self.output_dir, poll_interval=self.poll_interval
+            runner,
+            output_dir=self.output_dir,
+            poll_interval=self.poll_interval,
+            redraw_interval=self.redraw_interval,
         )
         if len(self.screen_stack) <= 1:
             self.push_screen(screen)

@@ -1,12 +1,13 @@
-"""A stand-in for engine.live.runner.Runner: the same public API, no thread, no numba.
+"""A stand-in for engine.live.runner.Runner: RunControl without a thread or numba.
 
 The fake trains a made-up model whose curves are fixed functions of the step and the
 hyperparameters, so every test and every snapshot image is deterministic. While
-"running" it advances `chunk` steps each time the UI polls `snapshot()` (the real
-runner advances on its own thread; here the poll is the clock). It keeps the real
-runner's rules that the UI depends on: `step(n)` only moves a paused run, `set()`
-validates at once and raises ConfigError, a diverged run pauses itself, every edit,
-reset and test evaluation is an event, and the version increases with every change.
+running it advances `chunk` steps each time the UI polls `snapshot()` (the real runner
+advances on its own thread; here the poll is the clock). What it shares with the real
+runner comes from the engine, not from a copy: the run-state rules (engine.vocabulary
+RunState: what pause, resume and step do in each state), the validation of live edits
+(engine.training.hparams.validate_hparam), the Event type and the training-split size
+(engine.training.data). tests/tui/test_contract.py plays one script against both.
 Every call is recorded in `calls` so tests can assert what the UI asked for.
 """
 
@@ -18,26 +19,23 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
-from engine.errors import ConfigError
-from engine.live.snapshot import Event, Series, Snapshot
+from textual import events
+from textual.notifications import SeverityLevel
 
-SERIES_NAMES = (
-    "train_loss",
-    "val_loss",
-    "train_acc",
-    "val_acc",
-    "train_mad",
-    "val_mad",
-    "grad_norm",
-    "weight_norm",
-    "lr",
-)
+from engine.live.snapshot import Series, Snapshot
+from engine.training.data import make_dataset
+from engine.training.hparams import LIVE_HPARAMS, validate_hparam
+from engine.vocabulary import Event, RunState, Status
+from tui.app import GroklabApp
+
 MAX_EVENTS = 50  # the real snapshot carries only the most recent events
 
 
 class FakeRunner:
-    """Runner(cfg, out_dir=None, start_paused=False), plus knobs for test scenarios.
+    """FakeRunner(cfg, out_dir=None, start_paused=False), plus knobs for test scenarios.
 
     prefill: steps already run when the runner starts (a fixed history to draw).
     auto_advance: advance `chunk` steps per snapshot() call while running.
@@ -45,6 +43,7 @@ class FakeRunner:
     diverge_at: from this step the loss overflows: train loss inf, val loss nan.
     error_at: the run fails with a traceback when it reaches this step.
     compile_polls: number of snapshot() calls that still say "compiling".
+    state_after_prefill: the state to show once prefilled (a still picture of a run).
     """
 
     def __init__(
@@ -59,7 +58,7 @@ class FakeRunner:
         diverge_lr: float | None = None,
         error_at: int | None = None,
         compile_polls: int = 0,
-        state_after_prefill: str | None = None,
+        state_after_prefill: RunState | None = None,
         diverge_at: int | None = None,
     ) -> None:
         self.config = cfg
@@ -73,39 +72,44 @@ class FakeRunner:
         self.compile_polls = compile_polls
         self.state_after_prefill = state_after_prefill
         self.calls: list[tuple[str, tuple]] = []
+        self.polls = 0  # snapshot() calls so far
         self.classification = cfg.loss.kind == "cross_entropy"
         self.regression_quadratic = cfg.loss.kind == "mse" and cfg.model.kind in (
             "linear",
             "polynomial",
         )
-        self.eval_every = cfg.train.eval_every
+        self.train_size = len(make_dataset(cfg).train.y)  # the engine's own split
         self.target_steps = cfg.train.steps
         self.diverge_lr = diverge_lr if diverge_lr is not None else 16 * cfg.optim.lr
         self.started = False
         self.stopped = False
-        self._polls = 0
         self._version = 0
         self._cached: Snapshot | None = None
+        self._state = RunState.COMPILING
+        self._hp = self._initial_hparams()
         self._restart()
 
-    # -- the Runner API ------------------------------------------------------------
+    # -- RunControl ----------------------------------------------------------------
+
+    @property
+    def is_alive(self) -> bool:
+        return self.started and not self.stopped
 
     def start(self) -> None:
         self.calls.append(("start", ()))
         self.started = True
+        self._state = RunState.PAUSED if self.start_paused else RunState.RUNNING
         if self.prefill:
             self._advance(self.prefill)
         if self.state_after_prefill:
-            self._state = self.state_after_prefill
-        elif self._state not in ("diverged", "done", "error"):
-            self._state = "paused" if self.start_paused else "running"
+            self._state = RunState(self.state_after_prefill)
         self._changed()
 
     def snapshot(self) -> Snapshot:
-        self._polls += 1
-        if self.started and self._polls <= self.compile_polls:
-            return self._snapshot(state="compiling")
-        if self.auto_advance and self._state == "running":
+        self.polls += 1
+        if self.started and self.polls <= self.compile_polls:
+            return self._snapshot(state=RunState.COMPILING)
+        if self.auto_advance and self._state is RunState.RUNNING:
             self._advance(self.chunk)
             self._changed()
         if self._cached is None:
@@ -114,112 +118,65 @@ class FakeRunner:
 
     def pause(self) -> None:
         self.calls.append(("pause", ()))
-        if self._state in ("running", "compiling"):
-            self._state = "paused"
+        if self._state.can_pause:
+            self._state = RunState.PAUSED
+            self._event("pause", f"paused at step {self._step}")
             self._changed()
 
     def resume(self) -> None:
         self.calls.append(("resume", ()))
-        if self._state in ("paused", "done"):
-            if self._state == "done":  # going on after the budget extends it
+        if self._state.can_resume:
+            if self._state is RunState.DONE:  # going on after the budget extends it
                 self.target_steps = self._step + self.config.train.steps
-            self._state = "running"
+                self._event("extend", f"continuing to step {self.target_steps}")
+            self._state = RunState.RUNNING
+            self._event("resume", f"resumed at step {self._step}")
             self._changed()
-
-    def toggle_pause(self) -> None:
-        if self._state in ("running", "compiling"):
-            self.pause()
-        else:
-            self.resume()
 
     def step(self, n: int = 1) -> None:
         self.calls.append(("step", (n,)))
-        if self._state in ("paused", "done"):
+        if self._state.can_step:
             self.target_steps = max(self.target_steps, self._step + n)
-            self._state = "paused"
+            self._event("step", f"step x{n} from step {self._step}")
+            self._state = RunState.PAUSED
             self._advance(n)  # may end in diverged, done or error; never running
             self._changed()
 
     def reset(self) -> None:
         # Fresh parameters from step 0, keeping the hyperparameters as edited (so that
-        # "lower the lr, then reset" mends a diverged run).
+        # "lower the lr, then reset" mends a diverged run), as the engine's session does.
         self.calls.append(("reset", ()))
-        state = self._state
-        hparams, edited = dict(self._hp), set(self._edited)
         self._restart()
-        self._hp, self._edited = hparams, edited
-        self._state = "paused" if state in ("diverged", "done") else state
-        self._event("reset", "run reset to step 0 (hyperparameters kept)")
+        if self._state in (RunState.DIVERGED, RunState.DONE):
+            self._state = RunState.PAUSED
+        self._event("reset", f"reset to step 0 (seed {self.config.train.seed})")
         self._changed()
 
-    def reseed(self, seed: int) -> None:
-        self.calls.append(("reseed", (seed,)))
-        self.reset()
-
-    def set(self, name: str, value) -> None:
+    def set(self, name: str, value: float | int) -> None:
         self.calls.append(("set", (name, value)))
-        source = self.config.name
-        optimizer = self._hp["optimizer"]
-        if name == "lr":
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float))
-                or not math.isfinite(value)
-                or value <= 0
-            ):
-                raise ConfigError(source, "optim.lr", "a finite number > 0", value)
-        elif name == "weight_decay":
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float))
-                or not math.isfinite(value)
-                or value < 0
-            ):
-                raise ConfigError(source, "optim.weight_decay", "a number >= 0", value)
-        elif name == "batch_size":
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ConfigError(source, "optim.batch_size", "an integer >= 0", value)
-            if optimizer == "gd" and value != 0:
-                raise ConfigError(
-                    source, "optim.batch_size", "0 (full batch) for optim.kind='gd'", value
-                )
-        elif name == "momentum":
-            if optimizer not in ("momentum", "nesterov"):
-                raise ConfigError(
-                    source,
-                    "optim.momentum",
-                    "an optimizer with momentum (momentum, nesterov)",
-                    optimizer,
-                )
-            if not 0 <= value < 1:
-                raise ConfigError(source, "optim.momentum", "0 <= momentum < 1", value)
-        else:
-            raise ConfigError(source, name, "one of lr, weight_decay, batch_size, momentum", name)
-        old = self._hp.get(name)
+        value = validate_hparam(self.config.optim.kind, name, value)
+        old = self._hp[name]
         self._hp[name] = value
-        self._edited.add(name)
-        self._event("edit", f"{name} {old} -> {value}")
+        self._event("edit", f"{name} {old:g} -> {value:g}")
         self._changed()
 
     def evaluate_test(self) -> None:
         self.calls.append(("evaluate_test", ()))
+        self._evaluate_test()
+        self._changed()
+
+    def _evaluate_test(self) -> None:
         loss = self._loss(self._progress) * 1.15
         if self.classification:
             self._test = (("test_loss", loss), ("test_acc", self._acc(self._progress) - 0.07))
-            detail = (
-                f"test set evaluated once at step {self._step}: loss {loss:.4g}, "
-                f"acc {self._test[1][1]:.3f}"
-            )
+            shown = f"acc {self._test[1][1]:.3f}"
         else:
             self._test = (("test_loss", loss), ("test_mad", math.sqrt(abs(loss)) * 0.8))
-            detail = (
-                f"test set evaluated once at step {self._step}: loss {loss:.4g}, "
-                f"mad {self._test[1][1]:.4g}"
-            )
+            shown = f"MAD {self._test[1][1]:.4g}"
+        detail = f"test set evaluated once at step {self._step}: loss {loss:.4g}, {shown}"
         self._event("test", detail)
-        self._changed()
 
-    def export(self, path: Path | None = None) -> Path:
+    def export(self, path: Path | str | None = None) -> Path:
         self.calls.append(("export", (path,)))
         if path is None:
             path = (self.out_dir or Path.cwd()) / "metrics.csv"
@@ -233,9 +190,19 @@ class FakeRunner:
                 writer.writerow([step, tl, vl])
         return path
 
-    def stop(self, timeout: float = 2.0) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
         self.calls.append(("stop", (timeout,)))
         self.stopped = True
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Poll (which is what advances the fake) until the run is final or stopped."""
+        end = None if timeout is None else time.monotonic() + timeout
+        while not self.stopped and not RunState(self.snapshot().state).is_final:
+            if self._state is not RunState.RUNNING or not self.auto_advance:
+                return False  # nothing will move it: a real runner would wait forever
+            if end is not None and time.monotonic() > end:
+                return False
+        return True
 
     # -- helpers for tests ---------------------------------------------------------
 
@@ -243,39 +210,55 @@ class FakeRunner:
         """Arguments of every call of `name`, in order."""
         return [args for call, args in self.calls if call == name]
 
-    def force(self, **changes) -> None:
-        """Overwrite the published state (e.g. state="error", error=...) for a test."""
-        for key, value in changes.items():
-            setattr(self, f"_{key}", value)
+    def emit(self, kind: str, detail: str, *, step: int | None = None) -> None:
+        """Publish an event as the engine would (from step `step`, if given)."""
+        if step is not None:
+            self._step = step
+        self._event(kind, detail)
         self._changed()
 
     # -- the made-up model ---------------------------------------------------------
 
-    def _restart(self) -> None:
+    def _initial_hparams(self) -> dict[str, Any]:
+        """The rows engine.live.runner.Runner publishes for this optimizer, in its order."""
         o = self.config.optim
-        self._hp: dict[str, object] = {
+        hp: dict[str, Any] = {
             "optimizer": o.kind,
             "lr": o.lr,
-            "weight_decay": o.weight_decay,
-            "batch_size": o.batch_size,
-            "momentum": o.momentum,
+            "weight_decay": o.weight_decay or 0.0,
+            "batch_size": o.batch_size or 0,
             "schedule": o.schedule,
         }
+        if o.schedule != "constant" or o.warmup_steps:
+            hp["lr_now"] = o.lr
+        if o.kind in ("momentum", "nesterov"):
+            hp["momentum"] = o.momentum
         if o.kind in ("adam", "adamw"):
-            self._hp.update(beta1=o.beta1, beta2=o.beta2)
-        self._edited: set[str] = set()
+            hp.update(beta1=o.beta1, beta2=o.beta2)
+        for name in ("l1", "l2", "clip_norm"):
+            if getattr(o, name):
+                hp[name] = getattr(o, name)
+        return hp
+
+    @property
+    def _edited(self) -> frozenset[str]:
+        # As the engine counts them: live hyperparameters that differ from the config's.
+        start = self._initial_hparams()
+        return frozenset(n for n in LIVE_HPARAMS if n in self._hp and self._hp[n] != start[n])
+
+    def _restart(self) -> None:
         self._step = 0
         self._progress = 0.0
         self._blowup = 1.0
-        self._series = {name: ([], []) for name in SERIES_NAMES}
+        self._series: dict[str, tuple[list, list]] = {}
         self._events: list[Event] = []
-        self._status = "compiling"
+        self._status = Status.COMPILING
         self._explanation = "warming up the compiled kernels"
-        self._state = getattr(self, "_state", "compiling")
         self._error: str | None = None
         self._test = None
         self._best: tuple[float, int] | None = None
         self._milestones: dict[str, int] = {}
+        self._event("start", f"{self.config.name}: seed {self.config.train.seed}")
 
     def _loss(self, progress: float) -> float:
         return 2.0 * math.exp(-progress / 150.0) + 0.02 + 5.0 * float(self._hp["weight_decay"])
@@ -296,13 +279,14 @@ class FakeRunner:
             if self.error_at is not None and self._step >= self.error_at:
                 self._fail()
                 return
-            if self._step % self.eval_every == 0:
+            if self._step % self.config.train.eval_every == 0:
                 self._evaluate()
-                if self._state == "diverged":
+                if self._state is RunState.DIVERGED:
                     return
-            if self._step >= self.target_steps and self._state != "done":
-                self._state = "done"
-                self._event("done", f"reached {self.target_steps:,} steps")
+            if self._step >= self.target_steps and self._state is not RunState.DONE:
+                self._state = RunState.DONE
+                if self._test is None:  # as the real runner does, once, at the end
+                    self._evaluate_test()
                 return
 
     def _evaluate(self) -> None:
@@ -325,36 +309,37 @@ class FakeRunner:
             values["train_mad"] = math.sqrt(train) * 0.8 if train >= 0 else math.nan
             values["val_mad"] = math.sqrt(val) * 0.8 if val >= 0 else math.nan
         for name, value in values.items():
-            steps, vals = self._series[name]
+            steps, vals = self._series.setdefault(name, ([], []))
             steps.append(step)
             vals.append(value)
         if self._best is None or (math.isfinite(val) and val < self._best[0]):
             self._best = (val, step)
         first = self._series["train_loss"][1][0]
         if not math.isfinite(train) or train > 1e4 * max(first, 1e-12):
-            if self._status != "diverged":
+            if self._status is not Status.DIVERGED:
                 self._set_status(
-                    "diverged",
+                    Status.DIVERGED,
                     f"train loss {train:.4g} at step {step:,}: "
                     f"lr {self._hp['lr']:.4g} is too high; press - to lower it",
                 )
                 self._milestones["diverged_step"] = step
-            self._state = "diverged"
+            self._state = RunState.DIVERGED
         elif p > 600:
             self._set_status(
-                "plateau", f"train loss changed < 0.01% over the last 10 evals ({train:.4g})"
+                Status.PLATEAU, f"train loss changed < 0.01% over the last 10 evals ({train:.4g})"
             )
         else:
-            self._set_status("improving", f"train loss fell to {train:.4g} at step {step:,}")
+            self._set_status(Status.IMPROVING, f"train loss fell to {train:.4g} at step {step:,}")
 
-    def _set_status(self, status: str, explanation: str) -> None:
+    def _set_status(self, status: Status, explanation: str) -> None:
+        # Worded as engine.training.monitor words a status change.
         self._explanation = explanation
         if status != self._status:
-            self._status = status
-            self._event("status", f"{status}: {explanation}")
+            old, self._status = self._status, status
+            self._event("status", f"{old} -> {status}: {explanation}", {"from": old, "to": status})
 
     def _fail(self) -> None:
-        self._state = "error"
+        self._state = RunState.ERROR
         self._error = (
             "Traceback (most recent call last):\n"
             '  File "/work/main/engine/live/runner.py", line 210, in _loop\n'
@@ -363,20 +348,20 @@ class FakeRunner:
             "    raise FloatingPointError('kernel returned a non-finite gradient')\n"
             "FloatingPointError: kernel returned a non-finite gradient\n"
         )
-        self._event("error", "the runner stopped: FloatingPointError")
+        self._event("error", "FloatingPointError: kernel returned a non-finite gradient")
 
-    def _event(self, kind: str, detail: str) -> None:
-        self._events.append(Event(self._step, self._step / 1000.0, kind, detail))
+    def _event(self, kind: str, detail: str, data: dict | None = None) -> None:
+        facts = MappingProxyType(data or {})
+        self._events.append(Event(self._step, self._step / 1000.0, kind, detail, facts))
         del self._events[:-MAX_EVENTS]
 
     def _changed(self) -> None:
         self._cached = None
 
-    def _snapshot(self, state: str | None = None) -> Snapshot:
+    def _snapshot(self, state: RunState | None = None) -> Snapshot:
         self._version += 1
-        latest = tuple(
-            (name, vals[-1] if vals else None) for name, (_, vals) in self._series.items()
-        )
+        state = state or self._state
+        latest = tuple((name, vals[-1]) for name, (_, vals) in self._series.items())
         guarantee: tuple = ()
         observed = None
         if self.regression_quadratic:
@@ -389,24 +374,23 @@ class FakeRunner:
                 ("predicted steps to grad_tol", "171"),
             )
             observed = 0.9161 if self._step else None
-        running = (state or self._state) == "running"
         return Snapshot(
             preset=self.config.name,
             title=self.config.title,
             task="classification" if self.classification else "regression",
-            state=state or self._state,
+            state=state,
             status=self._status,
             explanation=self._explanation,
             step=self._step,
             epoch=self._step / 8.0,
-            steps_per_s=1234.0 if running else 0.0,
+            steps_per_s=1234.0 if state is RunState.RUNNING else 0.0,
             elapsed_s=self._step / 1000.0,
             target_steps=self.target_steps,
             hparams=tuple(self._hp.items()),
-            edited=frozenset(self._edited),
+            edited=self._edited,
             latest=latest,
             series=tuple(
-                (name, Series(tuple(s), tuple(v))) for name, (s, v) in self._series.items() if s
+                (name, Series(tuple(s), tuple(v))) for name, (s, v) in self._series.items()
             ),
             events=tuple(self._events),
             guarantee=guarantee,
@@ -416,6 +400,7 @@ class FakeRunner:
             error=self._error,
             version=self._version,
             milestones=tuple(self._milestones.items()),
+            train_size=self.train_size,
         )
 
 
@@ -453,6 +438,42 @@ def classifier_config(name: str = "toy-grokking"):
 
 # -- driving the app -------------------------------------------------------------------
 
+# Test timers: a poll every 40 ms, a redraw of a running run at most every 100 ms (the
+# app's defaults: 1/15 s and 0.2 s), so conditions are seen soon after they hold. Not
+# shorter: Pilot.press and Pilot.pause() wait until the process is idle (a 20 ms
+# window with under 1 ms of CPU, for up to a second), and a dashboard polling or
+# redrawing more often than that never is.
+FAST_POLL, FAST_REDRAW = 0.02, 0.1
+WAIT_STEP = 0.01  # wait_for checks its condition this often
+
+
+class Note(NamedTuple):
+    message: str
+    title: str
+    severity: str
+
+
+class LabApp(GroklabApp):
+    """GroklabApp with test timers, recording every notification it shows."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("poll_interval", FAST_POLL)
+        kwargs.setdefault("redraw_interval", FAST_REDRAW)
+        super().__init__(*args, **kwargs)
+        self.notes: list[Note] = []
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        self.notes.append(Note(message, title, severity))
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
 
 class Factory:
     """runner_factory for the app: makes FakeRunners with fixed options, keeps them."""
@@ -477,23 +498,52 @@ def drive(app, scenario: Callable[..., Awaitable[None]], size=(120, 40)) -> None
 
     async def main() -> None:
         async with app.run_test(size=size) as pilot:
-            await pilot.pause()
+            await pilot.pause(0)
             await scenario(pilot)
 
     asyncio.run(main())
 
 
 async def wait_for(
-    pilot, condition: Callable[[], bool], timeout: float = 5.0, what: str = "condition"
+    pilot, condition: Callable[[], object], timeout: float = 5.0, what: str = "condition"
 ) -> None:
-    """Let the app run until `condition()` holds (polls are real timers)."""
+    """Let the app run until `condition()` holds, checking after each message cycle."""
     end = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > end:
             raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.05)
+        await pilot.pause(WAIT_STEP)
 
 
-async def settle(pilot, polls: int = 4) -> None:
-    """Let a few poll intervals pass."""
-    await pilot.pause(polls / 15)
+async def polls(pilot, count: int = 4) -> None:
+    """Let the dashboard poll its runner `count` more times (and draw what it got)."""
+    screen = pilot.app.screen
+    target = len(screen.poll_starts) + count
+    await wait_for(pilot, lambda: len(screen.poll_starts) >= target, what=f"{count} polls")
+    await pilot.pause()
+
+
+# The characters of the key names the tests press (a letter is its own character).
+KEY_CHARACTERS = {"space": " ", "plus": "+", "minus": "-", "question_mark": "?"}
+
+
+async def press(pilot, *keys: str) -> None:
+    """Press `keys` as Pilot.press does, without its wait for the process to go idle
+    (up to a second per key while the dashboard polls): each key is handled (the app
+    forwards it to the focused widget, which runs the binding) before the next is sent.
+    What a key sets off later, a test waits for with wait_for."""
+    for key in keys:
+        char = KEY_CHARACTERS.get(key, key if len(key) == 1 else None)
+        pilot.app.post_message(events.Key(key, char))
+        await pilot.pause(0)  # the app has forwarded it...
+        await pilot.pause(0)  # ...and the focused widget has run its binding
+
+
+def screen_strips(app) -> list:
+    """The lines on the terminal now, every layer of the top screen composited. Textual
+    has no public call for this; it is read here, in one place."""
+    return app.screen._compositor.render_strips()
+
+
+def screen_text(app) -> str:
+    return "\n".join(strip.text for strip in screen_strips(app))

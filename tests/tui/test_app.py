@@ -1,7 +1,8 @@
 """GroklabApp driven with a Pilot against FakeRunner: what a user does, what they see.
 
-Each test plays a scenario in a headless app (real timers, real polling) and checks
-both sides: the calls the runner received and what the screen shows.
+Each test plays a scenario in a headless app (real timers and polling, at the test
+intervals of fakes.LabApp) and checks both sides: the calls the runner received and what
+the screen shows. Scenarios wait on conditions, never on the clock.
 """
 
 from __future__ import annotations
@@ -11,26 +12,30 @@ import math
 import time
 
 import pytest
-from fakes import Factory, classifier_config, drive, make_config, settle, wait_for
+from fakes import (
+    Factory,
+    FakeRunner,
+    LabApp,
+    classifier_config,
+    drive,
+    make_config,
+    polls,
+    press,
+    screen_text,
+    wait_for,
+)
 from textual.command import CommandPalette
 from textual.widgets import Footer, OptionList
 
-from engine.live.snapshot import Event, Series, Snapshot
+from engine.live.snapshot import Series, Snapshot
 from engine.training.hparams import doubled_batch, doubled_decay, halved_batch, halved_decay
-from tui.app import GroklabApp
-from tui.screens.dashboard import (
-    REDRAW_INTERVAL,
-    DashboardScreen,
-    train_size,
-)
+from engine.vocabulary import Event, RunState
+from tui.app import GroklabApp, GroklabCommands
+from tui.screens.dashboard import DashboardScreen
 from tui.screens.help import ErrorScreen, HelpScreen
 from tui.screens.picker import PickerScreen, PresetEntry
 from tui.widgets import EventLog, HParamPanel, RunHeader
-
-
-def screen_text(app) -> str:
-    """The text on the terminal now (all layers of the top screen)."""
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+from tui.widgets.event_log import new_events
 
 
 async def wait_text(pilot, *texts: str, timeout: float = 5.0) -> None:
@@ -43,8 +48,8 @@ async def wait_text(pilot, *texts: str, timeout: float = 5.0) -> None:
     )
 
 
-def notifications(app) -> list:
-    return list(app._notifications)
+def notifications(app: LabApp) -> list:
+    return list(app.notes)
 
 
 def dash(app) -> DashboardScreen:
@@ -52,8 +57,15 @@ def dash(app) -> DashboardScreen:
     return app.screen
 
 
+def shown(app) -> Snapshot:
+    """The snapshot the dashboard drew last."""
+    snap = dash(app).snapshot
+    assert snap is not None, "nothing drawn yet"
+    return snap
+
+
 def shown_step(app) -> int:
-    return dash(app).snapshot.step
+    return shown(app).step
 
 
 def header_text(app) -> str:
@@ -75,9 +87,7 @@ def footer_descriptions(app) -> list[str]:
 
 def start_on_dashboard(cfg=None, tmp_path=None, **options):
     factory = Factory(**options)
-    app = GroklabApp(
-        factory, cfg or make_config(), presets=[cfg or make_config()], output_dir=tmp_path
-    )
+    app = LabApp(factory, cfg or make_config(), presets=[cfg or make_config()], output_dir=tmp_path)
     return app, factory
 
 
@@ -86,7 +96,7 @@ def start_on_dashboard(cfg=None, tmp_path=None, **options):
 
 def test_picker_lists_every_preset_and_starts_one(presets):
     factory = Factory()
-    app = GroklabApp(factory, presets=presets)
+    app = LabApp(factory, presets=presets)
 
     async def scenario(pilot):
         assert isinstance(app.screen, PickerScreen)
@@ -97,7 +107,7 @@ def test_picker_lists_every_preset_and_starts_one(presets):
             for field in (cfg.name, cfg.title, cfg.phenomenon, cfg.description):
                 assert field in text
         assert f"{len(presets)} of {len(presets)} presets" in text
-        await pilot.press("down", "enter")
+        await press(pilot, "down", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen), what="dashboard")
         assert factory.runner.config == presets[1]
         assert factory.runner.started
@@ -109,19 +119,19 @@ def test_picker_lists_every_preset_and_starts_one(presets):
 
 def test_picker_filters_by_typing(presets):
     factory = Factory()
-    app = GroklabApp(factory, presets=presets)
+    app = LabApp(factory, presets=presets)
 
     async def scenario(pilot):
-        await pilot.press(*"grok")
+        await press(pilot, *"grok")
         picker = app.screen
         assert [e.name for e in picker.shown] == ["toy-grokking"]
         await wait_text(pilot, "1 of 3 presets")
-        await pilot.press(*"zzz")
+        await press(pilot, *"zzz")
         assert picker.shown == []
         await wait_text(pilot, "No preset matches")
-        await pilot.press("escape")  # clears the filter
+        await press(pilot, "escape")  # clears the filter
         assert len(picker.shown) == 3
-        await pilot.press(*"momentum", "enter")
+        await press(pilot, *"momentum", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
         assert factory.runner.config.name == "toy-momentum"
 
@@ -140,11 +150,11 @@ def test_picker_refuses_a_broken_preset():
         )
     ]
     factory = Factory()
-    app = GroklabApp(factory, presets=entries)
+    app = LabApp(factory, presets=entries)
 
     async def scenario(pilot):
-        await pilot.press("enter")
-        await pilot.pause()
+        await press(pilot, "enter")
+        await wait_for(pilot, lambda: notifications(app), what="a notification")
         assert isinstance(app.screen, PickerScreen)
         assert not factory.runners
         (note,) = notifications(app)
@@ -157,11 +167,11 @@ def test_a_runner_that_cannot_start_is_reported(presets):
     def factory(cfg):
         raise RuntimeError("no compiler")
 
-    app = GroklabApp(factory, presets=presets)
+    app = LabApp(factory, presets=presets)
 
     async def scenario(pilot):
-        await pilot.press("enter")
-        await pilot.pause()
+        await press(pilot, "enter")
+        await wait_for(pilot, lambda: notifications(app), what="a notification")
         assert isinstance(app.screen, PickerScreen)
         assert any("no compiler" in n.message and n.severity == "error" for n in notifications(app))
 
@@ -171,33 +181,46 @@ def test_a_runner_that_cannot_start_is_reported(presets):
 # -- pause, step, reset -------------------------------------------------------------
 
 
-def test_polls_redraw_a_running_run_at_most_every_redraw_interval_keys_at_once():
+def test_polls_redraw_a_running_run_at_most_every_redraw_interval_keys_at_once(monkeypatch):
     """Every poll brings a new snapshot here, but drawing each one cost the training
     thread a third of a core; a key's effect is still drawn at once."""
-    app, factory = start_on_dashboard()
+    redraw = 0.1  # five polls per redraw interval
+    factory = Factory()
+    app = LabApp(factory, make_config(), presets=[make_config()], redraw_interval=redraw)
 
     async def scenario(pilot):
         await wait_for(
             pilot, lambda: dash(app).snapshot and shown_step(app) >= 30, what="the run to advance"
         )
         screen = dash(app)
-        drawn: list[float] = []
+        drawn: list[tuple[float, int, str]] = []  # (time, polls so far, state drawn)
         original_show = screen.show
 
         def counting_show(snap):
-            drawn.append(time.monotonic())
+            drawn.append((time.monotonic(), len(screen.poll_starts), snap.state))
             original_show(snap)
 
         screen.show = counting_show
-        polls_before = len(screen.poll_starts)
-        await pilot.pause(1.0)
-        polls = len(screen.poll_starts) - polls_before
-        assert polls >= 8  # ~15 polls a second, each with a newer version
-        assert 2 <= len(drawn) <= 1.0 / REDRAW_INTERVAL + 2
-        assert min(b - a for a, b in zip(drawn, drawn[1:])) >= REDRAW_INTERVAL * 0.9
-        drawn.clear()
-        await pilot.press("space")  # pause: drawn by the key, not by the next poll
-        assert len(drawn) == 1 and "paused" in header_text(app)
+        started = time.monotonic()
+        await polls(pilot, 25)  # each with a newer version: the fake ran a chunk
+        elapsed = time.monotonic() - started
+        times = [t for t, _, _ in drawn]
+        assert 2 <= len(times) <= elapsed / redraw + 1
+        assert min(b - a for a, b in zip(times, times[1:])) >= redraw * 0.9
+
+        pauses: list[int] = []  # polls so far when the runner was asked to pause
+        original_pause = factory.runner.pause
+        monkeypatch.setattr(
+            factory.runner,
+            "pause",
+            lambda: (pauses.append(len(screen.poll_starts)), original_pause()),
+        )
+        await press(pilot, "space")
+        # drawn by the key's handler: right after the pause, before any further poll
+        (asked_at,) = pauses
+        first = next(d for d in drawn if d[1] >= asked_at and d[2] == RunState.PAUSED)
+        assert first[1] == asked_at
+        assert "paused" in header_text(app)
 
     drive(app, scenario)
 
@@ -211,17 +234,17 @@ def test_space_pauses_and_resumes():
         )
         assert "running" in header_text(app)
         await wait_for(pilot, lambda: "Pause" in footer_descriptions(app))
-        await pilot.press("space")
+        await press(pilot, "space")
         assert factory.runner.called("pause") == [()]
-        await settle(pilot)
+        await polls(pilot)
         paused_at = shown_step(app)
         assert "paused" in header_text(app)
         # the footer recomposes asynchronously after refresh_bindings()
         await wait_for(pilot, lambda: "Resume" in footer_descriptions(app), what="Resume key")
         assert "Pause" not in footer_descriptions(app)
-        await settle(pilot, polls=6)
+        await polls(pilot, 6)
         assert shown_step(app) == paused_at  # the step shown stops advancing
-        await pilot.press("space")
+        await press(pilot, "space")
         assert factory.runner.called("resume") == [()]
         await wait_for(pilot, lambda: shown_step(app) > paused_at, what="resume")
         assert "running" in header_text(app)
@@ -237,13 +260,13 @@ def test_n_advances_exactly_one_step_while_paused():
     async def scenario(pilot):
         await wait_for(pilot, lambda: dash(app).snapshot is not None)
         assert shown_step(app) == 40 and "paused" in header_text(app)
-        await pilot.press("n")
-        await settle(pilot)
+        await press(pilot, "n")
+        await polls(pilot)
         assert factory.runner.called("step") == [(1,)]
         assert shown_step(app) == 41
         assert "step 41/" in header_text(app)
-        await pilot.press("n", "n")
-        await settle(pilot)
+        await press(pilot, "n", "n")
+        await polls(pilot)
         assert shown_step(app) == 43
         assert "paused" in header_text(app)
 
@@ -255,8 +278,8 @@ def test_n_on_a_running_run_pauses_it_first():
 
     async def scenario(pilot):
         await wait_for(pilot, lambda: dash(app).snapshot and shown_step(app) > 0)
-        await pilot.press("n")
-        await settle(pilot)
+        await press(pilot, "n")
+        await polls(pilot)
         calls = [c for c, _ in factory.runner.calls]
         assert calls[-2:] == ["pause", "step"]
         assert "paused" in header_text(app)
@@ -270,9 +293,9 @@ def test_r_resets_the_run():
     async def scenario(pilot):
         await wait_for(pilot, lambda: dash(app).snapshot is not None)
         assert shown_step(app) == 300
-        await pilot.press("plus")
-        await pilot.press("r")
-        await settle(pilot)
+        await press(pilot, "plus")
+        await press(pilot, "r")
+        await polls(pilot)
         assert factory.runner.called("reset") == [()]
         assert shown_step(app) == 0
         assert "reset requested" in log_text(app)
@@ -291,15 +314,15 @@ def test_plus_doubles_lr_and_the_panel_shows_it():
     async def scenario(pilot):
         await wait_for(pilot, lambda: dash(app).snapshot is not None)
         assert "lr           0.05" in hparam_text(app)
-        await pilot.press("plus")
-        await settle(pilot)
+        await press(pilot, "plus")
+        await polls(pilot)
         assert factory.runner.called("set") == [("lr", 0.1)]
         text = hparam_text(app)
         assert "lr           0.1" in text
         assert "●lr" in text.replace(" ", "").replace("\n", "")  # marked as edited
         assert "lr 0.05 -> 0.1" in log_text(app)
-        await pilot.press("minus", "minus")
-        await settle(pilot)
+        await press(pilot, "minus", "minus")
+        await polls(pilot)
         assert factory.runner.called("set")[1:] == [("lr", 0.05), ("lr", 0.025)]
         assert "lr           0.025" in hparam_text(app)
 
@@ -313,7 +336,7 @@ def test_repeated_edits_build_on_the_pending_value():
     async def scenario(pilot):
         await wait_for(pilot, lambda: dash(app).snapshot is not None)
         factory.runner.set = lambda name, value: factory.runner.calls.append(("set", (name, value)))
-        await pilot.press("plus", "plus")
+        await press(pilot, "plus", "plus")
         assert factory.runner.called("set") == [("lr", 0.1), ("lr", 0.2)]
         assert "→ 0.2" in hparam_text(app)  # pending, not yet applied
 
@@ -327,16 +350,16 @@ def test_a_rejected_edit_notifies_and_changes_nothing():
     async def scenario(pilot):
         await wait_for(pilot, lambda: dash(app).snapshot is not None)
         before = hparam_text(app)
-        version = dash(app).snapshot.version
-        await pilot.press("B")
-        await settle(pilot)
+        version = shown(app).version
+        await press(pilot, "B")
+        await polls(pilot)
         assert factory.runner.called("set") == [("batch_size", 32)]
         (note,) = notifications(app)
         assert note.severity == "error"
         assert "optim.batch_size" in note.message and "gd" in note.message
         assert hparam_text(app) == before
         assert dash(app).pending == {}
-        assert dash(app).snapshot.version == version  # the runner published nothing new
+        assert shown(app).version == version  # the runner published nothing new
         assert "edit" not in log_text(app)
 
     drive(app, scenario)
@@ -348,8 +371,8 @@ def test_weight_decay_and_batch_keys():
 
     async def scenario(pilot):
         await wait_for(pilot, lambda: dash(app).snapshot is not None)
-        await pilot.press("w", "W", "W", "b", "B")
-        await settle(pilot)
+        await press(pilot, "w", "W", "W", "b", "B")
+        await polls(pilot)
         assert factory.runner.called("set") == [
             ("weight_decay", 1.0),
             ("weight_decay", 0.5),
@@ -376,8 +399,22 @@ def test_edit_transitions():
     assert halved_batch(0, None) == (128, "")
     assert halved_batch(1, 100) == (None, "batch size is already 1")
     assert halved_batch(7, 100) == (3, "")
-    assert train_size(make_config()) == 60  # 100 rows, 20% val, 20% test
-    assert train_size(classifier_config()) == round(97 * 97 * 0.5)
+
+
+def test_full_batch_halving_uses_the_snapshots_training_split_size():
+    # 100 rows, 20% val, 20% test: 60 training rows, so B from full batch asks for 32.
+    app, factory = start_on_dashboard(prefill=20, start_paused=True)
+
+    async def scenario(pilot):
+        await wait_for(pilot, lambda: dash(app).snapshot is not None)
+        assert shown(app).train_size == 60
+        factory.runner.train_size = 200  # the dashboard asks the snapshot, nothing else
+        factory.runner.emit("note", "train size changed")
+        await polls(pilot)
+        await press(pilot, "B")
+        assert factory.runner.called("set") == [("batch_size", 128)]
+
+    drive(app, scenario)
 
 
 def test_full_batch_doubling_is_refused_without_asking_the_runner():
@@ -385,8 +422,8 @@ def test_full_batch_doubling_is_refused_without_asking_the_runner():
 
     async def scenario(pilot):
         await wait_for(pilot, lambda: dash(app).snapshot is not None)
-        await pilot.press("b")
-        await pilot.pause()
+        await press(pilot, "b")
+        await wait_for(pilot, lambda: notifications(app), what="a notification")
         assert factory.runner.called("set") == []
         assert any("already full batch" in n.message for n in notifications(app))
 
@@ -401,8 +438,8 @@ def test_t_evaluates_the_test_set_and_the_log_says_so():
 
     async def scenario(pilot):
         await wait_for(pilot, lambda: dash(app).snapshot is not None)
-        await pilot.press("t")
-        await settle(pilot)
+        await press(pilot, "t")
+        await polls(pilot)
         assert factory.runner.called("evaluate_test") == [()]
         log = log_text(app)
         assert "test set evaluation requested" in log
@@ -417,8 +454,8 @@ def test_s_saves_an_svg_screenshot(tmp_path):
 
     async def scenario(pilot):
         await wait_for(pilot, lambda: dash(app).snapshot is not None)
-        await pilot.press("s")
-        await pilot.pause()
+        await press(pilot, "s")
+        await wait_for(pilot, lambda: list(tmp_path.glob("*.svg")), what="the SVG file")
         (svg,) = tmp_path.glob("*.svg")
         assert svg.name.startswith("groklab-toy-linear-step50-")
         assert svg.read_text().lstrip().startswith("<svg")
@@ -432,7 +469,7 @@ def test_e_exports_metrics_csv(tmp_path):
 
     async def scenario(pilot):
         await wait_for(pilot, lambda: dash(app).snapshot is not None)
-        await pilot.press("e")
+        await press(pilot, "e")
         await wait_for(
             pilot,
             lambda: any(n.title == "Metrics exported (CSV)" for n in notifications(app)),
@@ -456,7 +493,7 @@ def test_a_failed_export_is_reported(tmp_path):
             raise OSError("disk full")
 
         factory.runner.export = fail
-        await pilot.press("e")
+        await press(pilot, "e")
         await wait_for(pilot, lambda: any(n.severity == "error" for n in notifications(app)))
         assert any("disk full" in n.message for n in notifications(app))
         assert isinstance(app.screen, DashboardScreen)
@@ -469,9 +506,9 @@ def test_q_quits_and_stops_the_runner():
 
     async def scenario(pilot):
         await wait_for(pilot, lambda: dash(app).snapshot is not None)
-        await pilot.press("q")
+        await press(pilot, "q")
         await pilot.pause()
-        assert factory.runner.called("stop") == [(2.0,)]
+        assert len(factory.runner.called("stop")) == 1
         assert not app.is_running
 
     drive(app, scenario)
@@ -479,15 +516,15 @@ def test_q_quits_and_stops_the_runner():
 
 def test_p_goes_back_to_the_picker_and_stops_the_run(presets):
     factory = Factory()
-    app = GroklabApp(factory, presets[0], presets=presets)
+    app = LabApp(factory, presets[0], presets=presets)
 
     async def scenario(pilot):
         await wait_for(pilot, lambda: dash(app).snapshot is not None)
-        await pilot.press("p")
+        await press(pilot, "p")
         await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen))
         await app.workers.wait_for_complete()
         assert factory.runners[0].stopped
-        await pilot.press("down", "enter")
+        await press(pilot, "down", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
         assert len(factory.runners) == 2 and factory.runner.config == presets[1]
 
@@ -511,24 +548,28 @@ def test_a_diverged_run_shows_diverged_and_the_app_keeps_responding():
     async def scenario(pilot):
         await wait_for(
             pilot,
-            lambda: dash(app).snapshot and dash(app).snapshot.state == "diverged",
+            lambda: dash(app).snapshot and shown(app).state == RunState.DIVERGED,
             what="divergence",
         )
         assert "diverged" in header_text(app)
         await wait_text(pilot, "DIVERGED")
         assert any(n.title == "Run diverged" for n in notifications(app))
-        await wait_for(pilot, lambda: "Step" in footer_descriptions(app), what="footer")
         # neither pause nor resume: a diverged run moves again only after a reset
-        assert not {"Pause", "Resume"} & set(footer_descriptions(app))
-        await pilot.press("minus")
-        await settle(pilot)
+        await wait_for(
+            pilot,
+            lambda: not {"Pause", "Resume"} & set(footer_descriptions(app)),
+            what="the footer without pause or resume",
+        )
+        assert "Step" in footer_descriptions(app)
+        await press(pilot, "minus")
+        await polls(pilot)
         assert factory.runner.called("set") == [("lr", 0.025)]
-        await pilot.press("question_mark")
+        await press(pilot, "question_mark")
         assert isinstance(app.screen, HelpScreen)
-        await pilot.press("escape")
-        await pilot.press("r")
-        await wait_for(pilot, lambda: dash(app).snapshot.state == "paused")
-        await pilot.press("space")
+        await press(pilot, "escape")
+        await press(pilot, "r")
+        await wait_for(pilot, lambda: shown(app).state == RunState.PAUSED)
+        await press(pilot, "space")
         await wait_for(pilot, lambda: shown_step(app) >= 100, what="the mended run")
         assert "running" in header_text(app)  # mended: lower lr, reset, resume
 
@@ -550,35 +591,28 @@ def test_a_runner_error_is_shown_once_in_a_modal(tmp_path):
         saved = tmp_path / "groklab-error-toy-linear.txt"
         assert saved.read_text().startswith("Traceback")
         assert saved.name in text
-        await pilot.press("escape")
+        await press(pilot, "escape")
         assert isinstance(app.screen, DashboardScreen)
         assert "error" in header_text(app)
-        await settle(pilot)
+        await polls(pilot)
         assert isinstance(app.screen, DashboardScreen)  # not shown a second time
-        await pilot.press("n", "plus")  # greyed out: nothing is sent to a dead runner
+        await press(pilot, "n", "plus")  # greyed out: nothing is sent to a dead runner
         assert factory.runner.called("step") == [] and factory.runner.called("set") == []
-        await pilot.press("p")
+        await press(pilot, "p")
         await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen))
 
     drive(app, scenario)
 
 
-class FixedRunner:
+class FixedRunner(FakeRunner):
     """Serves one handmade snapshot: for values no training run would produce."""
 
     def __init__(self, snap: Snapshot) -> None:
-        self.snap = snap
-        self.config = make_config()
-        self.calls: list = []
+        super().__init__(make_config())
+        self.fixed = snap
 
-    def start(self):
-        self.calls.append("start")
-
-    def snapshot(self):
-        return self.snap
-
-    def stop(self, timeout=2.0):
-        self.calls.append("stop")
+    def snapshot(self) -> Snapshot:
+        return self.fixed
 
 
 def hostile_snapshot(state="running", **series) -> Snapshot:
@@ -620,13 +654,13 @@ BAD = [math.nan, math.inf, -math.inf, 0.0, -1.0, 1e308, 1e-308]
 )
 @pytest.mark.parametrize("size", [(40, 12), (120, 40)])
 def test_nan_inf_and_empty_series_never_crash(snap, size):
-    app = GroklabApp(lambda cfg: FixedRunner(snap), make_config())
+    app = LabApp(lambda cfg: FixedRunner(snap), make_config())
 
     async def scenario(pilot):
         await wait_for(pilot, lambda: dash(app).snapshot is not None)
         for key in ("l", "m", "c", "c", "l"):
-            await pilot.press(key)
-        await settle(pilot)
+            await press(pilot, key)
+        await polls(pilot)
         assert "hostile" in header_text(app)
 
     drive(app, scenario, size=size)
@@ -635,21 +669,21 @@ def test_nan_inf_and_empty_series_never_crash(snap, size):
 @pytest.mark.parametrize("size", [(40, 12), (80, 24), (200, 60)])
 def test_sizes_render_without_error(size, presets):
     factory = Factory(prefill=400, diverge_at=430)
-    app = GroklabApp(factory, presets=presets)
+    app = LabApp(factory, presets=presets)
 
     async def scenario(pilot):
         assert screen_text(app).strip()
-        await pilot.press("enter")
+        await press(pilot, "enter")
         await wait_for(
             pilot,
             lambda: isinstance(app.screen, DashboardScreen) and dash(app).snapshot is not None,
         )
-        await wait_for(pilot, lambda: dash(app).snapshot.state == "diverged")
+        await wait_for(pilot, lambda: shown(app).state == RunState.DIVERGED)
         for key in ("c", "m", "l", "c", "t", "question_mark"):
-            await pilot.press(key)
+            await press(pilot, key)
         assert isinstance(app.screen, HelpScreen)
-        await pilot.press("escape")
-        await settle(pilot)
+        await press(pilot, "escape")
+        await polls(pilot)
         await wait_text(pilot, "diverged", "nan")  # the val loss went nan
 
     drive(app, scenario, size=size)
@@ -663,17 +697,16 @@ def test_layout_classes_follow_the_size():
         screen = dash(app)
         assert not screen.has_class("-compact") and screen.chart_visible
         await pilot.resize_terminal(80, 24)
-        await pilot.pause()
-        assert screen.has_class("-compact") and screen.has_class("-narrow")
+        await wait_for(pilot, lambda: screen.has_class("-compact"), what="the compact layout")
+        assert screen.has_class("-narrow")
         assert not screen.chart_visible  # hidden by default when short...
-        await pilot.press("c")
+        await press(pilot, "c")
         assert screen.chart_visible  # ...until asked for
         await pilot.resize_terminal(40, 12)
-        await pilot.pause()
-        assert screen.has_class("-tiny")
+        await wait_for(pilot, lambda: screen.has_class("-tiny"), what="the tiny layout")
         await pilot.resize_terminal(200, 60)
-        await pilot.pause()
-        assert not screen.has_class("-tiny") and screen.chart_visible
+        await wait_for(pilot, lambda: not screen.has_class("-tiny"), what="the full layout")
+        assert screen.chart_visible
 
     drive(app, scenario)
 
@@ -688,10 +721,11 @@ def test_heap_is_frozen_while_running_and_released_after():
 
     async def scenario(pilot):
         await wait_for(
-            pilot, lambda: dash(app).snapshot is not None and dash(app).snapshot.state == "running"
+            pilot, lambda: dash(app).snapshot is not None and shown(app).state == RunState.RUNNING
         )
-        assert dash(app)._heap_frozen and gc.get_freeze_count() > 0
+        assert gc.get_freeze_count() > 0
 
+    assert gc.get_freeze_count() == 0
     try:
         drive(app, scenario)
         assert gc.get_freeze_count() == 0  # unfrozen when the dashboard went away
@@ -711,10 +745,10 @@ def test_unchanged_snapshot_version_skips_the_redraw(monkeypatch):
     monkeypatch.setattr(DashboardScreen, "show", counting_show)
 
     async def scenario(pilot):
-        await wait_for(pilot, lambda: factory.runner._polls >= 8, what="polls")
+        await wait_for(pilot, lambda: factory.runner.polls >= 8, what="polls")
         assert len(shown) == 1  # paused: every poll saw the same version
-        await pilot.press("n")
-        await settle(pilot)
+        await press(pilot, "n")
+        await polls(pilot)
         assert len(shown) == 2
 
     drive(app, scenario)
@@ -739,28 +773,26 @@ def test_polls_never_overlap_and_rearm_themselves():
                 active.pop()
 
         runner.snapshot = watched
-        before = runner._polls
-        await pilot.pause(0.6)
-        assert runner._polls - before >= 4  # the chain keeps going on its own
+        before = runner.polls
+        await wait_for(pilot, lambda: runner.polls - before >= 20, what="polls to go on")
         assert screen.snapshot.step == 30
 
     drive(app, scenario)
 
 
 def test_event_log_appends_only_new_events():
-    log = EventLog()
     events = tuple(Event(i * 10, i / 10, "status", f"e{i}") for i in range(5))
-    assert log.new_events(events) == (list(events), False)
-    log._last = events[-1]
-    assert log.new_events(events) == ([], False)
+    assert new_events(events, None) == (list(events), False)
+    last = events[-1]
+    assert new_events(events, last) == ([], False)
     later = events[2:] + (Event(50, 0.5, "edit", "lr"), Event(60, 0.6, "test", "t"))
-    assert log.new_events(later) == (list(later[-2:]), False)
+    assert new_events(later, last) == (list(later[-2:]), False)
     # the bounded window slid past the last event written
     slid = (Event(70, 0.7, "status", "x"), Event(80, 0.8, "status", "y"))
-    assert log.new_events(slid) == (list(slid), False)
+    assert new_events(slid, last) == (list(slid), False)
     # a reset starts the clock again
     restarted = (Event(0, 0.0, "reset", "r"),)
-    assert log.new_events(restarted) == (list(restarted), True)
+    assert new_events(restarted, last) == (list(restarted), True)
 
 
 # -- help and the command palette -----------------------------------------------------
@@ -771,7 +803,7 @@ def test_help_lists_every_key():
 
     async def scenario(pilot):
         await wait_for(pilot, lambda: dash(app).snapshot is not None)
-        await pilot.press("question_mark")
+        await press(pilot, "question_mark")
         assert isinstance(app.screen, HelpScreen)
         await wait_text(pilot, "Pause / Resume")
         text = screen_text(app)
@@ -779,7 +811,7 @@ def test_help_lists_every_key():
             assert binding.description in text, binding.description
         assert "Pause / Resume" in text
         assert "ctrl+p" in text
-        await pilot.press("question_mark")
+        await press(pilot, "question_mark")
         assert isinstance(app.screen, DashboardScreen)
 
     drive(app, scenario)
@@ -811,27 +843,28 @@ def test_bindings_have_ids_and_tooltips():
     }
 
 
+@pytest.mark.slow  # a few seconds: each key typed in the palette runs a search
 def test_command_palette_offers_every_action_and_preset(presets):
     factory = Factory(prefill=30, start_paused=True)
-    app = GroklabApp(factory, presets[0], presets=presets)
+    app = LabApp(factory, presets[0], presets=presets)
 
     async def scenario(pilot):
         await wait_for(pilot, lambda: dash(app).snapshot is not None)
-        await pilot.press("ctrl+p")
+        await press(pilot, "ctrl+p")
         await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
         await wait_text(pilot, "Resume training")  # paused: resume is offered...
         assert "Pause training" not in screen_text(app)  # ...pause is not
-        await pilot.press(*"double l")  # (each key in the palette costs a search)
+        await press(pilot, *"double l")  # (each key in the palette costs a search)
         await wait_text(pilot, "Double the learning rate")
-        await pilot.press("enter")
+        await press(pilot, "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
-        await settle(pilot)
+        await polls(pilot)
         assert factory.runner.called("set") == [("lr", 0.1)]
-        await pilot.press("ctrl+p")
+        await press(pilot, "ctrl+p")
         await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
-        await pilot.press(*"grok")
+        await press(pilot, *"grok")
         await wait_text(pilot, "Grokking on (a + b) mod 97")
-        await pilot.press("enter")
+        await press(pilot, "enter")
         await wait_for(
             pilot, lambda: isinstance(app.screen, DashboardScreen) and len(factory.runners) == 2
         )
@@ -841,15 +874,13 @@ def test_command_palette_offers_every_action_and_preset(presets):
 
 
 def test_command_palette_lists_all_actions_when_discovering(presets):
-    from tui.app import GroklabCommands
-
     factory = Factory(prefill=30)
-    app = GroklabApp(factory, presets[0], presets=presets)
+    app = LabApp(factory, presets[0], presets=presets)
 
     async def scenario(pilot):
         await wait_for(pilot, lambda: dash(app).snapshot is not None)
         provider = GroklabCommands(app.screen)
-        texts = [text for text, _, _ in provider._commands()]
+        texts = [str(hit.text) async for hit in provider.discover()]
         actions = {b.action for b in DashboardScreen.BINDINGS} - {"resume"}  # running
         assert len([t for t in texts if not t.startswith("Preset:")]) == len(actions)
         for cfg in presets:
@@ -864,13 +895,11 @@ def test_repeated_events_fold_into_one_counted_line():
     async def scenario(pilot):
         await wait_for(pilot, lambda: dash(app).snapshot is not None)
         runner = factory.runner
-        for _ in range(3):
-            runner._event("best_val", f"best validation at step {runner._step}")
-            runner._step += 10
-        runner._event("edit", "lr 0.05 -> 0.1")
-        runner._event("best_val", "best validation at step 60")
-        runner._changed()
-        await settle(pilot)
+        for step in (20, 30, 40):
+            runner.emit("best_val", f"best validation at step {step}", step=step)
+        runner.emit("edit", "lr 0.05 -> 0.1")
+        runner.emit("best_val", "best validation at step 60", step=60)
+        await polls(pilot)
         log = log_text(app)
         assert log.count("best_val") == 2  # three in a row fold into one line...
         assert "best validation at step 40 (×3)" in log  # ...the newest, counted

@@ -90,13 +90,16 @@ def test_braille_codes_of_known_patterns(dots, code):
     assert C.braille_codes(grid).tolist() == [[code]]
 
 
-def test_braille_text_of_a_grid_of_cells_and_padding():
+def test_braille_chars_of_a_grid_of_cells_and_padding():
+    def text(grid):
+        return ["".join(map(chr, row)) for row in C.braille_chars(C.braille_codes(grid)).tolist()]
+
     grid = np.zeros((8, 4), dtype=bool)
     grid[0, 0] = True  # top-left cell: dot 1
     grid[7, 3] = True  # bottom-right cell: dot 8
-    assert C.braille_text(C.braille_codes(grid)) == ["⠁ ", " ⢀"]
+    assert text(grid) == ["⠁ ", " ⢀"]  # an empty cell is a space, not U+2800
     odd = np.ones((5, 3), dtype=bool)  # not whole cells: padded with unlit dots
-    assert C.braille_text(C.braille_codes(odd)) == ["⣿⡇", "⠉⠁"]
+    assert text(odd) == ["⣿⡇", "⠉⠁"]
 
 
 # -- the picture -------------------------------------------------------------------

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
+from naive import decimate_index as naive_decimate_index
+from naive import ema as naive_ema
 
+from tui.format import format_value
 from tui.plot import series as S
 
 NAN, INF = math.nan, math.inf
 
 
-def test_finite_points_drops_nan_inf_and_keeps_pairs_aligned():
-    xs, ys = S.finite_points([1, 2, 3, 4, 5], [1.0, NAN, INF, -INF, 0.5])
+def test_finite_points_drops_nan_inf_none_and_keeps_pairs_aligned():
+    xs, ys = S.finite_points([1, 2, 3, 4, 5, 6], [1.0, NAN, INF, -INF, 0.5, None])
     assert (xs, ys) == ((1.0, 5.0), (1.0, 0.5))
     assert isinstance(xs, tuple) and isinstance(ys, tuple)
-
-
-def test_finite_points_positive_drops_zero_and_negative_for_log_axes():
-    assert S.finite_points([1, 2, 3, 4], [0.0, -1.0, 2.0, None], positive=True) == ((3.0,), (2.0,))
 
 
 def test_finite_points_empty():
@@ -27,7 +27,6 @@ def test_finite_points_empty():
 
 
 def test_finite_values_log10_and_numpy_input():
-    np = pytest.importorskip("numpy")
     out = S.finite_values(np.array([0.01, 0.0, -1.0, 100.0, np.nan, np.inf]), log10=True)
     assert out == (-2.0, 2.0)
     assert all(type(v) is float for v in out)
@@ -46,34 +45,26 @@ def test_bucket_means_never_exceeds_width():
     assert S.bucket_means(data, 0) == ()
 
 
-def test_decimate_keeps_ends_and_a_one_point_spike():
-    xs = tuple(range(10_000))
-    ys = [1.0] * 10_000
+def test_decimate_index_keeps_ends_and_a_one_point_spike():
+    ys = np.ones(10_000)
     ys[5_123] = 1e6  # a one-step loss spike
-    dx, dy = S.decimate(xs, ys, 100)
-    assert len(dx) <= 102
-    assert dx[0] == 0 and dx[-1] == 9_999
-    assert 1e6 in dy and 5_123 in dx
-    assert list(dx) == sorted(dx)
+    index = S.decimate_index(ys, 100)
+    assert len(index) <= 102
+    assert index[0] == 0 and index[-1] == 9_999
+    assert 5_123 in index
+    assert list(index) == sorted(index)
 
 
-def test_decimate_short_series_unchanged():
-    assert S.decimate((1, 2, 3), (4.0, 5.0, 6.0), 100) == ((1, 2, 3), (4.0, 5.0, 6.0))
+def test_decimate_index_keeps_a_short_series_whole():
+    assert S.decimate_index(np.array([4.0, 5.0, 6.0]), 100).tolist() == [0, 1, 2]
 
 
-def test_ema_is_debiased():
+def test_ema_array_is_debiased():
     # Without the 1/(1 - s^t) correction the first value would be (1 - s) * x = 0.1 x.
-    assert S.ema([5.0], 0.9) == (5.0,)
-    assert S.ema([3.0] * 50, 0.9) == pytest.approx((3.0,) * 50)
-    smoothed = S.ema([0.0, 10.0], 0.5)
+    assert S.ema_array(np.array([5.0]), 0.9).tolist() == pytest.approx([5.0])
+    assert S.ema_array(np.full(50, 3.0), 0.9).tolist() == pytest.approx([3.0] * 50)
+    smoothed = S.ema_array(np.array([0.0, 10.0]), 0.5)
     assert smoothed[1] == pytest.approx((0.5 * 0.5 * 0.0 + 0.5 * 10.0) / (1 - 0.25))
-
-
-def test_ema_skips_non_finite_values():
-    out = S.ema([1.0, NAN, 1.0, INF], 0.8)
-    assert out == pytest.approx((1.0, 1.0, 1.0, 1.0))
-    with pytest.raises(ValueError):
-        S.ema([1.0], 1.0)
 
 
 def test_spark_data_is_finite_tuple_of_width():
@@ -92,14 +83,15 @@ def test_spark_data_flattens_rounding_wobble():
     assert len(set(out)) == 1
 
 
-def test_chart_points_log_and_smoothing():
+def test_chart_arrays_log_and_smoothing():
     steps = list(range(100))
     values = [1.0, 0.0, -2.0, NAN] + [0.5] * 96
-    xs, ys = S.chart_points(steps, values, width=10, log=True)
-    assert all(y > 0 for y in ys) and len(xs) <= 20
-    xs, ys = S.chart_points(steps, values, width=10, log=True, smoothing=0.9)
-    assert all(y > 0 and math.isfinite(y) for y in ys)
-    assert S.chart_points([], [], width=10, log=True) == ((), ())
+    xs, ys = S.chart_arrays(steps, values, width=10, log=True)
+    assert (ys > 0).all() and len(xs) <= 20
+    xs, ys = S.chart_arrays(steps, values, width=10, log=True, smoothing=0.9)
+    assert ((ys > 0) & np.isfinite(ys)).all()
+    xs, ys = S.chart_arrays([], [], width=10, log=True)
+    assert len(xs) == len(ys) == 0
 
 
 @pytest.mark.parametrize(
@@ -118,7 +110,15 @@ def test_chart_points_log_and_smoothing():
     ],
 )
 def test_format_value(value, text):
-    assert S.format_value(value) == text
+    assert format_value(value) == text
+
+
+@pytest.mark.parametrize(
+    "value, text",
+    [(None, "—"), (NAN, "nan"), (-INF, "-inf"), (1234.5, "1,234.5"), (7, "7.0"), (0.0, "0.0")],
+)
+def test_format_value_with_a_format_spec(value, text):
+    assert format_value(value, spec=",.1f") == text
 
 
 def test_log_ticks_powers_of_ten_over_decades():
@@ -153,46 +153,27 @@ def test_format_step():
 def test_huge_values_are_clipped_for_drawing():
     out = S.spark_data([-1e308, 1e308, -1.0], 3)
     assert max(out) - min(out) < math.inf
-    xs, ys = S.chart_points([1, 2, 3], [1e308, 1e-320, 1.0], width=10, log=True)
-    assert max(ys) <= S.DRAW_LIMIT and min(ys) >= 1 / S.DRAW_LIMIT
+    xs, ys = S.chart_arrays([1, 2, 3], [1e308, 1e-320, 1.0], width=10, log=True)
+    assert ys.max() <= S.DRAW_LIMIT and ys.min() >= 1 / S.DRAW_LIMIT
 
 
 # -- the chart's numpy path ------------------------------------------------------------
-
-
-def _decimate_reference(xs, ys, max_points):
-    """decimate as it was first written (plain Python): the oracle for decimate_index."""
-    count = len(xs)
-    if max_points < 2 or count <= max_points:
-        return tuple(xs), tuple(ys)
-    buckets = max(1, max_points // 2)
-    keep = {0, count - 1}
-    for b in range(buckets):
-        lo = b * count // buckets
-        hi = max((b + 1) * count // buckets, lo + 1)
-        idx = range(lo, hi)
-        keep.add(min(idx, key=ys.__getitem__))
-        keep.add(max(idx, key=ys.__getitem__))
-    order = sorted(keep)
-    return tuple(xs[i] for i in order), tuple(ys[i] for i in order)
 
 
 @pytest.mark.parametrize(
     "count, max_points",
     [(1, 10), (10, 10), (11, 10), (1000, 7), (1000, 2), (3001, 224), (10_000, 240)],
 )
-def test_decimate_keeps_the_same_points_as_the_reference(count, max_points):
-    np = pytest.importorskip("numpy")
+def test_decimate_index_keeps_the_same_points_as_the_naive_loop(count, max_points):
     rng = np.random.default_rng(count)
     # ties (repeated values) too: the first lowest and first highest are kept
-    ys = [float(v) for v in rng.choice([0.5, 1.0, 2.0, 3.0], count) * rng.random(count).round(1)]
-    xs = list(range(count))
-    assert S.decimate(xs, ys, max_points) == _decimate_reference(xs, ys, max_points)
+    ys = rng.choice([0.5, 1.0, 2.0, 3.0], count) * rng.random(count).round(1)
+    expected = naive_decimate_index(ys.tolist(), max_points)
+    assert S.decimate_index(ys, max_points).tolist() == expected
 
 
 @pytest.mark.parametrize("smoothing", [0.0, 0.5, 0.9, 0.99, 0.999])
-def test_ema_array_matches_ema(smoothing):
-    np = pytest.importorskip("numpy")
+def test_ema_array_matches_the_naive_loop(smoothing):
     rng = np.random.default_rng(1)
     for x in (
         rng.random(5000) * 3,
@@ -200,7 +181,7 @@ def test_ema_array_matches_ema(smoothing):
         np.array([4.0]),
         np.array([1e308, -1e308, 1.0] * 50),
     ):
-        expected = np.array(S.ema(x.tolist(), smoothing))
+        expected = np.array(naive_ema(x.tolist(), smoothing))
         got = S.ema_array(x, smoothing)
         assert np.isfinite(got).all()
         assert np.max(np.abs(got - expected)) <= 1e-12 * np.max(np.abs(x))
@@ -209,17 +190,13 @@ def test_ema_array_matches_ema(smoothing):
         S.ema_array(np.array([1.0]), 1.0)
 
 
-def test_chart_arrays_agree_with_chart_points_and_take_tuples_with_none():
-    np = pytest.importorskip("numpy")
+def test_chart_arrays_take_tuples_with_nan_and_none():
     steps = tuple(range(3000))
     values = tuple(2.0 * math.exp(-i / 500) + (NAN if i % 97 == 0 else 0.0) for i in steps)
     for log, smoothing in ((True, None), (False, None), (True, 0.9)):
         xs, ys = S.chart_arrays(steps, values, 40, log=log, smoothing=smoothing)
         assert isinstance(xs, np.ndarray) and len(xs) == len(ys) <= 82
-        assert S.chart_points(steps, values, 40, log=log, smoothing=smoothing) == (
-            tuple(xs.tolist()),
-            tuple(ys.tolist()),
-        )
+        assert np.isfinite(ys).all() and 0 not in xs  # step 0 held a NaN
     # values that are not plain numbers take the checked path
     xs, ys = S.chart_arrays([1, 2, 3, 4], [1.0, None, "x", 2.0], 10)
     assert xs.tolist() == [1.0, 4.0] and ys.tolist() == [1.0, 2.0]

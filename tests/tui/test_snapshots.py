@@ -7,16 +7,16 @@ clock), so the picture depends on nothing but the code. Update the images with
 
 from __future__ import annotations
 
-from fakes import Factory, classifier_config, make_config, wait_for
+from fakes import Factory, LabApp, classifier_config, make_config, polls, wait_for
 from textual.widgets import Input
 
-from tui.app import GroklabApp
+from engine.vocabulary import RunState
 from tui.screens.dashboard import DashboardScreen
 
 
-def dashboard_app(cfg, **options) -> GroklabApp:
+def dashboard_app(cfg, **options) -> LabApp:
     factory = Factory(auto_advance=False, **options)
-    return GroklabApp(factory, cfg, presets=[cfg])
+    return LabApp(factory, cfg, presets=[cfg])
 
 
 async def until_drawn(pilot) -> None:
@@ -24,12 +24,12 @@ async def until_drawn(pilot) -> None:
     await wait_for(
         pilot, lambda: isinstance(app.screen, DashboardScreen) and app.screen.snapshot is not None
     )
-    await pilot.pause(0.2)
+    await polls(pilot, 2)  # the chart is drawn by the poll after the snapshot
 
 
 class TestPicker:
     def test_picker(self, snap_compare, presets):
-        app = GroklabApp(Factory(), presets=presets)
+        app = LabApp(Factory(), presets=presets)
 
         async def run_before(pilot):
             pilot.app.screen.query_one(Input).cursor_blink = False
@@ -40,11 +40,11 @@ class TestPicker:
 
 class TestDashboard:
     def test_running_regression(self, snap_compare):
-        app = dashboard_app(make_config(), prefill=500, state_after_prefill="running")
+        app = dashboard_app(make_config(), prefill=500, state_after_prefill=RunState.RUNNING)
         assert snap_compare(app, terminal_size=(120, 40), run_before=until_drawn)
 
     def test_running_classifier_80x24(self, snap_compare):
-        app = dashboard_app(classifier_config(), prefill=800, state_after_prefill="running")
+        app = dashboard_app(classifier_config(), prefill=800, state_after_prefill=RunState.RUNNING)
         assert snap_compare(app, terminal_size=(80, 24), run_before=until_drawn)
 
     def test_diverged(self, snap_compare):

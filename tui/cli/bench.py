@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import json
-import math
 
 from rich.console import Console
 from rich.table import Table
 
 from engine.bench import workloads as bench
-
-
-def _num(value, fmt: str) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "-"
-    return format(value, fmt)
+from tui.format import format_value
 
 
 def run_bench(workloads, repeat: int, as_json: bool, dashboard: bool) -> int:
@@ -85,11 +79,11 @@ def _table(rows: list[dict], peaks: list[float]) -> Table:
         table.add_row(
             row["workload"],
             row["impl"],
-            _num(row.get("steps_per_s"), ",.1f"),
-            _num(row.get("ratio_vs_numpy"), ".2f"),
-            _num(row.get("ratio_vs_torch"), ".2f"),
-            _num(gflops, ".2f"),
-            _num(100 * gflops / peak if gflops and peak else None, ".0f"),
+            format_value(row.get("steps_per_s"), spec=",.1f"),
+            format_value(row.get("ratio_vs_numpy"), spec=".2f"),
+            format_value(row.get("ratio_vs_torch"), spec=".2f"),
+            format_value(gflops, spec=".2f"),
+            format_value(100 * gflops / peak if gflops and peak else None, spec=".0f"),
             note,
         )
     return table

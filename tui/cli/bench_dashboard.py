@@ -24,6 +24,7 @@ import numpy as np
 from engine.bench.workloads import workload_config
 from engine.config import with_overrides
 from engine.live.runner import Runner
+from engine.vocabulary import RunState
 
 MEASURE_S = 4.0  # seconds of steady training measured per mode
 WARM_S = 1.0  # seconds skipped after the run starts (chunk sizing settles)
@@ -38,7 +39,7 @@ def _bench_config(name: str):
 
 
 def _steady_rate(runner: Runner) -> float:
-    while runner.snapshot().state != "running":
+    while runner.snapshot().state != RunState.RUNNING:
         time.sleep(0.01)
     time.sleep(WARM_S)
     s0, t0 = runner.snapshot().step, time.perf_counter()
@@ -62,7 +63,7 @@ async def _dashboard_rate(name: str) -> tuple[float, float]:
     cfg = _bench_config(name)
     app = GroklabApp(lambda c: Runner(c), preset=cfg, poll_interval=1.0 / POLL_HZ)
     async with app.run_test(size=(120, 40)) as pilot:
-        while app.runner is None or app.runner.snapshot().state != "running":
+        while app.runner is None or app.runner.snapshot().state != RunState.RUNNING:
             await pilot.pause(0.01)
         await asyncio.sleep(WARM_S)
         screen = app.screen

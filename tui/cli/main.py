@@ -14,9 +14,8 @@ from collections.abc import Callable, Sequence
 from engine import __version__
 from engine.errors import ConfigError
 
-# Exit statuses (DESIGN.md): 0 success, 1 bug, 2 bad input.
+# Exit statuses: 0 success, 2 bad input (a bug's traceback exits with Python's 1).
 EXIT_OK = 0
-EXIT_BUG = 1
 EXIT_BAD_INPUT = 2
 
 # A handler receives the parsed arguments and returns the exit status.

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from tui.format import format_value
 from tui.plot import series as S
 
 AXIS = "axis"  # style key of the frame, the tick marks and the "no data" message
@@ -128,25 +129,7 @@ def braille_chars(codes: np.ndarray) -> np.ndarray:
     return np.where(codes > 0, BRAILLE_BLANK + codes.astype(np.uint32), SPACE).astype(np.uint32)
 
 
-def braille_text(codes: np.ndarray) -> list[str]:
-    """Each row of dot patterns as a string."""
-    chars = braille_chars(codes)
-    if chars.ndim != 2 or chars.shape[1] == 0:
-        return [""] * (chars.shape[0] if chars.ndim == 2 else 0)
-    text = chars.astype("<u4").tobytes().decode("utf-32-le")
-    w = chars.shape[1]
-    return [text[i : i + w] for i in range(0, len(text), w)]
-
-
 # -- axes --------------------------------------------------------------------------
-
-
-def data_range(values: np.ndarray) -> tuple[float, float] | None:
-    """(lo, hi) of finite values, None if there are none."""
-    values = values[np.isfinite(values)]
-    if len(values) == 0:
-        return None
-    return float(values.min()), float(values.max())
 
 
 def is_flat(lo: float, hi: float) -> bool:
@@ -183,8 +166,8 @@ def y_ticks(lo: float, hi: float, count: int, *, log: bool) -> list[tuple[float,
         values, labels = S.log_ticks(10.0**lo, 10.0**hi, count)
         return [(math.log10(v), label) for v, label in zip(values, labels) if v > 0]
     if is_flat(lo, hi):
-        return [((lo + hi) / 2, S.format_value((lo + hi) / 2, 3))]
-    return [(t, S.format_value(t, 3)) for t in S.nice_ticks(lo, hi, count)]
+        return [((lo + hi) / 2, format_value((lo + hi) / 2, 3))]
+    return [(t, format_value(t, 3)) for t in S.nice_ticks(lo, hi, count)]
 
 
 def x_ticks(lo: float, hi: float, count: int) -> list[tuple[float, str]]:

@@ -16,7 +16,10 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from tui.format import format_value
+
 Points = tuple[tuple[float, ...], tuple[float, ...]]
+Values = Sequence[float] | np.ndarray
 _isfinite = math.isfinite
 
 # Finite but huge values (an exploding loss reaches 1e308) are clipped to this before
@@ -38,22 +41,10 @@ def is_finite(value: object) -> bool:
         return False
 
 
-def finite_points(
-    steps: Iterable[float], values: Iterable[float], *, positive: bool = False
-) -> Points:
-    """(xs, ys) keeping only pairs whose value is finite (and > 0 when `positive`)."""
-    try:  # fast path: plain numbers (this runs on every poll, for every series)
-        pairs = [
-            (float(x), float(y))
-            for x, y in zip(steps, values)
-            if _isfinite(y) and _isfinite(x) and (not positive or y > 0)
-        ]
-    except TypeError:  # None, strings, ...: check each value on its own
-        pairs = [
-            (float(x), float(y))
-            for x, y in zip(steps, values)
-            if is_finite(y) and is_finite(x) and (not positive or float(y) > 0)
-        ]
+def finite_points(steps: Iterable[float], values: Iterable[float]) -> Points:
+    """(xs, ys) keeping only the pairs whose step and value are finite numbers: the
+    checked path for series holding None or text."""
+    pairs = [(float(x), float(y)) for x, y in zip(steps, values) if is_finite(y) and is_finite(x)]
     if not pairs:
         return (), ()
     xs, ys = zip(*pairs)
@@ -87,22 +78,11 @@ def bucket_means(values: Sequence[float], n: int) -> tuple[float, ...]:
     return tuple(out)
 
 
-def decimate(xs: Sequence[float], ys: Sequence[float], max_points: int) -> Points:
-    """At most ~`max_points` points that keep the shape, spikes included.
-
-    Each of max_points // 2 buckets contributes its lowest and highest point, in step
-    order, so a one-step loss spike survives (a stride would skip it). The first and
-    last points are always kept.
-    """
-    if max_points < 2 or len(xs) <= max_points:
-        return tuple(xs), tuple(ys)
-    order = decimate_index(np.asarray(ys, dtype=float), max_points).tolist()
-    return tuple(xs[i] for i in order), tuple(ys[i] for i in order)
-
-
 def decimate_index(ys: np.ndarray, max_points: int) -> np.ndarray:
-    """The indices `decimate` keeps, ascending: the first and last, and the first lowest
-    and first highest of each of max_points // 2 nearly equal buckets (finite `ys`)."""
+    """The indices of at most ~`max_points` points that keep the shape, spikes included,
+    ascending: the first and last, and the first lowest and first highest of each of
+    max_points // 2 nearly equal buckets (finite `ys`). A stride would skip a one-step
+    loss spike; the lowest and highest of each bucket keep it."""
     count = len(ys)
     if max_points < 2 or count <= max_points:
         return np.arange(count)
@@ -118,29 +98,6 @@ def decimate_index(ys: np.ndarray, max_points: int) -> np.ndarray:
         hits = np.where(ys == extreme[which], index, count - 1)
         keep.append(np.minimum.reduceat(hits, starts))
     return np.unique(np.concatenate(keep))
-
-
-def ema(values: Sequence[float], smoothing: float) -> tuple[float, ...]:
-    """Debiased exponential moving average (TensorBoard's smoothing slider).
-
-    s_t = smoothing * s_{t-1} + (1 - smoothing) * x_t, starting from s_0 = 0, divided by
-    (1 - smoothing**t) so the first points are not dragged towards zero. Non-finite
-    inputs are skipped (the previous smoothed value is repeated) so one NaN cannot poison
-    the rest of the curve.
-    """
-    if not 0.0 <= smoothing < 1.0:
-        raise ValueError(f"smoothing must be in [0, 1), got {smoothing}")
-    out: list[float] = []
-    acc = 0.0
-    n = 0
-    last = math.nan
-    for x in values:
-        if is_finite(x):
-            n += 1
-            acc = smoothing * acc + (1.0 - smoothing) * float(x)
-            last = acc / (1.0 - smoothing**n)
-        out.append(last)
-    return tuple(out)
 
 
 def spark_data(values: Sequence[float], width: int, *, log10: bool = False) -> tuple[float, ...]:
@@ -159,8 +116,10 @@ def spark_data(values: Sequence[float], width: int, *, log10: bool = False) -> t
 
 
 def ema_array(values: np.ndarray, smoothing: float) -> np.ndarray:
-    """`ema` of finite values, vectorised: the same recurrence, in blocks short enough
-    that the weights smoothing**-i stay far from overflow."""
+    """Debiased exponential moving average of finite values (TensorBoard's smoothing):
+    s_t = smoothing * s_{t-1} + (1 - smoothing) * x_t from s_0 = 0, divided by
+    (1 - smoothing**t) so the first points are not dragged towards zero. Vectorised, in
+    blocks short enough that the weights smoothing**-i stay far from overflow."""
     if not 0.0 <= smoothing < 1.0:
         raise ValueError(f"smoothing must be in [0, 1), got {smoothing}")
     x = np.asarray(values, dtype=float)
@@ -186,7 +145,7 @@ def ema_array(values: np.ndarray, smoothing: float) -> np.ndarray:
     return acc / -np.expm1(n * math.log(a))  # 1 - a**n, accurate for a**n near 1
 
 
-def _float_array(values: Sequence[float]) -> np.ndarray | None:
+def _float_array(values: Values) -> np.ndarray | None:
     """values as a float array, or None if some are not plain numbers (None, text)."""
     arr = np.asarray(values)
     if arr.ndim != 1 or arr.dtype.kind not in "fiub":
@@ -194,7 +153,7 @@ def _float_array(values: Sequence[float]) -> np.ndarray | None:
     return arr.astype(float, copy=False)
 
 
-def finite_arrays(steps: Sequence[float], values: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+def finite_arrays(steps: Values, values: Values) -> tuple[np.ndarray, np.ndarray]:
     """finite_points as two float arrays: the pairs whose step and value are finite."""
     xs, ys = _float_array(steps), _float_array(values)
     if xs is None or ys is None or len(xs) != len(ys):
@@ -207,15 +166,17 @@ def finite_arrays(steps: Sequence[float], values: Sequence[float]) -> tuple[np.n
 
 
 def chart_arrays(
-    steps: Sequence[float],
-    values: Sequence[float],
+    steps: Values,
+    values: Values,
     width: int,
     *,
     log: bool = False,
     smoothing: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """chart_points as two float arrays (the chart's fast path; passing arrays that
-    finite_arrays returned skips converting the tuples again)."""
+    """Points for a line chart `width` cells wide (braille: two points per cell), as two
+    float arrays. Smoothing runs over the raw finite series before decimation (so it is
+    the same curve whatever the width); a log axis drops the values that are not
+    positive. Passing arrays that finite_arrays returned skips converting them again."""
     xs, ys = finite_arrays(steps, values)
     if smoothing:
         ys = ema_array(ys, smoothing)
@@ -229,46 +190,6 @@ def chart_arrays(
     if len(index) < len(ys):
         xs, ys = xs[index], ys[index]
     return xs, ys
-
-
-def chart_points(
-    steps: Sequence[float],
-    values: Sequence[float],
-    width: int,
-    *,
-    log: bool = False,
-    smoothing: float | None = None,
-) -> Points:
-    """Points for a line chart `width` cells wide (braille: two points per cell).
-
-    Smoothing runs over the raw finite series before decimation (so it is the same
-    curve whatever the width); a log axis drops the values that are not positive.
-    """
-    xs, ys = chart_arrays(steps, values, width, log=log, smoothing=smoothing)
-    return tuple(xs.tolist()), tuple(ys.tolist())
-
-
-def format_value(value: object, digits: int = 4) -> str:
-    """Short display text: '—' for missing, 'nan'/'inf' spelled out, 4 significant digits."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    try:
-        v = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return str(value)
-    if math.isnan(v):
-        return "nan"
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    if v == 0.0:
-        return "0"
-    if 1e4 <= abs(v) < 1e6:
-        return f"{v:,.0f}"
-    return f"{v:.{digits}g}"  # 0.01235, 1.5e-07, 3.2e+09
 
 
 def nice_ticks(lo: float, hi: float, count: int) -> tuple[float, ...]:

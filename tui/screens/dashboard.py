@@ -1,9 +1,9 @@
 """The live dashboard of one run: polls the runner, draws the snapshot, sends commands.
 
-The screen talks to the engine only through the Runner API: `snapshot()` on a timer
-(lock-free, never blocks) and commands (pause, step, set, ...) that the runner queues
-and applies between chunks. Each poll arms the next one when it has finished
-(dolphie's pattern) so polls can never pile up behind a slow render, and an unchanged
+The screen talks to the engine only through RunControl (engine.live.control):
+`snapshot()` on a timer (lock-free, never blocks) and commands (pause, step, set, ...)
+that the runner queues and applies between chunks. Each poll arms the next one when it
+has finished, so polls can never pile up behind a slow render, and an unchanged
 snapshot.version skips the redraw altogether.
 """
 
@@ -14,7 +14,6 @@ import math
 import time
 from collections import deque
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -26,6 +25,7 @@ from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from engine.errors import ConfigError
+from engine.live.control import RunControl
 from engine.live.snapshot import Snapshot
 from engine.training.hparams import (
     DEFAULT_WEIGHT_DECAY,
@@ -35,11 +35,10 @@ from engine.training.hparams import (
     halved_batch,
     halved_decay,
 )
+from engine.vocabulary import RunState
 from tui.screens.help import ErrorScreen, HelpScreen, key_rows
 from tui.widgets import EventLog, HParamPanel, LossChart, MetricRow, RunHeader, StatusPanel
-
-if TYPE_CHECKING:
-    from engine.live.runner import Runner
+from tui.widgets.loss_chart import EMA_SMOOTHING
 
 POLL_INTERVAL = 1 / 15  # seconds between the end of one poll and the start of the next
 # A poll redraws a new snapshot at most this often while the run's state is unchanged. A
@@ -49,42 +48,16 @@ POLL_INTERVAL = 1 / 15  # seconds between the end of one poll and the start of t
 REDRAW_INTERVAL = 0.2
 # The loss chart costs a few ms to redraw (tui/plot/chart.py), so it follows every new
 # snapshot, but at most once per poll: a snapshot marks it due and the poll draws it.
-EMA_SMOOTHING = 0.9  # debiased EMA weight when smoothing is on (TensorBoard's slider)
 
 # Screen-size thresholds (cells) for the layout classes.
 COMPACT_HEIGHT = 30  # below: the chart is hidden unless asked for (c)
 NARROW_WIDTH = 100
 TINY_WIDTH, TINY_HEIGHT = 60, 18  # below either: only metrics and status
 
-# States in which the run can be paused / resumed (as engine.live.runner.Runner applies
-# them: a diverged run only moves again after a reset, which leaves it paused).
-PAUSABLE = ("running", "compiling")
-RESUMABLE = ("paused", "done")  # resuming a done run extends it by train.steps
-STEPPABLE = PAUSABLE + RESUMABLE
-
 _LR = Binding.Group("lr", compact=True)
 _WD = Binding.Group("wd", compact=True)
 _BATCH = Binding.Group("batch", compact=True)
 _VIEW = Binding.Group("view", compact=True)
-
-
-def train_size(cfg: Any) -> int | None:
-    """Rows in the training split as the config describes it (None when unknown, e.g.
-    a CSV file): used only to pick sensible batch sizes."""
-    data = getattr(cfg, "data", None)
-    if data is None:
-        return None
-    try:
-        if data.kind == "modular":
-            pairs = data.p * (data.p - 1 if data.op == "div" else data.p)
-            return max(1, round(pairs * data.train_fraction))
-        if data.n is not None:
-            return max(
-                1, round(data.n * (1 - (data.val_fraction or 0) - (data.test_fraction or 0)))
-            )
-    except (AttributeError, TypeError):
-        return None
-    return None
 
 
 def _same(a: object, b: object) -> bool:
@@ -201,25 +174,25 @@ class DashboardScreen(Screen[None]):
         ),
     ]
 
-    log_scale: reactive[bool] = reactive(True, init=False)
-    smoothing: reactive[bool] = reactive(False, init=False)
     chart_wanted: reactive[bool | None] = reactive(None, init=False)  # None = by size
 
     def __init__(
         self,
-        runner: Runner,
+        runner: RunControl,
         *,
         output_dir: Path | None = None,
         poll_interval: float = POLL_INTERVAL,
+        redraw_interval: float = REDRAW_INTERVAL,
     ) -> None:
         super().__init__()
         self.runner = runner
         self.output_dir = Path(output_dir) if output_dir is not None else Path.cwd()
         self.poll_interval = poll_interval
+        self.redraw_interval = redraw_interval
         self.snapshot: Snapshot | None = None
         self.pending: dict[str, object] = {}  # edits sent, not yet in a snapshot
         self._version: int | None = None
-        self._state: str | None = None
+        self._state: RunState | None = None
         self._task_kind: str | None = None
         self._error_shown = False
         self._chart_due = False  # the chart lags the latest snapshot
@@ -258,7 +231,6 @@ class DashboardScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self._apply_size(self.size.width, self.size.height)
-        self._update_chart_title()
         self._poll()
 
     def on_unmount(self) -> None:
@@ -323,12 +295,13 @@ class DashboardScreen(Screen[None]):
 
     def refresh_from_runner(self, throttle: bool = False) -> None:
         """The runner's latest snapshot, drawn if it is a new version (when throttled, and
-        the state has not changed, only REDRAW_INTERVAL after the last drawing)."""
+        the state has not changed, only redraw_interval after the last drawing)."""
         snap = self.runner.snapshot()
         if self.snapshot is not None and snap.version == self._version:
             return
         now = time.monotonic()
-        if throttle and snap.state == self._state and now - self._drawn_at < REDRAW_INTERVAL:
+        recent = now - self._drawn_at < self.redraw_interval
+        if throttle and snap.state == self._state and recent:
             return
         self._drawn_at = now
         self.show(snap)
@@ -340,7 +313,8 @@ class DashboardScreen(Screen[None]):
         for name in [n for n, v in self.pending.items() if _same(snap.hparam(n), v)]:
             del self.pending[name]
 
-        state_changed = snap.state != self._state
+        state = RunState(snap.state)
+        state_changed = state != self._state
         self.query_one(RunHeader).show(snap)
         self._show_metrics(snap)
         self._chart_due = True  # drawn by the poll: a burst of key presses draws it once
@@ -349,9 +323,9 @@ class DashboardScreen(Screen[None]):
         self.query_one(StatusPanel).show(snap)
 
         if state_changed:
-            previous, self._state = self._state, snap.state
+            previous, self._state = self._state, state
             self.refresh_bindings()
-            self._on_state_change(previous, snap)
+            self._on_state_change(previous, state, snap)
 
     def _show_metrics(self, snap: Snapshot) -> None:
         if snap.task != self._task_kind:
@@ -372,31 +346,18 @@ class DashboardScreen(Screen[None]):
         if not chart.display:
             return
         self._chart_due = False
-        self._update_chart_title()
-        chart.draw(
-            self.snapshot, log=self.log_scale, smoothing=EMA_SMOOTHING if self.smoothing else None
-        )
+        chart.draw(self.snapshot)
 
-    def _update_chart_title(self) -> None:
-        chart = self.query_one(LossChart)
-        scale = "log y" if self.log_scale else "linear y"
-        ema = f" · EMA {EMA_SMOOTHING}" if self.smoothing else ""
-        best = self.snapshot.best_step if self.snapshot is not None else None
-        marker = f" · │ best val {best:,}" if best is not None else ""
-        title = f"loss · {scale}{ema}{marker}"
-        if chart.border_title != title:
-            chart.border_title = title
-
-    def _on_state_change(self, previous: str | None, snap: Snapshot) -> None:
-        if snap.state == "running":
+    def _on_state_change(self, previous: RunState | None, state: RunState, snap: Snapshot) -> None:
+        if state is RunState.RUNNING:
             self._freeze_heap()  # compiled by now: what exists is here to stay
-        if snap.state == "diverged" and previous is not None:
+        if state is RunState.DIVERGED and previous is not None:
             self.notify(
                 "The loss blew up. Lower the learning rate (-), then reset (r).",
                 title="Run diverged",
                 severity="warning",
             )
-        elif snap.state == "error" and not self._error_shown:
+        elif state is RunState.ERROR and not self._error_shown:
             self._error_shown = True
             self.app.push_screen(
                 ErrorScreen(snap.error or "no traceback", self._save_traceback(snap))
@@ -413,15 +374,20 @@ class DashboardScreen(Screen[None]):
 
     # -- keys --------------------------------------------------------------------
 
+    @property
+    def run_state(self) -> RunState:
+        """The run state of the snapshot shown (compiling before the first one)."""
+        return RunState(self.snapshot.state) if self.snapshot else RunState.COMPILING
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        state = self.snapshot.state if self.snapshot else "compiling"
+        state = self.run_state
         if action == "pause":
-            return state in PAUSABLE
+            return state.can_pause
         if action == "resume":
-            return state in RESUMABLE
-        if action == "step" and state not in STEPPABLE:
+            return state.can_resume
+        if action == "step" and not (state.can_step or state.can_pause):
             return None  # shown, greyed out: diverged (reset first) or error
-        if state == "error" and action in (
+        if state is RunState.ERROR and action in (
             "lr_up",
             "lr_down",
             "wd_up",
@@ -442,7 +408,7 @@ class DashboardScreen(Screen[None]):
         self.refresh_from_runner()
 
     def action_step(self) -> None:
-        if self.snapshot is not None and self.snapshot.state in PAUSABLE:
+        if self.run_state.can_pause:  # a single step moves a run that is not training
             self.runner.pause()
         self.runner.step(1)
         self.refresh_from_runner()
@@ -457,7 +423,7 @@ class DashboardScreen(Screen[None]):
             return self.pending[name]
         return self.snapshot.hparam(name) if self.snapshot is not None else None
 
-    def edit(self, name: str, value: object) -> bool:
+    def edit(self, name: str, value: float | int) -> bool:
         """Ask the runner to change a hyperparameter; a refusal is shown, nothing changes."""
         try:
             self.runner.set(name, value)
@@ -501,7 +467,8 @@ class DashboardScreen(Screen[None]):
         batch = self._numeric("batch_size")
         if batch is None:
             return
-        new, why = change(int(batch), train_size(self.runner.config))
+        n_train = self.snapshot.train_size if self.snapshot is not None else None
+        new, why = change(int(batch), n_train)
         if new is None:
             self.notify(why, title="batch size not changed")
         else:
@@ -564,18 +531,12 @@ class DashboardScreen(Screen[None]):
         self._apply_chart_visibility()
 
     def action_toggle_log(self) -> None:
-        self.log_scale = not self.log_scale
+        chart = self.query_one(LossChart)
+        chart.log_scale = not chart.log_scale
 
     def action_toggle_ema(self) -> None:
-        self.smoothing = not self.smoothing
-
-    def watch_log_scale(self) -> None:
-        self._update_chart_title()
-        self._draw_chart()
-
-    def watch_smoothing(self) -> None:
-        self._update_chart_title()
-        self._draw_chart()
+        chart = self.query_one(LossChart)
+        chart.smoothing = not chart.smoothing
 
     def action_presets(self) -> None:
         self.app.show_picker()

@@ -6,9 +6,9 @@ from textual.content import Content
 from textual.widgets import Static
 
 from engine.live.snapshot import Snapshot
-from tui.plot import series as S
+from tui.format import format_value
 from tui.widgets.content import set_content
-from tui.widgets.palette import STATE_STYLES
+from tui.widgets.palette import state_style
 
 
 class RunHeader(Static):
@@ -21,12 +21,12 @@ class RunHeader(Static):
     def show(self, snap: Snapshot) -> None:
         # The state word comes first: on a narrow terminal the end of the line is cut.
         target = f"/{snap.target_steps:,}" if snap.target_steps else ""
-        epoch = f"{snap.epoch:.2f}" if S.is_finite(snap.epoch) else "—"
-        speed = f"{snap.steps_per_s:,.0f}" if S.is_finite(snap.steps_per_s) else "—"
+        epoch = format_value(snap.epoch, spec=".2f")
+        speed = format_value(snap.steps_per_s, spec=",.0f")
         state = snap.state if snap.state else "?"
         sep = (" · ", "$foreground-muted")
         line = Content.assemble(
-            (f" {state} ", STATE_STYLES.get(state, "bold reverse")),
+            (f" {state} ", state_style(state)),
             " ",
             (snap.preset, "bold $text-primary"),
             sep,

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
-from rich.color import Color
 from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Region
+from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
 from engine.live.snapshot import Snapshot
 from tui.plot import chart
 from tui.plot import series as S
+
+EMA_SMOOTHING = 0.9  # debiased EMA weight when smoothing is on (TensorBoard's slider)
+
+# Component classes of the traces: a theme (or an app's CSS) restyles them.
+TRAIN = "loss-chart--train"
+VAL = "loss-chart--val"
+TRAIN_FAINT = "loss-chart--train-faint"  # the raw series under its smoothed curve
+VAL_FAINT = "loss-chart--val-faint"
+BEST = "loss-chart--best"  # the vertical line at the best validation step
 
 
 class LossChart(Widget):
@@ -23,39 +30,72 @@ class LossChart(Widget):
     Drawn in braille dots by tui.plot.chart through the Line API: the strips are rebuilt
     only when the snapshot, the options, the size or the styles change (3-4 ms at
     120x40 with two series of 10,000 points, half of it turning the snapshot's tuples
-    into arrays), and render_line hands back a cached Strip.
+    into arrays), and render_line hands back a cached Strip. The border title says
+    what is drawn: the scale, the smoothing and the best validation step.
     """
 
     DEFAULT_CSS = """
     LossChart { width: 1fr; height: 1fr; }
     LossChart > .loss-chart--axis { color: $foreground-muted; }
     LossChart > .loss-chart--label { color: $foreground; }
+    LossChart > .loss-chart--train { color: #40a0ff; }
+    LossChart > .loss-chart--val { color: #ff8c28; }
+    LossChart > .loss-chart--train-faint { color: #285078; }
+    LossChart > .loss-chart--val-faint { color: #784b28; }
+    LossChart > .loss-chart--best { color: #6e6e6e; }
     """
-    COMPONENT_CLASSES = {"loss-chart--axis", "loss-chart--label"}
+    COMPONENT_CLASSES = {
+        "loss-chart--axis",
+        "loss-chart--label",
+        TRAIN,
+        VAL,
+        TRAIN_FAINT,
+        VAL_FAINT,
+        BEST,
+    }
 
-    TRAIN = (64, 160, 255)
-    VAL = (255, 140, 40)
-    TRAIN_FAINT = (40, 80, 120)
-    VAL_FAINT = (120, 75, 40)
-    BEST = (110, 110, 110)
+    log_scale: reactive[bool] = reactive(True, init=False)
+    smoothing: reactive[bool] = reactive(False, init=False)
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self._snap: Snapshot | None = None
-        self._log = True
-        self._smoothing: float | None = None
+        self.snapshot: Snapshot | None = None
         self._built_snap: Snapshot | None = None  # what self._strips were drawn from
         self._built_for: tuple | None = None  # ... with which options, size and styles
         self._strips: list[Strip] = []
         self._finite_cache: dict[str, tuple] = {}  # name: (steps, values, (xs, ys))
-        self.render_seconds = 0.0  # how long the last rebuild of the lines took
 
-    def draw(self, snap: Snapshot | None, *, log: bool, smoothing: float | None) -> None:
+    @property
+    def ema(self) -> float | None:
+        """The EMA weight in use, None when not smoothing."""
+        return EMA_SMOOTHING if self.smoothing else None
+
+    def on_mount(self) -> None:
+        self._update_title()
+
+    def draw(self, snap: Snapshot | None) -> None:
         """Show this snapshot (drawn at the next repaint)."""
-        if snap is self._snap and log == self._log and smoothing == self._smoothing:
-            return
-        self._snap, self._log, self._smoothing = snap, log, smoothing
+        if snap is not self.snapshot:
+            self.snapshot = snap
+            self._update_title()
+            self.refresh()
+
+    def watch_log_scale(self) -> None:
+        self._update_title()
         self.refresh()
+
+    def watch_smoothing(self) -> None:
+        self._update_title()
+        self.refresh()
+
+    def _update_title(self) -> None:
+        scale = "log y" if self.log_scale else "linear y"
+        ema = f" · EMA {EMA_SMOOTHING}" if self.smoothing else ""
+        best = self.snapshot.best_step if self.snapshot is not None else None
+        marker = f" · │ best val {best:,}" if best is not None else ""
+        title = f"loss · {scale}{ema}{marker}"
+        if self.border_title != title:
+            self.border_title = title
 
     def render_lines(self, crop: Region) -> list[Strip]:
         self._update_lines()  # once per paint, not once per line
@@ -70,47 +110,44 @@ class LossChart(Widget):
         """Rebuild the chart's strips if what they show has changed."""
         width, height = self.size
         base = self.rich_style
-        axis = self.get_component_rich_style("loss-chart--axis")
-        label = self.get_component_rich_style("loss-chart--label")
-        key = (self._log, self._smoothing, width, height, base, axis, label)
-        if self._built_snap is self._snap and key == self._built_for:
+        # The picture's style keys are chart.AXIS, chart.LABEL and the trace classes.
+        styles: dict = {None: base}
+        for key in (chart.AXIS, chart.LABEL):
+            styles[key] = self.get_component_rich_style(f"loss-chart--{key}")
+        for name in (TRAIN, VAL, TRAIN_FAINT, VAL_FAINT, BEST):
+            styles[name] = base + Style(color=self.get_component_rich_style(name).color)
+        key = (self.log_scale, self.smoothing, width, height, tuple(styles.values()))
+        if self._built_snap is self.snapshot and key == self._built_for:
             return
-        started = time.perf_counter()
+        snap = self.snapshot
         picture = chart.render_chart(
             self._traces(max(1, width - 8)),
             width,
             height,
-            log=self._log,
-            marker_x=self._snap.best_step if self._snap is not None else None,
-            marker_style=self.BEST,
-            legend=(("train", self.TRAIN), ("val", self.VAL)),
+            log=self.log_scale,
+            marker_x=snap.best_step if snap is not None else None,
+            marker_style=BEST,
+            legend=(("train", TRAIN), ("val", VAL)),
             x_label="step",
             empty_message="no loss yet",
         )
-        styles: dict = {None: base, chart.AXIS: axis, chart.LABEL: label}
-        strips = []
-        for row in picture.rows:
-            segments = []
-            for text, style_key in row:
-                style = styles.get(style_key)
-                if style is None:
-                    style = styles[style_key] = base + Style(color=Color.from_rgb(*style_key))
-                segments.append(Segment(text, style))
-            strips.append(Strip(segments, width))
-        self._strips, self._built_snap, self._built_for = strips, self._snap, key
-        self.render_seconds = time.perf_counter() - started
+        strips = [
+            Strip([Segment(text, styles[style_key]) for text, style_key in row], width)
+            for row in picture.rows
+        ]
+        self._strips, self._built_snap, self._built_for = strips, snap, key
 
     def _traces(self, width: int) -> list[chart.Trace]:
         """Faint raw series first (with smoothing), then train, then val: later ones win
         a shared cell."""
-        snap, log, smoothing = self._snap, self._log, self._smoothing
+        snap, log, smoothing = self.snapshot, self.log_scale, self.ema
         if snap is None:
             return []
         series = [
-            (self._finite(snap, name), color, faint)
-            for name, color, faint in (
-                ("train_loss", self.TRAIN, self.TRAIN_FAINT),
-                ("val_loss", self.VAL, self.VAL_FAINT),
+            (self._finite(snap, name), style, faint)
+            for name, style, faint in (
+                ("train_loss", TRAIN, TRAIN_FAINT),
+                ("val_loss", VAL, VAL_FAINT),
             )
         ]
         traces = []
@@ -118,9 +155,9 @@ class LossChart(Widget):
             for (steps, values), _, faint in series:
                 xs, ys = S.chart_arrays(steps, values, width, log=log)
                 traces.append(chart.Trace(xs, ys, faint))
-        for (steps, values), color, _ in series:
+        for (steps, values), style, _ in series:
             xs, ys = S.chart_arrays(steps, values, width, log=log, smoothing=smoothing)
-            traces.append(chart.Trace(xs, ys, color))
+            traces.append(chart.Trace(xs, ys, style))
         return traces
 
     def _finite(self, snap: Snapshot, name: str) -> tuple[np.ndarray, np.ndarray]:

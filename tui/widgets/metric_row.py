@@ -7,6 +7,7 @@ from textual.containers import Horizontal
 from textual.widgets import Sparkline, Static
 
 from engine.live.snapshot import Snapshot
+from tui.format import format_value
 from tui.plot import series as S
 from tui.widgets.content import set_content
 
@@ -54,5 +55,5 @@ class MetricRow(Horizontal):
             spark.data = S.spark_data(ser.values, width, log10=self.log10)
         value = ser.last if ser.values else fallback
         label = self.query_one(".metric-value", Static)
-        set_content(label, S.format_value(value), layout=False)
+        set_content(label, format_value(value), layout=False)
         label.set_class(value is not None and not S.is_finite(value), "-bad")

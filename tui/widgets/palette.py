@@ -2,28 +2,30 @@
 
 from __future__ import annotations
 
+from engine.vocabulary import RunState, Status
+
 # Style (theme variable) of each run state's badge in the header.
-STATE_STYLES = {
-    "compiling": "bold $foreground on $warning-muted",
-    "running": "bold $text-success on $success-muted",
-    "paused": "bold $text-warning on $warning-muted",
-    "diverged": "bold $text-error on $error-muted",
-    "done": "bold $text-primary on $primary-muted",
-    "error": "bold $text-error on $error-muted",
+STATE_STYLES: dict[RunState, str] = {
+    RunState.COMPILING: "bold $foreground on $warning-muted",
+    RunState.RUNNING: "bold $text-success on $success-muted",
+    RunState.PAUSED: "bold $text-warning on $warning-muted",
+    RunState.DIVERGED: "bold $text-error on $error-muted",
+    RunState.DONE: "bold $text-primary on $primary-muted",
+    RunState.ERROR: "bold $text-error on $error-muted",
 }
 
 # Theme variable for each status word (status panel, event log).
-STATUS_COLORS = {
-    "compiling": "warning",
-    "improving": "success",
-    "plateau": "warning",
-    "converged": "primary",
-    "diverged": "error",
-    "diverging": "error",
-    "overfitting": "error",
-    "underfitting": "warning",
-    "memorizing": "accent",
-    "grokked": "success",
+STATUS_COLORS: dict[Status, str] = {
+    Status.COMPILING: "warning",
+    Status.IMPROVING: "success",
+    Status.PLATEAU: "warning",
+    Status.CONVERGED: "primary",
+    Status.DIVERGED: "error",
+    Status.DIVERGING: "error",
+    Status.OVERFITTING: "error",
+    Status.UNDERFITTING: "warning",
+    Status.MEMORIZING: "accent",
+    Status.GROKKED: "success",
 }
 
 # Colour (theme variable) of an event in the log, by kind; statuses use STATUS_COLORS.
@@ -31,12 +33,26 @@ EVENT_COLORS = {
     "edit": "warning",
     "test": "accent",
     "reset": "secondary",
-    "reseed": "secondary",
     "error": "error",
     "diverged": "error",
     "grokked": "success",
     "memorized": "accent",
     "converged": "primary",
     "best_val": "success",
-    "done": "primary",
 }
+
+
+def state_style(state: str) -> str:
+    """The header badge's style for a run state (a word the engine may add: reversed)."""
+    try:
+        return STATE_STYLES[RunState(state)]
+    except ValueError:
+        return "bold reverse"
+
+
+def status_color(status: str) -> str | None:
+    """The theme variable of a status word, None for a word this table does not know."""
+    try:
+        return STATUS_COLORS[Status(status)]
+    except ValueError:
+        return None

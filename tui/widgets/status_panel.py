@@ -11,9 +11,9 @@ from textual.content import Content
 from textual.widgets import Static
 
 from engine.live.snapshot import Snapshot
-from tui.plot import series as S
+from tui.format import format_value
 from tui.widgets.content import set_content, set_wrapped_content
-from tui.widgets.palette import STATUS_COLORS
+from tui.widgets.palette import status_color
 
 
 class StatusPanel(VerticalScroll):
@@ -36,13 +36,9 @@ class StatusPanel(VerticalScroll):
 
     def show(self, snap: Snapshot) -> None:
         word = self.query_one("#status-word", Static)
-        color = STATUS_COLORS.get(snap.status, "foreground")
-        set_content(
-            word,
-            Content.styled(
-                snap.status.upper(), f"bold $text-{color}" if color != "foreground" else "bold"
-            ),
-        )
+        color = status_color(snap.status)
+        style = f"bold $text-{color}" if color else "bold"
+        set_content(word, Content.styled(snap.status.upper(), style))
         set_wrapped_content(
             self.query_one("#status-explanation", Static), Content(snap.explanation or "")
         )
@@ -50,7 +46,7 @@ class StatusPanel(VerticalScroll):
         guarantee = self.query_one("#status-guarantee", Static)
         rows = list(snap.guarantee)
         if rows and snap.observed_contraction is not None:
-            rows.append(("observed contraction", S.format_value(snap.observed_contraction, 6)))
+            rows.append(("observed contraction", format_value(snap.observed_contraction, 6)))
         if rows != self._guarantee_rows:  # rebuilt only when a value changed
             same_shape = self._guarantee_rows is not None and len(rows) == len(self._guarantee_rows)
             self._guarantee_rows = rows
@@ -68,9 +64,7 @@ class StatusPanel(VerticalScroll):
 
         extra: list[Content] = []
         if snap.test is not None:
-            parts = ", ".join(
-                f"{k.removeprefix('test_')} {S.format_value(v)}" for k, v in snap.test
-            )
+            parts = ", ".join(f"{k.removeprefix('test_')} {format_value(v)}" for k, v in snap.test)
             extra.append(Content.assemble(("test set: ", "bold $text-accent"), parts))
         if snap.best_step is not None:
             extra.append(
