@@ -22,10 +22,11 @@ LAYERS = (
     ("engine.store",),
     ("engine.live",),
     ("engine.bench",),
-    ("tui.plot",),
+    ("tui.format", "tui.plot"),
     ("tui.widgets",),
     ("tui.screens",),
-    ("tui.commands", "tui.app"),
+    ("tui.commands",),
+    ("tui.app",),
     ("tui.cli", "tui.__main__", "tui"),
     ("presets",),
 )

@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual.app import App
-from textual.binding import Binding
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from engine.live.control import RunControl
+from tui.commands import GroklabCommands
 from tui.screens.dashboard import POLL_INTERVAL, REDRAW_INTERVAL, DashboardScreen
-from tui.screens.picker import PickerScreen, PresetEntry, PresetSource, bundled_presets, to_entries
+from tui.screens.host import PresetEntry, PresetSource, bundled_presets, to_entries
+from tui.screens.picker import PickerScreen
 
 if TYPE_CHECKING:
     from engine.live.runner import Runner
@@ -41,50 +41,6 @@ def build_runner(cfg: Any, **runner_options: Any) -> Runner:
 
 
 default_runner_factory = build_runner
-
-
-class GroklabCommands(Provider):
-    """Command palette: every dashboard action the run allows now, and every preset."""
-
-    def _commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
-        app = self.app
-        screen = self.screen
-        commands: list[tuple[str, str, Callable[[], Any]]] = []
-        if isinstance(screen, DashboardScreen):
-            seen: set[str] = set()
-            for binding in screen.BINDINGS:
-                if not isinstance(binding, Binding) or binding.action in seen:
-                    continue
-                seen.add(binding.action)
-                if not screen.check_action(binding.action, ()):
-                    continue
-                key = app.get_key_display(binding)
-                text = binding.tooltip or binding.description
-                commands.append(
-                    (
-                        f"{text} ({key})",
-                        binding.description,
-                        partial(screen.run_action, binding.action),
-                    )
-                )
-        if isinstance(app, GroklabApp):
-            for entry in app.preset_entries():
-                help_text = entry.error or f"{entry.title} · {entry.phenomenon}"
-                commands.append(
-                    (f"Preset: {entry.name}", help_text, partial(app.start_entry, entry))
-                )
-        return commands
-
-    async def discover(self) -> Hits:
-        for text, help_text, command in self._commands():
-            yield DiscoveryHit(text, command, text=text, help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for text, help_text, command in self._commands():
-            score = matcher.match(text)
-            if score > 0:
-                yield Hit(score, matcher.highlight(text), command, text=text, help=help_text)
 
 
 class GroklabApp(App[None]):

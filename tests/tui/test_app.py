@@ -30,10 +30,12 @@ from textual.widgets import Footer, OptionList
 from engine.live.snapshot import Series, Snapshot
 from engine.training.hparams import doubled_batch, doubled_decay, halved_batch, halved_decay
 from engine.vocabulary import Event, RunState
-from tui.app import GroklabApp, GroklabCommands
+from tui.app import GroklabApp
+from tui.commands import GroklabCommands
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.help import ErrorScreen, HelpScreen
-from tui.screens.picker import PickerScreen, PresetEntry
+from tui.screens.host import PresetEntry
+from tui.screens.picker import PickerScreen
 from tui.widgets import EventLog, HParamPanel, RunHeader
 from tui.widgets.event_log import new_events
 

@@ -37,6 +37,7 @@ from engine.training.hparams import (
 )
 from engine.vocabulary import RunState
 from tui.screens.help import ErrorScreen, HelpScreen, key_rows
+from tui.screens.host import RunHost
 from tui.widgets import EventLog, HParamPanel, LossChart, MetricRow, RunHeader, StatusPanel
 from tui.widgets.loss_chart import EMA_SMOOTHING
 
@@ -539,7 +540,8 @@ class DashboardScreen(Screen[None]):
         chart.smoothing = not chart.smoothing
 
     def action_presets(self) -> None:
-        self.app.show_picker()
+        if isinstance(self.app, RunHost):
+            self.app.show_picker()
 
     def action_help(self) -> None:
         note = (

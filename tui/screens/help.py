@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
@@ -22,7 +22,7 @@ class KeyHelp:
     tooltip: str = ""
 
 
-def key_rows(app, bindings: Iterable[Binding]) -> list[KeyHelp]:
+def key_rows(app, bindings: Iterable[BindingType]) -> list[KeyHelp]:
     """One row per action, keys shown as the footer shows them; actions bound to the
     same key (Pause / Resume on space) share a row."""
     rows: list[KeyHelp] = []

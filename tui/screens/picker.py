@@ -6,9 +6,7 @@ starts the highlighted preset.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Sequence
 
 from textual import on
 from textual.app import ComposeResult
@@ -18,56 +16,13 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from engine.errors import ConfigError
-
-
-@dataclass(frozen=True)
-class PresetEntry:
-    """One row of the picker: what to show, and the config to run (None if broken)."""
-
-    name: str
-    title: str
-    phenomenon: str
-    description: str
-    config: Any = None  # engine.config.RunConfig
-    error: str | None = None  # why the preset cannot be loaded
-
-    @classmethod
-    def from_config(cls, cfg: Any) -> PresetEntry:
-        return cls(cfg.name, cfg.title, cfg.phenomenon, cfg.description, cfg)
-
-    def matches(self, query: str) -> bool:
-        haystack = " ".join((self.name, self.title, self.phenomenon, self.description)).lower()
-        return all(word in haystack for word in query.lower().split())
-
-
-PresetSource = Callable[[], Sequence[Any]] | Sequence[Any]
+from tui.screens.host import PresetEntry, RunHost
 
 
 def one_line(text: str, width: int) -> str:
     """`text` on one line of at most `width` characters, cut with an ellipsis."""
     flat = " ".join(text.split())
     return flat if len(flat) <= width else flat[: max(0, width - 1)].rstrip() + "…"
-
-
-def bundled_presets() -> list[PresetEntry]:
-    """Every bundled preset, loaded and validated; a broken one is listed with its error."""
-    from engine.config import list_presets, load_config
-
-    entries = []
-    for name in list_presets():
-        try:
-            entries.append(PresetEntry.from_config(load_config(name)))
-        except ConfigError as exc:
-            entries.append(PresetEntry(name, name, "", "cannot be loaded", None, str(exc)))
-    return entries
-
-
-def to_entries(items: Iterable[Any]) -> list[PresetEntry]:
-    """PresetEntry objects from entries or RunConfigs (anything with name, title, ...)."""
-    return [
-        item if isinstance(item, PresetEntry) else PresetEntry.from_config(item) for item in items
-    ]
 
 
 class PickerScreen(Screen[None]):
@@ -212,7 +167,8 @@ class PickerScreen(Screen[None]):
                 severity="error",
             )
             return
-        self.app.start_run(entry.config)
+        if isinstance(self.app, RunHost):
+            self.app.start_run(entry.config)
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen, key_rows
