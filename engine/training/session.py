@@ -443,6 +443,20 @@ class Session:
         self._emit("edit", f"{name} {old:g} -> {value:g}", data=edit)
 
     def evaluate_test(self) -> dict:
+        """Score the test set, once per run: a later call reports the earlier result.
+
+        Looking at the test set again (after more training, or to compare edits) would
+        turn it into a second validation set, so it is never re-scored until a reset.
+        """
+        if self.test_metrics is not None:
+            earlier = self.test_metrics
+            self._emit(
+                "test",
+                f"test set already evaluated at step {earlier['step']}: "
+                f"{self._test_words(earlier)} (not re-scored: it is looked at once)",
+                data={"step": earlier["step"], "repeat": True},
+            )
+            return earlier
         loss, acc, mad = self.trainer.evaluate("test")
         self.test_metrics = {
             "step": self.step,
@@ -450,9 +464,20 @@ class Session:
             "test_acc": _finite_or_none(acc),
             "test_mad": _finite_or_none(mad),
         }
-        shown = f"acc {acc:.3f}" if self.task == "classification" else f"MAD {mad:.4g}"
-        self._emit("test", f"test set evaluated once at step {self.step}: loss {loss:.4g}, {shown}")
+        self._emit(
+            "test",
+            f"test set evaluated once at step {self.step}: {self._test_words(self.test_metrics)}",
+            data={"step": self.step, "repeat": False},
+        )
         return self.test_metrics
+
+    def _test_words(self, metrics: dict) -> str:
+        if self.task == "classification":
+            name, value, fmt = "acc", metrics["test_acc"], ".3f"
+        else:
+            name, value, fmt = "MAD", metrics["test_mad"], ".4g"
+        shown = "nan" if value is None else format(value, fmt)
+        return f"loss {metrics['test_loss']:.4g}, {name} {shown}"
 
     def reset(self, seed: int | None = None) -> None:
         """Back to step 0 with fresh parameters (same seed unless given); keeps live edits."""

@@ -309,3 +309,20 @@ def test_no_run_directory_no_summary(tmp_path):
     finally:
         runner.stop()
     assert runner.summary is None
+
+
+def test_the_test_set_is_scored_once_and_a_second_request_reports_the_first():
+    from engine.training.session import Session
+
+    session = Session(load_config("linear-regression"))
+    session.begin()
+    session.advance(50)
+    first = session.evaluate_test()
+    session.advance(50)
+    again = session.evaluate_test()
+    assert again is first and again["step"] == 50
+    tests = [e for e in session.events if e.kind == "test"]
+    assert [e.data["repeat"] for e in tests] == [False, True]
+    assert "already evaluated at step 50" in tests[1].detail and "not re-scored" in tests[1].detail
+    session.reset()  # a new run may look at its own test set once
+    assert session.test_metrics is None

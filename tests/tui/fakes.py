@@ -32,6 +32,12 @@ from engine.vocabulary import Event, RunState, Status
 from tui.app import GroklabApp
 
 MAX_EVENTS = 50  # the real snapshot carries only the most recent events
+# The plain sentence beside each status the fake reaches (the monitor writes its own).
+FAKE_SENTENCES = {
+    Status.IMPROVING: "The training loss is still falling.",
+    Status.PLATEAU: "The loss has stopped moving while the gradient is not small.",
+    Status.DIVERGED: "The loss blew up: the learning rate is too high.",
+}
 
 
 class FakeRunner:
@@ -166,15 +172,22 @@ class FakeRunner:
         self._changed()
 
     def _evaluate_test(self) -> None:
+        # As the engine's session: scored once, a second request reports the first score.
+        if self._test is not None:
+            step = dict(self._test)["step"]
+            detail = f"test set already evaluated at step {step} (not re-scored)"
+            self._event("test", detail, {"step": step, "repeat": True})
+            return
         loss = self._loss(self._progress) * 1.15
         if self.classification:
-            self._test = (("test_loss", loss), ("test_acc", self._acc(self._progress) - 0.07))
-            shown = f"acc {self._test[1][1]:.3f}"
+            score = ("test_acc", self._acc(self._progress) - 0.07)
+            shown = f"acc {score[1]:.3f}"
         else:
-            self._test = (("test_loss", loss), ("test_mad", math.sqrt(abs(loss)) * 0.8))
-            shown = f"MAD {self._test[1][1]:.4g}"
+            score = ("test_mad", math.sqrt(abs(loss)) * 0.8)
+            shown = f"MAD {score[1]:.4g}"
+        self._test = (("step", self._step), ("test_loss", loss), score)
         detail = f"test set evaluated once at step {self._step}: loss {loss:.4g}, {shown}"
-        self._event("test", detail)
+        self._event("test", detail, {"step": self._step, "repeat": False})
 
     def export(self, path: Path | str | None = None) -> Path:
         self.calls.append(("export", (path,)))
@@ -254,6 +267,7 @@ class FakeRunner:
         self._events: list[Event] = []
         self._status = Status.COMPILING
         self._explanation = "warming up the compiled kernels"
+        self._sentence = ""
         self._error: str | None = None
         self._test = None
         self._best: tuple[float, int] | None = None
@@ -334,9 +348,11 @@ class FakeRunner:
     def _set_status(self, status: Status, explanation: str) -> None:
         # Worded as engine.training.monitor words a status change.
         self._explanation = explanation
+        self._sentence = FAKE_SENTENCES.get(status, "")
         if status != self._status:
             old, self._status = self._status, status
-            self._event("status", f"{old} -> {status}: {explanation}", {"from": old, "to": status})
+            data = {"from": str(old), "to": str(status)}
+            self._event("status", f"{old} -> {status}: {explanation}", data)
 
     def _fail(self) -> None:
         self._state = RunState.ERROR
@@ -381,6 +397,7 @@ class FakeRunner:
             state=state,
             status=self._status,
             explanation=self._explanation,
+            sentence=self._sentence,
             step=self._step,
             epoch=self._step / 8.0,
             steps_per_s=1234.0 if state is RunState.RUNNING else 0.0,

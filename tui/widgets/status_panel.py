@@ -1,4 +1,5 @@
-"""The status word, its explanation and, on quadratic problems, the guarantee."""
+"""The status word, a plain sentence, the numbers behind it and, on quadratic problems,
+the guarantee."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ class StatusPanel(VerticalScroll):
 
     DEFAULT_CSS = """
     StatusPanel > #status-word { text-style: bold; }
+    StatusPanel > #status-explanation { color: $foreground-muted; }
     StatusPanel > #status-guarantee { margin: 1 0 0 0; }
     """
 
@@ -30,7 +32,8 @@ class StatusPanel(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         yield Static("compiling", id="status-word")
-        yield Static("", id="status-explanation")
+        yield Static("", id="status-sentence")  # for a student: what training is doing
+        yield Static("", id="status-explanation")  # beneath it: the numbers that decided
         yield Static("", id="status-extra")  # test result and milestones: above the fold
         yield Static("", id="status-guarantee")
 
@@ -39,6 +42,7 @@ class StatusPanel(VerticalScroll):
         color = status_color(snap.status)
         style = f"bold $text-{color}" if color else "bold"
         set_content(word, Content.styled(snap.status.upper(), style))
+        set_wrapped_content(self.query_one("#status-sentence", Static), Content(snap.sentence))
         set_wrapped_content(
             self.query_one("#status-explanation", Static), Content(snap.explanation or "")
         )
@@ -57,15 +61,21 @@ class StatusPanel(VerticalScroll):
                 for label, value in rows:
                     table.add_row(label, str(value))
                 guarantee.update(
-                    Group(Text("guarantee (GD on a quadratic)", style="bold"), table),
+                    Group(Text("guarantee", style="bold"), table),
                     layout=not same_shape,
                 )
             guarantee.display = bool(rows)
 
         extra: list[Content] = []
         if snap.test is not None:
-            parts = ", ".join(f"{k.removeprefix('test_')} {format_value(v)}" for k, v in snap.test)
-            extra.append(Content.assemble(("test set: ", "bold $text-accent"), parts))
+            scores = dict(snap.test)
+            parts = ", ".join(
+                f"{k.removeprefix('test_')} {format_value(v)}"
+                for k, v in scores.items()
+                if k != "step"
+            )
+            when = f" (step {scores['step']:,}, looked at once)" if "step" in scores else ""
+            extra.append(Content.assemble(("test set: ", "bold $text-accent"), parts, when))
         if snap.best_step is not None:
             extra.append(
                 Content.assemble(("best val at step ", "$foreground-muted"), f"{snap.best_step:,}")
