@@ -118,6 +118,7 @@ def test_a_kernel_raising_inside_the_thread_surfaces_in_the_snapshot(tmp_path):
     try:
         assert wait_for(lambda: runner.snapshot().state == "error")
         snap = runner.snapshot()
+        assert snap.error is not None  # an error state always carries its traceback
         assert "kernel exploded on purpose" in snap.error
         assert "Traceback" in snap.error and "advance" in snap.error
         assert runner.is_alive  # waits for stop, never a silent dead thread
@@ -193,6 +194,7 @@ def test_compile_lock_is_exclusive_across_processes(repo_root):
         [sys.executable, "-c", holder], cwd=repo_root, stdout=subprocess.PIPE, text=True
     )
     try:
+        assert child.stdout is not None  # stdout=PIPE
         assert child.stdout.readline().strip() == "held"
         started = time.perf_counter()
         with compile_lock():

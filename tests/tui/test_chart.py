@@ -107,6 +107,7 @@ def test_braille_chars_of_a_grid_of_cells_and_padding():
 
 def test_a_straight_line_lights_the_expected_corners():
     pic = C.render_chart([C.Trace([0.0, 10.0], [0.0, 10.0], TRAIN)], 40, 12)
+    assert pic.plot is not None
     left, top, pw, ph = pic.plot
     lines = text_of(pic)
     # bottom-left dot of the plot and top-right dot of the plot
@@ -119,6 +120,7 @@ def test_a_straight_line_lights_the_expected_corners():
 
 def test_log_axis_puts_1e_minus_3_at_the_bottom_and_1e3_at_the_top():
     pic = C.render_chart([C.Trace([1, 2, 3], [1e-3, 1.0, 1e3], TRAIN)], 40, 14, log=True)
+    assert pic.plot is not None
     left, _, pw, ph = pic.plot
     ticks = dict((label, row) for row, label in pic.y_ticks)
     assert ticks["1e-3"] == ph - 1 and ticks["1e3"] == 0
@@ -145,6 +147,7 @@ def test_ticks_are_inside_the_plot_and_labels_do_not_overlap(size, log):
     xs = np.arange(1, 5001, dtype=float)
     ys = 3.0 * np.exp(-xs / 800) + 1e-3
     pic = C.render_chart([C.Trace(xs, ys, TRAIN)], *size, log=log, legend=[("train", TRAIN)])
+    assert pic.plot is not None
     left, top, pw, ph = pic.plot
     assert pic.y_ticks and pic.x_ticks
     assert all(top <= row < top + ph for row, _ in pic.y_ticks)
@@ -193,6 +196,7 @@ def test_log_axis_drops_values_that_are_not_positive():
 def test_single_point_and_constant_series_sit_in_the_middle(log):
     for xs, ys in (([5], [2.0]), ([1, 2, 3, 4], [2.0] * 4)):
         pic = C.render_chart([C.Trace(xs, ys, TRAIN)], 40, 12, log=log)
+        assert pic.plot is not None
         left, _, pw, ph = pic.plot
         lines = text_of(pic)
         rows = [r for r in range(ph) if lines[r][left:].strip(" ")]
@@ -214,6 +218,7 @@ def test_huge_ranges_draw_without_overflow(log):
 def test_later_trace_wins_a_shared_cell():
     xs, ys = [0, 1, 2], [1.0, 2.0, 3.0]
     pic = C.render_chart([C.Trace(xs, ys, TRAIN), C.Trace(xs, ys, VAL)], 40, 12)
+    assert pic.plot is not None
     left, _, pw, ph = pic.plot
     styles = {
         style_at(pic, r, c)
@@ -227,6 +232,7 @@ def test_later_trace_wins_a_shared_cell():
 def test_marker_line_only_strictly_inside_the_x_range():
     trace = C.Trace([0, 100], [1.0, 1.0], TRAIN)
     pic = C.render_chart([trace], 40, 12, marker_x=50, marker_style="best")
+    assert pic.plot is not None
     left, _, pw, ph = pic.plot
     cols = {c for r in range(ph) for c in range(left, left + pw) if style_at(pic, r, c) == "best"}
     assert len(cols) == 1 and abs(cols.pop() - (left + pw / 2)) <= 1
@@ -243,6 +249,7 @@ def test_legend_names_each_series_in_its_style_in_an_empty_corner():
         16,
         legend=[("train", TRAIN), ("val", VAL)],
     )
+    assert pic.legend is not None and pic.plot is not None
     row, col = pic.legend
     assert row == 0 and col > pic.plot[0]  # top right: the falling curves start top left
     runs = dict((text, style) for text, style in pic.rows[row])

@@ -9,6 +9,7 @@ from fakes import screen_strips
 from textual.app import App, ComposeResult
 
 from engine.live.snapshot import Series, Snapshot
+from engine.vocabulary import RunState, Status
 from tui.widgets import LossChart
 from tui.widgets import loss_chart as L
 
@@ -27,8 +28,8 @@ def snapshot(
         preset="p",
         title="t",
         task="regression",
-        state="running",
-        status="improving",
+        state=RunState.RUNNING,
+        status=Status.IMPROVING,
         explanation="",
         step=n,
         epoch=1.0,

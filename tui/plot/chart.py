@@ -69,7 +69,9 @@ class Picture:
 # -- dots --------------------------------------------------------------------------
 
 
-def line_dots(px: np.ndarray, py: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def line_dots(
+    px: Sequence[float] | np.ndarray, py: Sequence[float] | np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Dot coordinates (cols, rows) lighting the polyline through (px, py), connected.
 
     Each segment is sampled at one point per dot along its longer side (both ends

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from typing import TypeGuard, cast
 
 import numpy as np
 
 from tui.format import format_value
 
 Points = tuple[tuple[float, ...], tuple[float, ...]]
-Values = Sequence[float] | np.ndarray
+# A series as the engine or a caller hands it over: numbers, possibly NaN, inf, None or
+# text, which the functions taking it check for and drop.
+Values = Sequence[object] | np.ndarray
 _isfinite = math.isfinite
 
 # Finite but huge values (an exploding loss reaches 1e308) are clipped to this before
@@ -33,7 +36,7 @@ def clip(values: Iterable[float], limit: float = DRAW_LIMIT) -> tuple[float, ...
     return tuple(limit if v > limit else -limit if v < -limit else v for v in values)
 
 
-def is_finite(value: object) -> bool:
+def is_finite(value: object) -> TypeGuard[float]:
     """True for a number that is neither NaN nor infinite; False for None or text."""
     try:
         return math.isfinite(value)  # type: ignore[arg-type]
@@ -41,7 +44,7 @@ def is_finite(value: object) -> bool:
         return False
 
 
-def finite_points(steps: Iterable[float], values: Iterable[float]) -> Points:
+def finite_points(steps: Iterable[object], values: Iterable[object]) -> Points:
     """(xs, ys) keeping only the pairs whose step and value are finite numbers: the
     checked path for series holding None or text."""
     pairs = [(float(x), float(y)) for x, y in zip(steps, values) if is_finite(y) and is_finite(x)]
@@ -51,10 +54,13 @@ def finite_points(steps: Iterable[float], values: Iterable[float]) -> Points:
     return tuple(xs), tuple(ys)
 
 
-def finite_values(values: Iterable[float], *, log10: bool = False) -> tuple[float, ...]:
-    """Finite values as a tuple; with `log10`, the log10 of the positive ones."""
+def finite_values(values: Values, *, log10: bool = False) -> tuple[float, ...]:
+    """Finite values as a tuple, None and text skipped; with `log10`, the log10 of the
+    positive ones. `values` is read twice when it holds something that is not a number."""
     try:
-        out = [float(v) for v in values if _isfinite(v)]
+        # the fast path assumes plain numbers: math.isfinite raises TypeError on the first
+        # None or text, and the checked path takes over
+        out = [float(v) for v in cast("Iterable[float]", values) if _isfinite(v)]
     except TypeError:
         out = [float(v) for v in values if is_finite(v)]
     if log10:
