@@ -32,7 +32,9 @@ def wait_for(predicate, timeout=30.0):
 def long_run(tmp_path):
     runner = Runner(modular(tmp_path, steps=10_000_000))
     runner.start()
-    assert wait_for(lambda: runner.snapshot().state == "running" and runner.snapshot().step > 0)
+    # The start may include compiling the kernels on a cold cache (CI): be generous.
+    started = lambda: runner.snapshot().state == "running" and runner.snapshot().step > 0  # noqa: E731
+    assert wait_for(started, timeout=300)
     yield runner
     runner.stop()
 

@@ -46,7 +46,10 @@ def play(runner: RunControl) -> dict:
     stop. Returns what a front end could see along the way."""
     seen: dict = {}
     runner.start()
-    snap = until(runner, lambda s: s.state == RunState.RUNNING and s.step > 0, "training")
+    # The first wait may include compiling the kernels on a cold cache (CI): be generous.
+    snap = until(
+        runner, lambda s: s.state == RunState.RUNNING and s.step > 0, "training", timeout=300
+    )
     seen["started"] = RunState(snap.state)
     seen["hparams shown"] = [name for name, _ in snap.hparams]
     seen["train_size"] = snap.train_size
