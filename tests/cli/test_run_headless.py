@@ -45,6 +45,7 @@ stop_on_converged = false
 """
 
 
+@pytest.mark.slow
 def test_headless_run_writes_the_five_files(run_cli, tmp_path):
     out = tmp_path / "run"
     result = run_cli("run", "linear-regression", "--headless", "--out", str(out))
@@ -88,6 +89,7 @@ def test_the_summary_table_comes_from_the_runner_not_from_the_file(tmp_path):
     assert "4242" in table and "run directory" in table
 
 
+@pytest.mark.slow
 def test_plain_lines_when_not_a_terminal(run_cli, tmp_path):
     result = run_cli("run", "linear-regression", "--headless", "--steps", "300")
     assert result.returncode == 0, result.stderr
@@ -95,6 +97,7 @@ def test_plain_lines_when_not_a_terminal(run_cli, tmp_path):
     assert "\x1b[" not in result.stdout  # no terminal control codes in a log
 
 
+@pytest.mark.slow
 def test_resume_continues_from_the_checkpoint(run_cli, tmp_path):
     first = tmp_path / "a"
     assert (
@@ -122,6 +125,7 @@ def test_resume_continues_from_the_checkpoint(run_cli, tmp_path):
     assert '"resume"' in events
 
 
+@pytest.mark.slow
 def test_sigkill_mid_run_leaves_parseable_files(tmp_path):
     cfg = write(tmp_path, LONG_RUN)
     out = tmp_path / "killed"
@@ -151,6 +155,7 @@ def test_sigkill_mid_run_leaves_parseable_files(tmp_path):
         json.loads(line)
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_cleanly_and_writes_summary(tmp_path):
     cfg = write(tmp_path, LONG_RUN)
     out = tmp_path / "interrupted"

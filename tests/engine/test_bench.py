@@ -12,6 +12,7 @@ from engine.training.trainer import Trainer
 
 
 @pytest.mark.parametrize("precision,rtol", [("float64", 1e-9), ("float32", 2e-3)])
+@pytest.mark.slow
 def test_compiled_and_reference_agree_on_w1_after_20_steps(precision, rtol):
     fast = Trainer(workload_config("W1", precision), impl="compiled")
     slow = Trainer(workload_config("W1"), impl="reference")
@@ -33,6 +34,7 @@ def test_w1_is_the_documented_workload():
     assert flops_per_step(trainer) == 2 * 4704 * 2 * 128 + 6 * 4704 * 128 * 97
 
 
+@pytest.mark.slow
 def test_bench_json_emits_the_documented_keys(run_cli):
     result = run_cli("bench", "--json", "--workload", "W4", "--repeat", "1", timeout=600)
     assert result.returncode == 0, result.stderr

@@ -182,6 +182,7 @@ def test_a_finished_run_is_done_and_can_go_on(tmp_path):
         runner.stop()
 
 
+@pytest.mark.slow
 def test_compile_lock_is_exclusive_across_processes(repo_root):
     """Two groklab processes on a cold cache take turns compiling (engine/live/runner.py)."""
     pytest.importorskip("fcntl")

@@ -270,7 +270,8 @@ def test_the_corpus_is_large_and_varied():
 
 # ---------------------------------------------------------------- cadence invariance
 @pytest.mark.parametrize(
-    "preset", ["grokking-mod97", pytest.param("grokking-slow", marks=pytest.mark.slow)]
+    "preset",
+    [pytest.param(name, marks=pytest.mark.slow) for name in ("grokking-mod97", "grokking-slow")],
 )
 def test_grokking_is_the_same_at_every_cadence(preset):
     found = {}

@@ -12,7 +12,7 @@ from tests.presets.expect import check_expectations, milestone_only, run_preset
 PRESETS = list_presets()
 MAX_DESCRIPTION = 600
 # Presets whose run takes several seconds headless: in the full suite, not the quick one.
-LONG_PRESETS = {"grokking-slow", "mlp-128"}
+LONG_PRESETS = {"grokking-slow", "mlp-128", "grokking-mod97", "overfitting-polynomial"}
 RUNS = [pytest.param(n, marks=pytest.mark.slow) if n in LONG_PRESETS else n for n in PRESETS]
 
 
