@@ -13,7 +13,7 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     # Plain, deterministic output: no colour codes, a fixed width for tables.
     env["NO_COLOR"] = "1"
@@ -46,7 +46,7 @@ def run_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess]:
         return subprocess.run(
             [sys.executable, "-m", "tui", *args],
             cwd=cwd or tmp_path,
-            env=_child_env(env),
+            env=child_env(env),
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
@@ -64,7 +64,7 @@ def run_python() -> Callable[..., subprocess.CompletedProcess]:
         return subprocess.run(
             [sys.executable, "-c", code],
             cwd=REPO_ROOT,
-            env=_child_env(),
+            env=child_env(),
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,

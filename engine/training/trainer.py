@@ -178,7 +178,7 @@ class Trainer:
         rows, ptr = self.sampler.next(count, hp.batch_size)
         lrs = lr_schedule(hp, self.step, count)
         losses, gnorms, ratios = np.empty(count), np.empty(count), np.empty(count)
-        shards, blas = self._threads(hp.batch_size)
+        shards, blas = self.core_plan(hp.batch_size)
         parallel = shards > 1 and self._parallel.choose()
         scratch = self._scratch_for(shards) if self.impl == "compiled" else None
         started = time.perf_counter()
@@ -234,7 +234,7 @@ class Trainer:
             self._scratch = np.empty(need, self.dtype)
         return self._scratch
 
-    def _threads(self, batch_size: int) -> tuple[int, int]:
+    def core_plan(self, batch_size: int) -> tuple[int, int]:
         """(row shards, BLAS threads when the shards run serially) for a training call at
         this batch size (engine/numerics/parallel.py says why)."""
         rows = self._step_rows(batch_size)

@@ -16,7 +16,7 @@ from rich.console import Console
 
 from engine.live.runner import Runner
 from tests.configs import linear
-from tests.conftest import _child_env
+from tests.conftest import child_env
 from tests.engine.test_config import BAD, write
 from tui.cli.headless import run_headless
 from tui.cli.main import main
@@ -131,7 +131,7 @@ def test_sigkill_mid_run_leaves_parseable_files(tmp_path):
     out = tmp_path / "killed"
     proc = subprocess.Popen(
         [sys.executable, "-m", "tui", "run", str(cfg), "--headless", "--out", str(out)],
-        env=_child_env(),
+        env=child_env(),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -161,7 +161,7 @@ def test_ctrl_c_stops_cleanly_and_writes_summary(tmp_path):
     out = tmp_path / "interrupted"
     proc = subprocess.Popen(
         [sys.executable, "-m", "tui", "run", str(cfg), "--headless", "--out", str(out)],
-        env=_child_env(),
+        env=child_env(),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

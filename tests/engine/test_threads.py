@@ -56,6 +56,6 @@ def test_the_w1_workload_is_sharded_and_w4_is_not():
     from engine.bench.workloads import workload_config
     from engine.training.trainer import Trainer
 
-    shards, _blas = Trainer(workload_config("W1", "float32"))._threads(0)
+    shards, _blas = Trainer(workload_config("W1", "float32")).core_plan(0)
     assert shards >= 2
-    assert Trainer(workload_config("W4"))._threads(0)[0] == 1
+    assert Trainer(workload_config("W4")).core_plan(0)[0] == 1
