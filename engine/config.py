@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, TypeGuard
@@ -47,6 +47,10 @@ class DataConfig:
     n: int | None = None
     val_fraction: float | None = None
     test_fraction: float | None = None
+    # Generated data: held-out rows drawn in addition to the n training rows. Either one
+    # given makes n the training rows and replaces val_fraction/test_fraction.
+    n_val: int | None = None
+    n_test: int | None = None
     n_features: int | None = None
     weights: tuple[float, ...] | None = None
     intercept: float | None = None
@@ -71,7 +75,7 @@ class ModelConfig:
 
     kind: str
     bias: bool | None = None
-    init_scale: float | None = None
+    init_scale: float | None = None  # 0: all-zero weights (not for an MLP)
     degree: int | None = None
     hidden: tuple[int, ...] | None = None
     activation: str | None = None
@@ -169,6 +173,9 @@ class RunConfig:
     train: TrainConfig
     convergence: ConvergenceConfig
     expect: ExpectConfig
+    # What resolving the config changed on the user's behalf, in plain words; the run says
+    # each one at start. Not part of equality (nor of the dict or the TOML).
+    notes: tuple[str, ...] = field(default=(), compare=False)
 
 
 # --------------------------------------------------------------------------- value checks
@@ -301,6 +308,8 @@ _POSITIVE = _number(0.0, lo_open=True)
 # Per section: the check of every key. Per kind: the keys it allows and their defaults.
 _DATA_CHECKS: dict[str, Check] = {
     "n": _integer(4),
+    "n_val": _integer(0),
+    "n_test": _integer(0),
     "val_fraction": _FRACTION,
     "test_fraction": _FRACTION,
     "n_features": _integer(1),
@@ -321,26 +330,35 @@ _DATA_CHECKS: dict[str, Check] = {
     "standardize": _boolean,
 }
 _SPLIT = {"val_fraction": 0.2, "test_fraction": 0.2}
+_HELD_OUT = {"n_val": None, "n_test": None}  # generators only: a CSV has the rows it has
 _LINEAR_WEIGHTS = (3.0, 5.0, 2.0)
 _DATA_DEFAULTS: dict[str, dict[str, object]] = {
     "linear": {
-        "n": 100, **_SPLIT, "n_features": 3, "weights": _LINEAR_WEIGHTS,
+        "n": 100, **_SPLIT, **_HELD_OUT, "n_features": 3, "weights": _LINEAR_WEIGHTS,
         "intercept": 0.0, "noise": 1.0,
     },
-    "polynomial": {"n": 200, **_SPLIT, "coeffs": (0.0, 1.0, 0.0, -2.0), "noise": 0.1},
-    "sine": {"n": 200, **_SPLIT, "frequency": 1.0, "amplitude": 1.0, "noise": 0.1},
-    "circles": {"n": 200, **_SPLIT, "label_noise": 0.0, "jitter": 0.1},
-    "xor": {"n": 200, **_SPLIT, "label_noise": 0.0, "jitter": 0.1},
-    "gaussians": {"n": 200, **_SPLIT, "label_noise": 0.0, "jitter": 0.5, "classes": 2},
-    "spiral": {"n": 200, **_SPLIT, "label_noise": 0.0, "jitter": 0.2, "classes": 3},
-    "moons": {"n": 200, **_SPLIT, "label_noise": 0.0, "jitter": 0.1},
+    "polynomial": {
+        "n": 200, **_SPLIT, **_HELD_OUT, "coeffs": (0.0, 1.0, 0.0, -2.0), "noise": 0.1,
+    },
+    "sine": {
+        "n": 200, **_SPLIT, **_HELD_OUT, "frequency": 1.0, "amplitude": 1.0, "noise": 0.1,
+    },
+    "circles": {"n": 200, **_SPLIT, **_HELD_OUT, "label_noise": 0.0, "jitter": 0.1},
+    "xor": {"n": 200, **_SPLIT, **_HELD_OUT, "label_noise": 0.0, "jitter": 0.1},
+    "gaussians": {
+        "n": 200, **_SPLIT, **_HELD_OUT, "label_noise": 0.0, "jitter": 0.5, "classes": 2,
+    },
+    "spiral": {
+        "n": 200, **_SPLIT, **_HELD_OUT, "label_noise": 0.0, "jitter": 0.2, "classes": 3,
+    },
+    "moons": {"n": 200, **_SPLIT, **_HELD_OUT, "label_noise": 0.0, "jitter": 0.1},
     "modular": {"p": 97, "op": "add", "train_fraction": 0.5, "test_fraction": 0.1},
     "csv": {"path": MISSING, "target": None, "standardize": True, **_SPLIT},
 }  # fmt: skip
 
 _MODEL_CHECKS: dict[str, Check] = {
     "bias": _boolean,
-    "init_scale": _POSITIVE,
+    "init_scale": _NON_NEGATIVE,
     "degree": _integer(1),
     "hidden": _integers(1),
     "activation": _choice(ACTIVATIONS),
@@ -572,9 +590,28 @@ def _resolve_csv_path(raw: _RawSection, values: dict[str, Any], base_dir: Path |
     values["path"] = str(path.resolve())
 
 
+def _resolve_held_out(raw: _RawSection, values: dict[str, Any]) -> None:
+    """data.n_val / data.n_test (either one) draw the held-out rows in addition to data.n:
+    then n is the training rows, the fractions do not apply, and a missing count is 0."""
+    if values.get("n_val") is None and values.get("n_test") is None:
+        return
+    for key in ("val_fraction", "test_fraction"):
+        if key in raw.values:
+            expected = (
+                "no fraction with data.n_val/n_test (they draw held-out rows in addition "
+                "to data.n): give one or the other"
+            )
+            raise raw.error(key, expected, raw.values[key])
+        values[key] = None
+    for key in ("n_val", "n_test"):
+        if values[key] is None:
+            values[key] = 0
+
+
 def _data_config(raw: _RawSection, base_dir: Path | None) -> DataConfig:
     kind = _kind(raw, _DEFAULT_KIND["data"])
     values = _fill(raw, kind)
+    _resolve_held_out(raw, values)
     if kind == "linear":
         _resolve_linear(raw, values)
     elif kind == "csv":
@@ -621,6 +658,13 @@ def _check_rules(cfg: RunConfig, raw: dict[str, _RawSection]) -> None:
     if model.kind == "softmax" and loss.kind != "cross_entropy":
         raise raw["loss"].error("kind", "'cross_entropy' for model.kind='softmax'", loss.kind)
 
+    if model.kind == "mlp" and model.init_scale == 0:
+        expected = (
+            "a number > 0 for model.kind='mlp' (all-zero weights give every hidden unit the "
+            "same zero gradient: the network never learns features; 0 is for one-layer models)"
+        )
+        raise raw["model"].error("init_scale", expected, model.init_scale)
+
     if optim.kind == "gd" and optim.batch_size != 0:
         expected = "0 for optim.kind='gd' (full batch; use 'sgd' for minibatches)"
         raise raw["optim"].error("batch_size", expected, optim.batch_size)
@@ -654,6 +698,9 @@ def _build(
         raw["train"].set("seed", seed, SEED_SOURCE)
 
     data = _data_config(raw["data"], base_dir)
+    file_data = doc.get("data", {})
+    file_kind = file_data.get("kind", _DEFAULT_KIND["data"])
+    dropped = _drop_generated_claims(raw) if data.kind == "csv" and file_kind != "csv" else None
     name = doc.get("name", default_name)
     cfg = RunConfig(
         name=name,
@@ -670,7 +717,46 @@ def _build(
         expect=ExpectConfig(**_fill(raw["expect"], None)),
     )
     _check_rules(cfg, raw)
+    if dropped is not None:
+        cfg = replace(cfg, notes=(*cfg.notes, _csv_switch_note(cfg, file_kind, dropped)))
     return cfg
+
+
+# Keys written for a preset's generated data, meaningless for a user's CSV: the [expect]
+# claims (verdicts, losses, accuracies measured on that data) and an explicit chance level
+# (of its classes). Only what the file said goes; a --set of the same key is the user's own.
+_GENERATED_CLAIMS = ("expect", "convergence.chance")
+
+
+def _drop_generated_claims(raw: dict[str, _RawSection]) -> list[str]:
+    """Remove the file's claims about its generated data; return the dotted keys removed."""
+    dropped = []
+    for claim in _GENERATED_CLAIMS:
+        section, _, only = claim.partition(".")
+        target = raw[section]
+        for key in [k for k in target.values if (not only or k == only)]:
+            if target.where(key) != OVERRIDE_SOURCE:
+                del target.values[key]
+                target.origin.pop(key, None)
+                dropped.append(f"{section}.{key}")
+    return dropped
+
+
+def _csv_switch_note(cfg: RunConfig, file_kind: str, dropped: list[str]) -> str:
+    """What a preset for generated data keeps and loses when its data becomes a CSV file."""
+    model, optim, train = cfg.model, cfg.optim, cfg.train
+    shape = model.kind + ("" if model.bias else " without intercept (model.bias = false)")
+    kept = (
+        f"kept from the preset: model {shape}, loss {cfg.loss.kind}, optimizer {optim.kind} "
+        f"at lr {optim.lr:g}, {train.steps} steps, an evaluation every {train.eval_every} "
+        "steps; change them with --set if they do not suit your data"
+    )
+    if dropped:
+        gone = ", ".join(dropped)
+        lost = f"dropped what the preset claimed about that data ({gone}); "
+    else:
+        lost = ""
+    return f"data.kind = 'csv' replaces the preset's {file_kind} data: {lost}{kept}"
 
 
 def _is_preset_name(spec: str) -> bool:
@@ -749,7 +835,8 @@ def with_overrides(
     cfg: RunConfig, overrides: Sequence[str] = (), seed: int | None = None
 ) -> RunConfig:
     """A new config: `cfg` with 'section.key=value' overrides (and seed) applied and validated."""
-    return _build(_drop_none(config_to_dict(cfg)), cfg.source, None, cfg.name, overrides, seed)
+    new = _build(_drop_none(config_to_dict(cfg)), cfg.source, None, cfg.name, overrides, seed)
+    return replace(new, notes=(*cfg.notes, *new.notes))
 
 
 def config_to_toml(cfg: RunConfig) -> str:

@@ -186,8 +186,8 @@ class Runner:
 
     @property
     def summary(self) -> dict | None:
-        """The summary the run directory's writer wrote at the end (as in summary.json);
-        None before the end, or without a run directory."""
+        """The summary of the finished run, as summary.json has it (made the same way when
+        there is no run directory); None before the end."""
         return self._summary
 
     def pause(self) -> None:
@@ -378,13 +378,23 @@ class Runner:
     def _finish(self) -> None:
         if self.session.test_metrics is None and self._state == RunState.DONE:
             self.session.evaluate_test()  # once, at the end; the log says so
+        self._make_summary()
+
+    def _make_summary(self) -> None:
+        """Write summary.json (and the checkpoint) or, without a run directory, make the
+        same summary in memory: `summary` is the run's result either way."""
+        wall = time.perf_counter() - self._started_at
         if self.writer is not None:
-            self._summary = self.writer.finish(time.perf_counter() - self._started_at)
+            self._summary = self.writer.finish(wall)
+        else:
+            from engine.store.files import json_safe
+
+            self._summary = json_safe(self.session.summary(wall))
 
     def _close_outputs(self) -> None:
+        if self._ready and self._state != RunState.ERROR:
+            self._make_summary()
         if self.writer is not None:
-            if self._ready and self._state != RunState.ERROR:
-                self._summary = self.writer.finish(time.perf_counter() - self._started_at)
             self.writer.close()
 
     # ------------------------------------------------------------------ snapshots

@@ -109,10 +109,14 @@ class Architecture:
 def init_params(arch: Architecture, rng: np.random.Generator, init_scale: float) -> np.ndarray:
     """Gaussian weights with std init_scale * sqrt(gain / fan_in); zero biases.
 
+    init_scale 0 is all zeros (the seed's start for a convex one-layer model; the config
+    refuses it for an MLP, whose hidden units would never differ), and draws nothing.
     For index inputs only `index_width` one-hot entries are active per row, so that count,
     not the one-hot width, is the fan-in that sets the pre-activation scale.
     """
     params = np.zeros(arch.n_params)
+    if init_scale == 0:
+        return params
     for i, (weight, _bias) in enumerate(arch.views(params)):
         fan_in = weight.shape[0]
         if i == 0 and arch.input_kind == "index":

@@ -1,8 +1,12 @@
 """Datasets: deterministic generators (and a user's CSV file) split into train/val/test.
 
 Everything is drawn from one generator seeded by `train.seed`, so a seed names a dataset.
-Rows are shuffled before the split. Label noise flips training labels only: validation
-and test stay clean, so a model that memorizes the noise shows it as a generalization gap.
+Rows are shuffled before the split (val_fraction and test_fraction of data.n), unless
+data.n_val / data.n_test ask for held-out rows drawn in addition: then the training rows are
+the generator's first draw of data.n and the held-out rows its second. Label noise flips
+training labels only: validation and test stay clean, so a model that memorizes the noise
+shows it as a generalization gap. A CSV's features are standardized with the training
+rows' statistics, kept (`Scaling`) so that weights can be reported in the file's units.
 """
 
 from __future__ import annotations
@@ -61,6 +65,9 @@ class Reference:
     label_noise: fraction of training labels flipped at random (generated classification).
     majority_rate: share of the most frequent class in the training split (classification).
     n_val: rows in the validation split (how precise a validation accuracy can be).
+    target_mean: mean of the training targets (regression).
+    true_intercept: the generating function's value at x = 0 (generated regression): what a
+        model without intercept must do without.
     """
 
     noise_var: float | None = None
@@ -69,6 +76,20 @@ class Reference:
     label_noise: float | None = None
     majority_rate: float | None = None
     n_val: int = 0
+    target_mean: float | None = None
+    true_intercept: float | None = None
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """How a CSV's feature columns were standardized: the model sees (x - mean) / scale.
+
+    Statistics of the training rows; scale is the standard deviation, or 1 for a constant
+    column. Targets are never scaled. Kept so weights can be reported in the file's units.
+    """
+
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,6 +111,7 @@ class Dataset:
     feature_names: tuple[str, ...]
     target_name: str
     reference: Reference = field(default_factory=lambda: Reference())
+    scaling: Scaling | None = None  # None: the features are the data's own
 
 
 def make_dataset(cfg: RunConfig) -> Dataset:
@@ -101,17 +123,29 @@ def make_dataset(cfg: RunConfig) -> Dataset:
     if data.kind == "csv":
         return _csv(data, cfg.loss.kind == "cross_entropy", rng)
     if data.kind in _REGRESSION:
-        X, y, names = _REGRESSION[data.kind](data, rng)
-        perm = rng.permutation(len(y))
-        X, y = X[perm], y[perm].reshape(-1, 1)
-        sizes = split_sizes(len(y), data, cfg.source, "data.n")
+        generate = _REGRESSION[data.kind]
+        if _draws_held_out(data):
+            # The training rows are the generator's first draw, as drawn (independent rows
+            # need no shuffle); the held-out rows come after them from the same stream.
+            (X, y, names), sizes = _with_held_out(generate, data, rng, shuffle=False)
+        else:
+            X, y, names = generate(data, rng)
+            perm = rng.permutation(len(y))
+            X, y = X[perm], y[perm]
+            sizes = split_sizes(len(y), data, cfg.source, "data.n")
         noise = _need(data.noise, "noise")
-        ref = Reference(noise_var=noise * noise)
-        return _dataset(X, y, sizes, "regression", names, "y", n_outputs=1, reference=ref)
-    X, y, classes = _CLASSIFICATION[data.kind](data, rng)
-    perm = rng.permutation(len(y))
-    X, y = X[perm], y[perm]
-    sizes = split_sizes(len(y), data, cfg.source, "data.n")
+        ref = Reference(noise_var=noise * noise, true_intercept=_true_intercept(data))
+        return _dataset(
+            X, y.reshape(-1, 1), sizes, "regression", names, "y", n_outputs=1, reference=ref
+        )
+    if _draws_held_out(data):
+        # Rows come grouped by class: each draw is shuffled on its own.
+        (X, y, classes), sizes = _with_held_out(_CLASSIFICATION[data.kind], data, rng, True)
+    else:
+        X, y, classes = _CLASSIFICATION[data.kind](data, rng)
+        perm = rng.permutation(len(y))
+        X, y = X[perm], y[perm]
+        sizes = split_sizes(len(y), data, cfg.source, "data.n")
     label_noise = _need(data.label_noise, "label_noise")
     _flip_labels(y[: sizes[0]], label_noise, classes, rng)
     # Its own stream: estimating the floor must not change the data a seed names.
@@ -125,6 +159,36 @@ def make_dataset(cfg: RunConfig) -> Dataset:
 # --------------------------------------------------------------------------- splitting
 
 
+def _draws_held_out(d: DataConfig) -> bool:
+    """data.n_val / n_test given: the held-out rows are drawn in addition to the n."""
+    return d.n_val is not None or d.n_test is not None
+
+
+def _true_intercept(d: DataConfig) -> float | None:
+    """The generating function's value at x = 0 (what an intercept has to fit)."""
+    if d.kind == "linear":
+        return _need(d.intercept, "intercept")
+    if d.kind == "polynomial":
+        return _need(d.coeffs, "coeffs")[0]
+    return 0.0  # sine
+
+
+def _with_held_out(generate: Callable, d: DataConfig, rng: np.random.Generator, shuffle: bool):
+    """The generator's output for n training rows, then n_val + n_test held-out rows drawn
+    after them (val first), concatenated; with the split sizes."""
+    n, n_val, n_test = _need(d.n, "n"), _need(d.n_val, "n_val"), _need(d.n_test, "n_test")
+    parts = [generate(d, rng)]
+    if n_val + n_test:
+        parts.append(generate(replace(d, n=n_val + n_test), rng))
+    if shuffle:
+        parts = [
+            (X[perm], y[perm], extra) for X, y, extra in parts for perm in [rng.permutation(len(y))]
+        ]
+    X = np.concatenate([p[0] for p in parts])
+    y = np.concatenate([p[1] for p in parts])
+    return (X, y, parts[0][2]), (n, n_val, n_test)
+
+
 def train_split_size(cfg: RunConfig) -> int | None:
     """Rows in the training split `make_dataset(cfg)` makes, from the config alone, without
     generating anything (None for a CSV file: its rows are unknown until it is read)."""
@@ -133,6 +197,8 @@ def train_split_size(cfg: RunConfig) -> int | None:
         return None
     if d.kind == "modular":
         return _modular_sizes(_modular_pairs(d), d, cfg.source)[0]
+    if _draws_held_out(d):
+        return _need(d.n, "n")
     return split_sizes(_need(d.n, "n"), d, cfg.source, "data.n")[0]
 
 
@@ -157,6 +223,7 @@ def _dataset(
     input_kind: str = "dense",
     n_inputs: int | None = None,
     reference: Reference | None = None,
+    scaling: Scaling | None = None,
 ) -> Dataset:
     """Cut already-shuffled rows into train, val, test (in that order); completes the
     reference with what the splits tell (target variance, majority class, val size)."""
@@ -175,6 +242,7 @@ def _dataset(
     extra: dict = {"n_val": n_val}
     if task == "regression" and len(y_train):
         extra["target_var"] = float(np.var(y_train))
+        extra["target_mean"] = float(np.mean(y_train))
     elif task == "classification" and len(y_train):
         extra["majority_rate"] = float(np.bincount(y_train).max() / len(y_train))
     reference = replace(reference or Reference(), **extra)
@@ -187,6 +255,7 @@ def _dataset(
         feature_names=feature_names,
         target_name=target_name,
         reference=reference,
+        scaling=scaling,
     )
 
 
@@ -533,11 +602,14 @@ def _csv(d: DataConfig, classification: bool, rng: np.random.Generator) -> Datas
     perm = rng.permutation(len(y))
     X, y = X[perm], y[perm]
     sizes = split_sizes(len(y), d, path, "rows")
+    scaling = None
     if _need(d.standardize, "standardize"):
         # Statistics of the training rows only: val and test must not leak into them.
         train = X[: sizes[0]]
         mean, std = train.mean(axis=0), train.std(axis=0)
-        X = (X - mean) / np.where(std > 0, std, 1.0)
+        scale = np.where(std > 0, std, 1.0)
+        X = (X - mean) / scale
+        scaling = Scaling(tuple(mean.tolist()), tuple(scale.tolist()))
     task = "classification" if classification else "regression"
     features = tuple(h for h in header if h != target)
-    return _dataset(X, y, sizes, task, features, target, n_outputs=n_outputs)
+    return _dataset(X, y, sizes, task, features, target, n_outputs=n_outputs, scaling=scaling)

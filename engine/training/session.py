@@ -18,7 +18,9 @@ from types import MappingProxyType
 
 import numpy as np
 
+from engine.numerics import reference
 from engine.numerics.optim import HParams, lr_schedule
+from engine.training.fit import original_units, r_squared, term_names
 from engine.training.guarantee import Guarantee, observed_contraction, quadratic_guarantee
 from engine.training.history import MetricHistory
 from engine.training.hparams import LIVE_HPARAMS, validate_hparam
@@ -64,6 +66,23 @@ MAX_ROWS_KEPT = 200_000
 # Per-step norms kept for fitting the observed contraction on quadratic problems.
 _CONTRACTION_WINDOW = 4096
 
+# A model without intercept is advised to get one when the targets' mean is further from 0
+# than this many standard deviations: the mean then costs over 1% of the variance in mse.
+NO_INTERCEPT_MEAN_SD = 0.1
+
+# Models whose weights read as a fit (one layer: coefficients and intercept per output).
+FIT_MODELS = ("linear", "polynomial", "softmax")
+
+# Why a run ended (summary.json "stopped_by"): the seed's gradient criterion, the step
+# budget, divergence, early stopping, or grokking (with stop_on_converged).
+STOP_GRAD_TOL, STOP_STEPS, STOP_DIVERGED, STOP_EARLY, STOP_GROKKED = (
+    "grad_tol",
+    "steps",
+    "diverged",
+    "early_stop",
+    "grokked",
+)
+
 
 @dataclass(frozen=True)
 class AdvanceResult:
@@ -98,6 +117,7 @@ class Session:
         self.test_metrics: dict | None = None
         self.early_stopped_at: int | None = None
         self.restored_from: int | None = None
+        self.stopped_by: str | None = None
         self.elapsed = 0.0
         self.steps_per_s = 0.0
         self._grad_tail: list[float] = []
@@ -132,6 +152,7 @@ class Session:
             "test_metrics": None if self.test_metrics is None else dict(self.test_metrics),
             "early_stopped_at": self.early_stopped_at,
             "restored_from": self.restored_from,
+            "stopped_by": self.stopped_by,
             "elapsed": self.elapsed,
             "steps_per_s": self.steps_per_s,
             "grad_tail": np.asarray(self._grad_tail, dtype=np.float64),
@@ -174,6 +195,7 @@ class Session:
         self.test_metrics = None if state["test_metrics"] is None else dict(state["test_metrics"])
         self.early_stopped_at = state["early_stopped_at"]
         self.restored_from = state["restored_from"]
+        self.stopped_by = state.get("stopped_by")  # absent from older checkpoints
         self.elapsed = float(state["elapsed"])
         self.steps_per_s = float(state["steps_per_s"])
         self._grad_tail = np.asarray(state["grad_tail"], dtype=np.float64).tolist()
@@ -268,9 +290,37 @@ class Session:
             "start",
             f"{self.cfg.name}: seed {self.trainer.seed}, {self.trainer.arch.n_params} parameters",
         )
+        for note in self.cfg.notes:
+            self._emit("advice", note)
+        self._advise_intercept()
         if self.guarantee is not None:
             self._emit("guarantee", self.guarantee.summary())
         self._evaluate()
+
+    def _advise_intercept(self) -> None:
+        """Say so when a regression model has no intercept but its targets are far from 0
+        (and the data's own function does not pass through the origin)."""
+        ref, data = self.trainer.data.reference, self.trainer.data
+        mean, var = ref.target_mean, ref.target_var
+        if self.cfg.model.bias or data.task != "regression" or mean is None or var is None:
+            return
+        if ref.true_intercept == 0.0 or abs(mean) <= NO_INTERCEPT_MEAN_SD * math.sqrt(var):
+            return
+        sd = math.sqrt(var)
+        away = f"{abs(mean) / sd:.1f} standard deviations from 0" if sd > 0 else "not 0"
+        if data.scaling is not None and self.cfg.loss.kind == "mse":
+            cost = (
+                f"with standardized features it predicts 0 at their mean, so its training "
+                f"loss cannot fall below mean² = {mean * mean:.4g}"
+            )
+        else:
+            cost = "its fit must pass through the origin"
+        self._emit(
+            "advice",
+            f"the model has no intercept (model.bias = false) but the targets' mean is "
+            f"{mean:.4g}, {away}: {cost}; set model.bias = true to fit one",
+            data={"target_mean": mean, "target_sd": sd},
+        )
 
     def advance(self, count: int) -> AdvanceResult:
         """Run up to `count` steps, evaluating whenever the step reaches a multiple of eval_every.
@@ -287,10 +337,12 @@ class Session:
                 done_total += result.steps_done
                 self._record_steps(result)
                 if result.stopped == "nonfinite":
+                    self.stopped_by = STOP_DIVERGED
                     self._diverge()
                     return AdvanceResult(done_total, True, True)
                 if result.stopped == "converged":
                     # The seed's criterion met mid-chunk: evaluate at that exact step and stop.
+                    self.stopped_by = STOP_GRAD_TOL
                     self._evaluate()
                     return AdvanceResult(done_total, False, True)
                 if self.step % eval_every == 0 and self._evaluate():
@@ -298,7 +350,10 @@ class Session:
                         self._advise_lower_lr()
                         return AdvanceResult(done_total, True, True)
                     return AdvanceResult(done_total, False, True)
-            return AdvanceResult(done_total, False, self.step >= self.target_steps)
+            finished = self.step >= self.target_steps
+            if finished:
+                self.stopped_by = STOP_STEPS
+            return AdvanceResult(done_total, False, finished)
         finally:
             spent = time.perf_counter() - self._chunk_start
             self._chunk_start = None
@@ -405,15 +460,21 @@ class Session:
         train = self.cfg.train
         status = self.monitor.status
         if status == Status.DIVERGED:
+            self.stopped_by = STOP_DIVERGED
             return True
         if train.early_stopping and self.monitor.should_stop_early(train.patience):
+            self.stopped_by = STOP_EARLY
             self._stop_early()
             return True
         # The seed's criterion (gradient norm below grad_tol) stops the kernel itself; a
         # converged verdict without it (at the noise floor, stochastic) does not end a run.
         if train.stop_on_converged and status == Status.GROKKED:
+            self.stopped_by = STOP_GROKKED
             return True
-        return self.step >= self.target_steps
+        if self.step >= self.target_steps:
+            self.stopped_by = STOP_STEPS
+            return True
+        return False
 
     def _stop_early(self) -> None:
         self.early_stopped_at = self.step
@@ -464,6 +525,8 @@ class Session:
             "test_acc": _finite_or_none(acc),
             "test_mad": _finite_or_none(mad),
         }
+        if self.task == "regression":
+            self.test_metrics["test_r2"] = self._r_squared("test")
         self._emit(
             "test",
             f"test set evaluated once at step {self.step}: {self._test_words(self.test_metrics)}",
@@ -495,6 +558,42 @@ class Session:
         )
 
     # ------------------------------------------------------------------ results
+    def _predictions(self, split: str) -> np.ndarray:
+        """The model's outputs on a dense split, in float64 (the reference forward pass)."""
+        tr = self.trainer
+        fan_in, fan_out, w_off, b_off = tr.arch.meta()
+        x = np.asarray(tr.splits[split].xd, dtype=np.float64)
+        params = np.asarray(tr.params, dtype=np.float64)
+        cache = reference.forward(params, x, False, fan_in, fan_out, w_off, b_off, tr.arch.act_code)
+        return cache[-1][1]
+
+    def _r_squared(self, split: str) -> float | None:
+        arrays = self.trainer.splits[split]
+        return r_squared(arrays.yf, self._predictions(split)) if arrays.n_rows else None
+
+    def fitted_model(self) -> dict | None:
+        """A one-layer model's coefficients and intercept in the data's own units (a CSV's
+        features are standardized for training; engine/training/fit.py converts back)."""
+        model, data = self.cfg.model, self.trainer.data
+        if model.kind not in FIT_MODELS or data.input_kind != "dense":
+            return None
+        degree = int(model.degree or 1) if model.kind == "polynomial" else 1
+        weight, bias = self.trainer.arch.views(self.trainer.params)[0]
+        coef, intercept = original_units(weight, bias, data.scaling, degree)
+        terms = term_names(data.feature_names, degree)
+        one = coef.shape[1] == 1  # one output: numbers; several (classes): a list each
+        if intercept is not None:
+            intercept = float(intercept[0]) if one else intercept.tolist()
+        return {
+            "units": "the data's own",
+            "standardized": data.scaling is not None,  # what the model itself was trained on
+            "target": data.target_name,
+            "weights": {
+                t: float(coef[i, 0]) if one else coef[i].tolist() for i, t in enumerate(terms)
+            },
+            "intercept": intercept,
+        }
+
     def csv_row(self, record: dict) -> list:
         return ["" if record.get(col) is None else record[col] for col in CSV_COLUMNS]
 
@@ -514,7 +613,14 @@ class Session:
             "test": self.test_metrics,
             "early_stopped_at": self.early_stopped_at,
             "restored_from_step": self.restored_from,
+            "stopped_by": self.stopped_by,
+            "fit": self.fitted_model(),
         }
+        if self.task == "regression":
+            test = (self.test_metrics or {}).get("test_r2")
+            summary["r2"] = {"train": self._r_squared("train"), "val": self._r_squared("val")}
+            if self.test_metrics is not None:
+                summary["r2"]["test"] = test
         for key in ("memorized_step", "grokked_step", "converged_step", "diverged_step"):
             summary[key] = milestones.get(key)
         summary["grok_delay"] = self.monitor.grok_delay

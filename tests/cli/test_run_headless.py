@@ -71,6 +71,42 @@ def test_headless_run_writes_the_five_files(run_cli, tmp_path):
     assert "converged" in result.stdout  # the summary table
     with np.load(out / "checkpoint.npz", allow_pickle=False) as data:
         assert data["param.0.weight"].shape == (3, 1)
+        weights = data["param.0.weight"][:, 0]
+    # The seed prints its converged weights: so does the run, as summary.json has them.
+    assert summary["stopped_by"] == "grad_tol"
+    assert list(summary["fit"]["weights"].values()) == weights.tolist()
+    for value in weights:
+        assert f"{value:.8g}" in result.stdout
+    assert "none (model.bias = false)" in result.stdout
+    assert set(summary["r2"]) == {"train", "val", "test"} and "R² val" in result.stdout
+
+
+def test_headless_without_a_run_directory_still_prints_the_weights(run_cli):
+    result = run_cli("run", "linear-regression", "--headless")
+    assert result.returncode == 0, result.stderr
+    assert "fitted weights for y" in result.stdout and "x3" in result.stdout
+
+
+def test_a_preset_on_the_users_csv_reports_weights_in_its_units(run_cli, tmp_path):
+    rows = "".join(f"{1000 + 10 * i},{i % 7},{3 * (1000 + 10 * i) - 2 * (i % 7) + 8}\n"
+                   for i in range(60))  # fmt: skip
+    (tmp_path / "mine.csv").write_text("size,rooms,price\n" + rows, encoding="utf-8")
+    out = tmp_path / "run"
+    result = run_cli(
+        "run", "linear-regression", "--headless", "--out", str(out),
+        "--set", "data.kind=csv", "--set", "data.path=mine.csv", "--set", "model.bias=true",
+        "--set", "optim.lr=0.3", "--set", "convergence.grad_tol=1e-9",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    fit = summary["fit"]
+    assert fit["weights"]["size"] == pytest.approx(3.0, abs=1e-6)
+    assert fit["weights"]["rooms"] == pytest.approx(-2.0, abs=1e-6)
+    assert fit["intercept"] == pytest.approx(8.0, abs=1e-3)
+    assert summary["r2"]["train"] == pytest.approx(1.0, abs=1e-9)
+    events = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
+    said = [e["detail"] for e in events if e["kind"] == "advice"]
+    assert any("replaces the preset's linear data" in s and "expect.status" in s for s in said)
 
 
 def test_the_summary_table_comes_from_the_runner_not_from_the_file(tmp_path):

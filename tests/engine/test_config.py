@@ -125,6 +125,18 @@ BAD = [
         files={"c.csv": "x,label\n1,0\n2,-1\n3,1\n4,0\n"}),
     bad("csv-ragged-row", CSV_CFG.format("r.csv"), ["r.csv", "row 3", "2 columns"],
         files={"r.csv": "a,b\n1,2\n3\n"}),
+    bad("held-out-with-fraction", "[data]\nkind = 'linear'\nn_val = 50\nval_fraction = 0.1",
+        ["data.val_fraction", "n_val", "0.1"]),
+    bad("held-out-fraction-by-set", "[data]\nkind = 'linear'\nn_test = 5",
+        ["--set", "data.test_fraction", "in addition"], overrides=["data.test_fraction=0.2"]),
+    bad("held-out-negative", "[data]\nkind = 'linear'\nn_val = -1", ["data.n_val", ">= 0"]),
+    bad("held-out-not-for-csv", CSV_CFG.format("ok.csv") + "n_val = 5", ["data.n_val", "csv"],
+        files={"ok.csv": "x,y\n1,2\n3,4\n5,6\n"}),
+    bad("held-out-not-for-modular", "[data]\nkind = 'modular'\nn_test = 5",
+        ["data.n_test", "modular"]),
+    bad("zero-init-mlp", "[model]\nkind = 'mlp'\ninit_scale = 0",
+        ["model.init_scale", "> 0 for model.kind='mlp'", "hidden unit"]),
+    bad("negative-init", "[model]\ninit_scale = -1", ["model.init_scale", ">= 0"]),
     bad("override-no-equals", "", ["--set", "'foo'"], overrides=["foo"]),
     bad("override-too-many-dots", "", ["--set", "a.b.c", "'a.b.c=1'"], overrides=["a.b.c=1"]),
     bad("override-unknown-key", "", ["--set", "optim.lrr", "found 1"], overrides=["optim.lrr=1"]),
@@ -437,3 +449,71 @@ def test_presets_are_found_by_name(fake_presets):
 def test_bundled_presets_list_is_sorted_names():
     names = list_presets()
     assert names == sorted(names) and all(not n.endswith(".toml") for n in names)
+
+
+# ------------------------------------------------------------------- held-out rows, zero init
+
+
+def test_held_out_counts_replace_the_fractions(tmp_path):
+    data = load(tmp_path, "[data]\nkind = 'spiral'\nn_val = 30").data
+    assert (data.n, data.n_val, data.n_test) == (200, 30, 0)
+    assert (data.val_fraction, data.test_fraction) == (None, None)
+    plain = load(tmp_path, "[data]\nkind = 'spiral'").data
+    assert (plain.n_val, plain.n_test, plain.val_fraction) == (None, None, 0.2)
+    # and round trip: the fractions are not written back
+    cfg = load(tmp_path, "[data]\nkind = 'linear'\nn_test = 9")
+    assert "val_fraction" not in config_to_toml(cfg)
+    assert load(tmp_path, config_to_toml(cfg)) == cfg
+
+
+@pytest.mark.parametrize("kind", ["linear", "polynomial", "softmax"])
+def test_zero_init_is_allowed_for_one_layer_models(tmp_path, kind):
+    data = "[data]\nkind = 'moons'\n" if kind == "softmax" else ""
+    assert load(tmp_path, f"{data}[model]\nkind = '{kind}'\ninit_scale = 0").model.init_scale == 0
+
+
+# ------------------------------------------------------------------- a preset switched to CSV
+
+TABLE = "a,b,y\n" + "".join(f"{i},{i % 5},{2 * i + 40}\n" for i in range(30))
+
+
+def test_switching_a_preset_to_csv_drops_its_claims_about_the_generated_data(tmp_path, monkeypatch):
+    write(tmp_path, TABLE, "mine.csv")
+    monkeypatch.chdir(tmp_path)
+    cfg = load_config("linear-regression", ["data.kind=csv", "data.path=mine.csv"])
+    preset = load_config("linear-regression")
+    assert preset.expect.status == "converged" and preset.expect.params_close_to_lstsq
+    assert all(getattr(cfg.expect, f.name) is None for f in dataclasses.fields(cfg.expect))
+    (note,) = cfg.notes
+    assert "replaces the preset's linear data" in note
+    for dropped in ("expect.status", "expect.within_steps", "expect.params_close_to_lstsq"):
+        assert dropped in note
+    # what stays is said too: the procedure, and the missing intercept
+    assert "without intercept (model.bias = false)" in note and "every 100 steps" in note
+    assert (cfg.train.eval_every, cfg.model.bias) == (100, False)
+    assert load_config("linear-regression").notes == ()  # the preset itself: nothing to say
+
+
+def test_a_claim_given_with_set_is_the_users_own_and_stays(tmp_path, monkeypatch):
+    write(tmp_path, TABLE, "mine.csv")
+    text = "[data]\nkind = 'moons'\n[convergence]\nchance = 0.5\n[expect]\nstatus = 'converged'\n"
+    monkeypatch.chdir(tmp_path)
+    sets = ["data.kind=csv", "data.path=mine.csv", "expect.min_final_val_acc=0.9"]
+    cfg = load(tmp_path, text, [*sets, "loss.kind=mse"])
+    assert cfg.convergence.chance is None  # auto again: the preset's was about its classes
+    assert (cfg.expect.status, cfg.expect.min_final_val_acc) == (None, 0.9)
+    assert "convergence.chance" in cfg.notes[0] and "expect.status" in cfg.notes[0]
+    assert "expect.min_final_val_acc" not in cfg.notes[0]
+
+
+def test_a_csv_config_of_its_own_keeps_its_claims_and_its_note_survives_overrides(
+    tmp_path, monkeypatch
+):
+    write(tmp_path, TABLE, "mine.csv")
+    own = load(tmp_path, "[data]\nkind = 'csv'\npath = 'mine.csv'\n[expect]\nstatus = 'converged'")
+    assert own.expect.status == "converged" and own.notes == ()
+    monkeypatch.chdir(tmp_path)
+    switched = load_config("linear-regression", ["data.kind=csv", "data.path=mine.csv"])
+    again = with_overrides(switched, ["optim.lr=0.1"])
+    assert again.notes == switched.notes and again.optim.lr == 0.1
+    assert load(tmp_path, config_to_toml(switched)) == switched  # notes are not config

@@ -295,3 +295,84 @@ def test_csv_deleted_after_loading_is_a_config_error(tmp_path):
     (tmp_path / "table.csv").unlink()
     with pytest.raises(ConfigError, match=r"data\.path"):
         make_dataset(cfg)
+
+
+# --------------------------------------------------------------------------- held-out rows
+
+
+def _seed_stream(seed: int = 0) -> np.random.Generator:
+    """The generator make_dataset draws a seed's data from."""
+    return np.random.default_rng(np.random.SeedSequence([seed, 1]))
+
+
+def test_without_n_val_the_split_takes_val_and_test_out_of_n_as_before(tmp_path):
+    """Configs that do not opt in keep their data bit for bit: draw, shuffle, cut."""
+    ds = of_kind(tmp_path, "linear", seed=3)
+    rng = _seed_stream(3)
+    X = rng.random((100, 3))
+    y = X @ np.array([3.0, 5.0, 2.0]) + 0.0 + rng.standard_normal(100)
+    perm = rng.permutation(100)
+    np.testing.assert_array_equal(concat(ds, "X"), X[perm])
+    np.testing.assert_array_equal(concat(ds, "y")[:, 0], y[perm])
+    assert tuple(len(s.y) for s in splits(ds)) == (60, 20, 20)
+
+
+def test_n_val_and_n_test_are_drawn_after_the_n_training_rows(tmp_path):
+    ds = of_kind(tmp_path, "linear", "data.n_val=30", "data.n_test=20")
+    rng = _seed_stream()
+    w = np.array([3.0, 5.0, 2.0])
+    X = rng.random((100, 3))
+    y = X @ w + rng.standard_normal(100)
+    X_held = rng.random((50, 3))
+    y_held = X_held @ w + rng.standard_normal(50)
+    np.testing.assert_array_equal(ds.train.X, X)  # as drawn, not shuffled
+    np.testing.assert_array_equal(ds.train.y[:, 0], y)
+    np.testing.assert_array_equal(ds.val.X, X_held[:30])
+    np.testing.assert_array_equal(ds.test.y[:, 0], y_held[30:])
+
+
+def test_a_missing_held_out_count_is_zero(tmp_path):
+    ds = of_kind(tmp_path, "sine", "data.n=40", "data.n_test=7")
+    assert tuple(len(s.y) for s in splits(ds)) == (40, 0, 7)
+    assert ds.val.X.shape == (0, 1)
+
+
+@pytest.mark.parametrize("kind", POINT_CLOUDS)
+def test_held_out_classes_are_shuffled_and_only_training_labels_flipped(tmp_path, kind):
+    ds = of_kind(tmp_path, kind, "data.n=90", "data.n_val=60", "data.n_test=30",
+                 "data.label_noise=0.2", "data.jitter=0")  # fmt: skip
+    assert tuple(len(s.y) for s in splits(ds)) == (90, 60, 30)
+    assert ds.reference.label_noise == 0.2
+    for split in (ds.train, ds.val):
+        assert len(set(split.y[:10].tolist())) > 1  # not one class after another
+    # Clean held-out rows: with no jitter a point's class is a function of where it is,
+    # which only the flipped training labels break. (Spiral's centre is shared: skip it.)
+    if kind != "spiral":
+        clean = make_dataset(load_config(tmp_path / "run.toml", [
+            "data.n=90", "data.n_val=60", "data.n_test=30", "data.jitter=0"]))  # fmt: skip
+        np.testing.assert_array_equal(ds.val.y, clean.val.y)
+        assert (ds.train.y != clean.train.y).sum() == 18
+
+
+def test_training_rows_do_not_depend_on_how_many_are_held_out(tmp_path):
+    a = of_kind(tmp_path, "polynomial", "data.n_val=10")
+    b = of_kind(tmp_path, "polynomial", "data.n_val=100", "data.n_test=50")
+    np.testing.assert_array_equal(a.train.X, b.train.X)
+    np.testing.assert_array_equal(a.train.y, b.train.y)
+
+
+def test_train_split_size_knows_the_held_out_rule():
+    from engine.training.data import train_split_size
+
+    cfg = load_config("linear-regression")
+    assert train_split_size(cfg) == len(make_dataset(cfg).train.y) == 100
+
+
+def test_csv_scaling_is_kept_and_generated_data_has_none(tmp_path):
+    rows = "".join(f"{i},{100 + 2 * i},{i % 4}\n" for i in range(20))
+    ds = csv_dataset(tmp_path, "a,b,y\n" + rows, "data.val_fraction=0.25")
+    assert ds.scaling is not None
+    raw = ds.train.X * np.array(ds.scaling.scale) + np.array(ds.scaling.mean)
+    np.testing.assert_allclose(raw[:, 1], 100 + 2 * raw[:, 0])  # the file's own values back
+    assert of_kind(tmp_path, "linear").scaling is None
+    assert csv_dataset(tmp_path, "a,b,y\n" + rows, "data.standardize=false").scaling is None

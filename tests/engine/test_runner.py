@@ -306,14 +306,18 @@ def test_the_summary_is_kept_from_the_writer_at_the_end(tmp_path):
     assert runner.summary["steps"] == 50
 
 
-def test_no_run_directory_no_summary(tmp_path):
+def test_no_run_directory_a_summary_in_memory_only(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     runner = Runner(linear(tmp_path, steps=50))
+    assert runner.summary is None
     runner.start()
     try:
         assert runner.wait(60) and runner.snapshot().state == RunState.DONE
     finally:
         runner.stop()
-    assert runner.summary is None
+    assert runner.summary is not None and runner.summary["steps"] == 50
+    assert runner.summary["fit"]["weights"].keys() == {"x1", "x2", "x3"}
+    assert not list(tmp_path.glob("**/summary.json"))  # nothing written
 
 
 def test_the_test_set_is_scored_once_and_a_second_request_reports_the_first():

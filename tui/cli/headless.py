@@ -1,7 +1,8 @@
 """`groklab run ... --headless`: train without the dashboard, for scripts, CI and SSH.
 
 On a terminal a rich progress bar shows step, steps/s, losses and status; otherwise plain
-lines a log can keep, about one a second. It ends with a summary table. Ctrl+C stops
+lines a log can keep, about one a second. It ends with a summary table (and, for a
+one-layer model, its fitted weights and intercept in the data's own units). Ctrl+C stops
 cleanly: the runner writes the final checkpoint and summary, and the exit status is 130.
 """
 
@@ -67,7 +68,34 @@ def summary_table(snap: Snapshot, summary: dict | None) -> Table:
     for key in ("test_loss", "test_acc", "test_mad"):
         if test.get(key) is not None:
             table.add_row(key, _fmt(test[key]), "")
+    for split, r2 in ((summary or {}).get("r2") or {}).items():
+        table.add_row(f"R² {split}", _fmt(r2), "")
     return table
+
+
+def fit_table(summary: dict | None) -> Table | None:
+    """The fitted weights and intercept of a one-layer model, in the data's own units, as
+    the seed prints its converged weights; None for other models."""
+    fit = (summary or {}).get("fit")
+    if not fit:
+        return None
+    target = fit.get("target", "y")
+    table = Table(title=f"fitted weights for {target} ({fit['units']})", header_style="bold")
+    table.add_column("term")
+    table.add_column("weight", justify="right")
+    for term, weight in fit["weights"].items():
+        table.add_row(term, _fmt_weight(weight))
+    intercept = fit["intercept"]
+    shown = "none (model.bias = false)" if intercept is None else _fmt_weight(intercept)
+    table.add_row("intercept", shown)
+    return table
+
+
+def _fmt_weight(value) -> str:
+    """Full precision: the seed's point is how close these come to least squares."""
+    if isinstance(value, list):
+        return "  ".join(_fmt_weight(v) for v in value)
+    return "-" if value is None else f"{value:.8g}"
 
 
 def summary_lines(snap: Snapshot) -> list[str]:
@@ -100,6 +128,9 @@ def run_headless(runner: Runner, console: Console, err: Console) -> int:
         err.print(f"[red]groklab: the run failed[/red]\n{snap.error}", markup=True, highlight=False)
         return 1
     console.print(summary_table(snap, runner.summary))
+    fit = fit_table(runner.summary)
+    if fit is not None:
+        console.print(fit)
     for line in summary_lines(snap):
         console.print(line, highlight=False, soft_wrap=True)
     if runner.out_dir is not None:
