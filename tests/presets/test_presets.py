@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import fields
 
+import numpy as np
 import pytest
 
 from engine.config import list_presets, load_config, with_overrides
-from tests.presets.expect import check_expectations, milestone_only, run_preset
+from tests.presets.expect import _series, check_expectations, milestone_only, run_preset
 
 PRESETS = list_presets()
 MAX_DESCRIPTION = 600
@@ -50,6 +53,156 @@ def test_preset_meets_its_expectations(name):
         assert [e.data["kind"] for e in grokked] == ["grokking"]
     if cfg.train.early_stopping or cfg.expect.max_test_mad is not None:
         assert summary["test"] is not None, f"{name}: the test set was never scored"
+
+
+# ------------------------------------------------- every seed, and what the descriptions say
+
+SEEDS = range(5)
+"""Every preset's [expect] block, description and README row must hold at each of these."""
+
+
+def _claim(holds: bool, text: str) -> list[str]:
+    return [] if holds else [text]
+
+
+def _first_step(session, name: str, test: Callable[[np.ndarray], np.ndarray]) -> float | None:
+    steps, values = _series(session, name)
+    hit = np.nonzero(test(values))[0]
+    return float(steps[hit[0]]) if hit.size else None
+
+
+def _rerun(cfg, overrides: list[str]):
+    return run_preset(with_overrides(cfg, overrides))
+
+
+def _adam_vs_sgd(cfg, session, summary) -> list[str]:
+    floor = cfg.data.noise**2
+    reached = _first_step(session, "train_loss", lambda v: v <= 1.25 * floor)
+    gd, gd_summary = _rerun(cfg, ["optim.kind=gd", "optim.lr=0.8"])
+    gd_train = gd_summary["final"]["train_loss"]
+    return _claim(
+        reached is not None and reached <= 1700, f"Adam at the noise floor at step {reached}"
+    ) + _claim(
+        gd.guarantee is not None and 0.8 < gd.guarantee.stable_lr and gd_train >= 15 * floor,
+        f"GD at lr 0.8: train loss {gd_train:.3g} after 2,000 steps, not ~20x the floor",
+    )
+
+
+def _early_stopping(cfg, session, summary) -> list[str]:
+    full, _ = _rerun(cfg, ["train.early_stopping=false"])
+    full_mad = full.evaluate_test()["test_mad"]
+    mad = summary["test"]["test_mad"]
+    return _claim(mad < full_mad, f"test MAD {mad:.3f}, fully trained {full_mad:.3f}")
+
+
+def _grokking_mod97(cfg, session, summary) -> list[str]:
+    memorized = summary["memorized_step"]
+    return _claim(
+        memorized is not None and memorized <= 150, f"memorized at step {memorized}, not ~100"
+    )
+
+
+def _grokking_slow(cfg, session, summary) -> list[str]:
+    memorized = summary["memorized_step"]
+    chance = 1.0 / cfg.data.p
+    steps, acc = _series(session, "val_acc")
+    near = steps[acc < max(2 * chance, chance + 0.05)]
+    plateau = float(near[-1]) - memorized if memorized is not None and near.size else 0.0
+    return _claim(
+        memorized is not None and memorized <= 250, f"memorized at step {memorized}"
+    ) + _claim(plateau >= 1000, f"validation near chance for {plateau:.0f} steps after memorizing")
+
+
+def _lr_too_high(cfg, session, summary) -> list[str]:
+    bound = session.guarantee.stable_lr
+    half, half_summary = _rerun(cfg, ["optim.lr=0.625"])
+    return _claim(1.15 <= bound < cfg.optim.lr, f"2/L = {bound:.3g}") + _claim(
+        half_summary["status"] == "converged" and half_summary["steps"] <= 200,
+        f"at lr 0.625: {half_summary['status']} after {half_summary['steps']} steps",
+    )
+
+
+def _lr_too_low(cfg, session, summary) -> list[str]:
+    g = session.guarantee
+    ratio = summary["final"]["train_loss"] / g.lstsq_loss
+    return _claim(2 <= ratio <= 5, f"train loss {ratio:.2f}x the floor") + _claim(
+        g.predicted_steps is not None and 5e5 <= g.predicted_steps <= 2e6,
+        f"the guarantee predicts {g.predicted_steps} steps, not about a million",
+    )
+
+
+def _noisy_labels(cfg, session, summary) -> list[str]:
+    _, acc = _series(session, "val_acc")
+    decayed, _ = _rerun(cfg, [f"optim.weight_decay={cfg.optim.weight_decay * 64}"])
+    _, acc64 = _series(decayed, "val_acc")
+    return (
+        _claim(acc.max() >= 0.93, f"val accuracy peaks at {acc.max():.3f}")
+        + _claim(acc[-1] <= 0.85, f"val accuracy ends at {acc[-1]:.3f}")
+        + _claim(
+            acc64[-1] > acc[-1] and acc64.max() - acc64[-1] < acc.max() - acc[-1],
+            f"decay x64: val accuracy {acc64.max():.3f} -> {acc64[-1]:.3f}, "
+            f"without: {acc.max():.3f} -> {acc[-1]:.3f}",
+        )
+    )
+
+
+def _overfitting_polynomial(cfg, session, summary) -> list[str]:
+    steps, val = _series(session, "val_loss")
+    i = int(np.argmin(val))
+    return _claim(steps[i] <= 1000, f"val loss lowest at step {steps[i]:.0f}") + _claim(
+        val[-1] >= 2 * val[i], f"val loss ends {val[-1] / val[i]:.2f}x its best"
+    )
+
+
+def _sgd_vs_gd(cfg, session, summary) -> list[str]:
+    trainer = session.trainer
+    params = trainer.params.copy()
+    trainer.params[:] = session.guarantee.lstsq_params
+    lstsq_val = trainer.evaluate("val")[0]
+    trainer.params[:] = params
+    ratio = summary["final"]["val_loss"] / lstsq_val
+    return _claim(ratio <= 1.1, f"final val loss {ratio:.3f}x the least-squares fit's")
+
+
+def _spiral(cfg, session, summary) -> list[str]:
+    reached = _first_step(session, "val_acc", lambda a: a >= 0.95)
+    return _claim(reached is not None and reached <= 600, f"val accuracy 95% at step {reached}")
+
+
+def _underfitting(cfg, session, summary) -> list[str]:
+    final = summary["final"]
+    return _claim(
+        abs(final["train_loss"] - math.log(2)) <= 0.02, f"train loss {final['train_loss']:.3f}"
+    ) + _claim(0.35 <= final["val_acc"] <= 0.65, f"val accuracy {final['val_acc']:.3f}")
+
+
+DESCRIBED: dict[str, Callable[..., list[str]]] = {
+    "adam-vs-sgd": _adam_vs_sgd,
+    "early-stopping": _early_stopping,
+    "grokking-mod97": _grokking_mod97,
+    "grokking-slow": _grokking_slow,
+    "lr-too-high": _lr_too_high,
+    "lr-too-low": _lr_too_low,
+    "noisy-labels": _noisy_labels,
+    "overfitting-polynomial": _overfitting_polynomial,
+    "sgd-vs-gd": _sgd_vs_gd,
+    "spiral": _spiral,
+    "underfitting": _underfitting,
+}
+"""The numbers a preset's description and README row state, as checks (the [expect] block
+already covers the others: mlp-128's test MAD, the grokking delays, divergence...)."""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("name", PRESETS)
+def test_preset_and_its_description_hold_at_every_seed(name, seed):
+    cfg = with_overrides(load_config(name), seed=seed)
+    session, summary = run_preset(cfg, stop_when_settled=True)
+    failures = check_expectations(cfg, session, summary)
+    if name in DESCRIBED:
+        failures += [f"description: {f}" for f in DESCRIBED[name](cfg, session, summary)]
+    assert failures == [], f"{name} at seed {seed}: " + "; ".join(failures)
 
 
 def test_grokking_presets_keep_training_after_grokking():
