@@ -81,12 +81,14 @@ def test_headless_run_writes_the_five_files(run_cli, tmp_path):
     assert set(summary["r2"]) == {"train", "val", "test"} and "R² val" in result.stdout
 
 
+@pytest.mark.slow
 def test_headless_without_a_run_directory_still_prints_the_weights(run_cli):
     result = run_cli("run", "linear-regression", "--headless")
     assert result.returncode == 0, result.stderr
     assert "fitted weights for y" in result.stdout and "x3" in result.stdout
 
 
+@pytest.mark.slow
 def test_a_preset_on_the_users_csv_reports_weights_in_its_units(run_cli, tmp_path):
     rows = "".join(f"{1000 + 10 * i},{i % 7},{3 * (1000 + 10 * i) - 2 * (i % 7) + 8}\n"
                    for i in range(60))  # fmt: skip

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import math
 import time
+from dataclasses import replace
 
 import pytest
 from fakes import (
@@ -644,33 +645,38 @@ def hostile_snapshot(state: RunState = RunState.RUNNING, **series) -> Snapshot:
 BAD = [math.nan, math.inf, -math.inf, 0.0, -1.0, 1e308, 1e-308]
 
 
-@pytest.mark.parametrize(
-    "snap",
-    [
-        hostile_snapshot(),  # no series at all
-        hostile_snapshot(
-            train_loss=BAD, val_loss=BAD, train_acc=BAD, val_acc=BAD, grad_norm=BAD, lr=BAD
-        ),
-        hostile_snapshot(train_loss=[math.nan] * 5, val_loss=[]),
-        hostile_snapshot(train_loss=[2.0], val_loss=[2.0], grad_norm=[0.0]),
-    ],
-    ids=["empty", "every-bad-value", "all-nan", "single-point"],
-)
+HOSTILE = {
+    "empty": hostile_snapshot(),  # no series at all
+    "every-bad-value": hostile_snapshot(
+        train_loss=BAD, val_loss=BAD, train_acc=BAD, val_acc=BAD, grad_norm=BAD, lr=BAD
+    ),
+    "all-nan": hostile_snapshot(train_loss=[math.nan] * 5, val_loss=[]),
+    "single-point": hostile_snapshot(train_loss=[2.0], val_loss=[2.0], grad_norm=[0.0]),
+}
+
+
 @pytest.mark.parametrize("size", [(40, 12), (120, 40)])
-def test_nan_inf_and_empty_series_never_crash(snap, size):
-    app = LabApp(lambda cfg: FixedRunner(snap), make_config())
+def test_nan_inf_and_empty_series_never_crash(size):
+    # One app per size is served each hostile snapshot in turn (a new version each, so
+    # the dashboard redraws), and every view is toggled over each of them.
+    runner = FixedRunner(HOSTILE["empty"])
+    app = LabApp(lambda cfg: runner, make_config())
 
     async def scenario(pilot):
-        await wait_for(pilot, lambda: dash(app).snapshot is not None)
-        for key in ("l", "m", "c", "c", "l"):
-            await press(pilot, key)
-        await polls(pilot)
-        assert "hostile" in header_text(app)
+        for version, (name, snap) in enumerate(HOSTILE.items(), start=2):
+            runner.fixed = replace(snap, version=version)
+            await wait_for(pilot, lambda: dash(app).snapshot is runner.fixed, what=name)
+            for key in ("l", "m", "c", "c", "l"):
+                await press(pilot, key)
+            await polls(pilot)
+            assert "hostile" in header_text(app), name
 
     drive(app, scenario, size=size)
 
 
-@pytest.mark.parametrize("size", [(40, 12), (80, 24), (200, 60)])
+@pytest.mark.parametrize(
+    "size", [pytest.param((40, 12), marks=pytest.mark.slow), (80, 24), (200, 60)]
+)
 def test_sizes_render_without_error(size, presets):
     factory = Factory(prefill=400, diverge_at=430)
     app = LabApp(factory, presets=presets)

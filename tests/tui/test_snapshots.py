@@ -7,11 +7,12 @@ clock), so the picture depends on nothing but the code. Update the images with
 
 from __future__ import annotations
 
-from fakes import Factory, LabApp, classifier_config, make_config, polls, wait_for
+from fakes import Factory, LabApp, classifier_config, make_config, polls, press, wait_for
 from textual.widgets import Input
 
 from engine.vocabulary import RunState
 from tui.screens.dashboard import DashboardScreen
+from tui.screens.help import HelpScreen
 
 
 def dashboard_app(cfg, **options) -> LabApp:
@@ -56,7 +57,7 @@ class TestDashboard:
 
         async def run_before(pilot):
             await until_drawn(pilot)
-            await pilot.press("question_mark")
-            await pilot.pause()
+            await press(pilot, "question_mark")
+            await wait_for(pilot, lambda: isinstance(pilot.app.screen, HelpScreen), what="help")
 
         assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
