@@ -1229,8 +1229,10 @@ _LABELS = {
     "band_low": "band low",
     "band_high": "band high",
     "window_start": "window from step",
-    "best_val_step": "best val at step",
-    "best_val_loss": "best val loss",
+    # the overfitting reference is the lowest val loss, which for a classifier need not
+    # be the best-validation point (highest accuracy) that the panel and chart show
+    "best_val_step": "lowest val loss at step",
+    "best_val_loss": "lowest val loss",
     "val_rise": "val rise",
     "train_at_best": "train loss then",
     "train_fall": "train fall",
