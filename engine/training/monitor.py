@@ -851,17 +851,19 @@ class ConvergenceMonitor:
     ) -> tuple[Status, str, dict]:
         s = self.settings
         current = self._status
-        if current == Status.GROKKED:
-            return current, self._sentence, {}
-        if self._grokked_step is not None:
+        if current == Status.GROKKED or self._grokked_step is not None:
+            # Sticky: the sentence stays the one given at grokking, the numbers stay live.
+            numbers = {"memorized_step": self._memorized_step, "grokked_step": self._grokked_step,
+                       "delay": self._grok_delay, "kind": "grokking", "val_acc": vacc}  # fmt: skip
+            if current == Status.GROKKED:
+                return current, self._sentence, numbers
             return (
                 Status.GROKKED,
                 f"the model memorized its training set by step {self._memorized_step}, "
                 f"sat near chance, then validation accuracy passed {_acc(s.grok_acc)} at "
                 f"step {self._grokked_step}, {self._grok_delay} steps later: it grokked",
-                {"memorized_step": self._memorized_step, "grokked_step": self._grokked_step,
-                 "delay": self._grok_delay, "kind": "grokking", "val_acc": vacc},
-            )  # fmt: skip
+                numbers,
+            )
         diverging = self._diverging(predicted)
         if diverging is not None:
             return diverging

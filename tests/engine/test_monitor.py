@@ -375,6 +375,11 @@ def test_grokked_is_sticky_and_diverged_beats_it():
     feed(mon, grok_stream(100, 900, every=100))
     mon.update(rec(2000, 0.5, 3.0, tacc=0.5, vacc=0.2))
     assert mon.status == "grokked"
+    # the sentence stays the one given at grokking; the numbers beneath it stay filled
+    assert "it grokked" in mon.verdict.sentence
+    assert (
+        "grokked at step" in mon.verdict.explanation and "val acc 20.0%" in mon.verdict.explanation
+    )
     mon.update(rec(2100, INF))
     assert mon.status == "diverged"
 
