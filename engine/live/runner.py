@@ -16,6 +16,7 @@ act is to import and load (or compile) the kernels, while the snapshot says comp
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
 import os
@@ -62,6 +63,22 @@ def _decimate(steps: np.ndarray, values: np.ndarray) -> Series:
     return Series(tuple(int(s) for s in steps), tuple(float(v) for v in values))
 
 
+def compile_lock_path() -> Path:
+    """The lock file of the Numba cache this process compiles into.
+
+    One lock per cache (NUMBA_CACHE_DIR when set, else the cache beside this checkout's
+    kernels), so runs of another checkout or with another cache never wait on this one.
+    A lock held by a process that died is released by the kernel with its file
+    descriptors (flock), so it is never waited on forever.
+    """
+    from engine import numerics
+
+    cache = os.environ.get("NUMBA_CACHE_DIR") or str(Path(numerics.__file__).resolve().parent)
+    key = hashlib.sha1(cache.encode()).hexdigest()[:16]
+    user = os.getuid() if hasattr(os, "getuid") else 0
+    return Path(tempfile.gettempdir()) / f"groklab-kernels-{user}-{key}.lock"
+
+
 @contextmanager
 def compile_lock():
     """Hold an exclusive lock, across processes, while kernels compile into Numba's cache.
@@ -78,9 +95,7 @@ def compile_lock():
     except ImportError:
         yield
         return
-    user = os.getuid() if hasattr(os, "getuid") else 0
-    path = Path(tempfile.gettempdir()) / f"groklab-kernels-{user}.lock"
-    with open(path, "a") as handle:
+    with open(compile_lock_path(), "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield

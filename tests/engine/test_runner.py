@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -205,6 +207,56 @@ def test_compile_lock_is_exclusive_across_processes(repo_root):
         assert waited > 0.5  # blocked until the other process let go
     finally:
         child.wait(timeout=30)
+
+
+HOLD_THE_LOCK = (
+    "import time\n"
+    "from engine.live.runner import compile_lock\n"
+    "with compile_lock():\n"
+    "    print('held', flush=True)\n"
+    "    time.sleep(60)\n"
+)
+
+
+def _hold_the_lock(repo_root, cache_dir) -> subprocess.Popen:
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache_dir))
+    child = subprocess.Popen(
+        [sys.executable, "-c", HOLD_THE_LOCK], cwd=repo_root, env=env,
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert child.stdout is not None and child.stdout.readline().strip() == "held"
+    return child
+
+
+@pytest.mark.slow
+def test_runs_with_another_cache_never_wait_on_this_ones_lock(repo_root, tmp_path, monkeypatch):
+    pytest.importorskip("fcntl")
+    child = _hold_the_lock(repo_root, tmp_path / "theirs")
+    try:
+        monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "ours"))
+        with compile_lock():
+            assert child.poll() is None  # taken while the other cache's lock is still held
+    finally:
+        child.kill()
+        child.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_a_lock_left_by_a_killed_process_is_taken_over(repo_root, tmp_path, monkeypatch):
+    pytest.importorskip("fcntl")
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "cache"))
+    child = _hold_the_lock(repo_root, tmp_path / "cache")
+    child.kill()  # dies holding the lock
+    child.wait(timeout=30)
+    taken = threading.Event()
+
+    def take() -> None:
+        with compile_lock():
+            taken.set()
+
+    threading.Thread(target=take, daemon=True).start()
+    # the kernel released the dead process's lock with its files: taken, not waited on
+    assert taken.wait(timeout=30)
 
 
 def test_the_runner_is_a_run_control(tmp_path):
