@@ -55,3 +55,11 @@ def modular(tmp_path: Path, optim="adamw", lr=0.01, batch=0, wd=0.1, steps=200):
 
 def linear(tmp_path: Path, lr=0.01, steps=200):
     return write_config(tmp_path, LINEAR, lr=lr, steps=steps)
+
+
+def run_to_end(session, chunk: int = 1000) -> None:
+    """Begin a Session and advance it until it says it is finished (budget, stop, divergence)."""
+    session.begin()
+    finished = False
+    while not finished:
+        finished = session.advance(chunk).finished

@@ -20,22 +20,24 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Pause:
-    pass
+    """Stop training after the current chunk (a compiling run starts paused)."""
 
 
 @dataclass(frozen=True)
 class Resume:
-    pass
+    """Train again; a done run gets another train.steps of budget."""
 
 
 @dataclass(frozen=True)
 class Step:
+    """Run `count` steps from a paused or done run, then pause again."""
+
     count: int = 1
 
 
 @dataclass(frozen=True)
 class Reset:
-    pass
+    """Back to step 0 with fresh parameters, same seed, live edits kept."""
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ class SetHParam:
 
 @dataclass(frozen=True)
 class EvaluateTest:
-    pass
+    """Score the test set (once per run; a repeat reports the first score)."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ class Export:
 
 @dataclass(frozen=True)
 class Stop:
-    pass
+    """End the runner thread after flushing its files."""
 
 
 Command = Pause | Resume | Step | Reset | SetHParam | EvaluateTest | Export | Stop

@@ -12,12 +12,11 @@ from engine.numerics.model import polynomial_features
 from engine.training.data import Scaling
 from engine.training.fit import original_units, r_squared, term_names
 from engine.training.session import Session
+from tests.configs import run_to_end
 
 
 def run(session: Session, chunk: int = 2000) -> dict:
-    session.begin()
-    while not session.advance(chunk).finished:
-        pass
+    run_to_end(session, chunk)
     session.evaluate_test()
     return session.summary(0.0)
 

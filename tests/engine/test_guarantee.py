@@ -17,13 +17,7 @@ from engine.training.guarantee import (
     quadratic_guarantee,
 )
 from engine.training.session import Session
-
-
-def run_to_end(session: Session, chunk: int = 1000) -> None:
-    session.begin()
-    finished = False
-    while not finished:
-        finished = session.advance(chunk).finished
+from tests.configs import run_to_end
 
 
 def session_of(preset: str, *overrides: str) -> Session:

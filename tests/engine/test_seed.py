@@ -11,6 +11,7 @@ import pytest
 
 from engine.config import load_config
 from engine.training.session import STOP_GRAD_TOL, Session
+from tests.configs import run_to_end
 
 W_TRUE = np.array([3.0, 5.0, 2.0])
 
@@ -37,9 +38,7 @@ def seed_loop(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, int]:
 def finished():
     session = Session(load_config("linear-regression"))
     start = session.trainer.params.copy()
-    session.begin()
-    while not session.advance(5000).finished:
-        pass
+    run_to_end(session, 5000)
     return session, start
 
 
