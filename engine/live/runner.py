@@ -112,7 +112,7 @@ def warm_up_kernels(dtype: DTypeLike = np.float64) -> None:
     every model of a precision; the runner says `compiling` meanwhile.
     """
     from engine.numerics import kernels
-    from engine.numerics.chunk import train_chunk_args
+    from engine.numerics.chunk import PLAIN_SGD, train_chunk_args
 
     params = np.zeros(4, dtype)
     one = np.array([1], dtype=np.int64)
@@ -128,15 +128,7 @@ def warm_up_kernels(dtype: DTypeLike = np.float64) -> None:
                 layout=(*meta, 0, 0),
                 batches=(empty_i1, np.zeros(2, dtype=np.int64)),
                 lrs=np.zeros(1),
-                opt_code=0,
-                momentum=0.9,
-                beta1=0.9,
-                beta2=0.999,
-                eps=1e-8,
-                weight_decay=0.0,
-                l1=0.0,
-                l2=0.0,
-                clip_norm=0.0,
+                **PLAIN_SGD,
                 weight_mask=np.ones(4, dtype),
                 step0=0,
                 grad_stop=0.0,

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.numerics.model import OPT_SGD
 from engine.numerics.optim import HParams
 
 # The optimizer's scalar settings, in the kernel's order.
@@ -26,6 +27,21 @@ OPTIMIZER_SCALARS = (
     "l2",
     "clip_norm",
 )
+
+
+# Plain SGD with nothing added: for calls where the optimizer does not matter (the
+# kernels' warm-up, a one-step gradient read). Same types as optimizer_scalars gives.
+PLAIN_SGD: dict[str, Any] = {
+    "opt_code": OPT_SGD,
+    "momentum": 0.0,
+    "beta1": 0.9,
+    "beta2": 0.999,
+    "eps": 1e-8,
+    "weight_decay": 0.0,
+    "l1": 0.0,
+    "l2": 0.0,
+    "clip_norm": 0.0,
+}
 
 
 def optimizer_scalars(hp: HParams) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from engine.numerics import kernels, reference
-from engine.numerics.chunk import train_chunk_args
+from engine.numerics.chunk import PLAIN_SGD, train_chunk_args
 from engine.numerics.model import ACTIVATIONS, LOSSES
 from engine.numerics.optim import OPTIMIZER_CODES
 from engine.numerics.parallel import parallel_available
@@ -55,15 +55,7 @@ def _compiled_grad(case):
             layout=(fan_in, fan_out, w_off, b_off, act, loss_code),
             batches=(np.empty(0, dtype=np.int64), np.zeros(2, dtype=np.int64)),
             lrs=np.zeros(1),
-            opt_code=0,
-            momentum=0.0,
-            beta1=0.9,
-            beta2=0.999,
-            eps=1e-8,
-            weight_decay=0.0,
-            l1=0.0,
-            l2=0.0,
-            clip_norm=0.0,
+            **PLAIN_SGD,
             weight_mask=case.arch.weight_mask(),
             step0=0,
             grad_stop=0.0,
