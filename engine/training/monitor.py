@@ -4,7 +4,7 @@ One ``ConvergenceMonitor`` watches one run. The session feeds it one evaluation 
 time (``update``) and tells it when a training step produced a non-finite loss
 (``note_nonfinite``). It answers with events, a current ``Verdict`` (status word, one plain
 sentence, and the numbers behind it), the milestones reached and the best validation point.
-Plain Python, no numpy, no UI import; its state is JSON-able so checkpoints can store it.
+No UI import; its state is JSON-able so checkpoints can store it.
 
 Definitions
 -----------
@@ -90,6 +90,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from engine.training.data import Reference
 from engine.vocabulary import Status
@@ -338,20 +340,6 @@ def _datum(value: object) -> float | int | str | bool:
     return v if math.isfinite(v) else str(v)
 
 
-def _median(values: list[float]) -> float:
-    v = sorted(values)
-    n = len(v)
-    return v[n // 2] if n % 2 else 0.5 * (v[n // 2 - 1] + v[n // 2])
-
-
-def _quantile(values: list[float], q: float) -> float:
-    v = sorted(values)
-    pos = q * (len(v) - 1)
-    lo = int(math.floor(pos))
-    hi = min(lo + 1, len(v) - 1)
-    return v[lo] + (v[hi] - v[lo]) * (pos - lo)
-
-
 def _interp(s0: int, a0: float | None, s1: int, a1: float, level: float) -> float:
     """Step where a quantity going a0 (at s0) -> a1 (at s1) crossed level, linearly."""
     if a0 is None or not a1 > a0 or a0 >= level:
@@ -389,36 +377,51 @@ class Trend:
 def _trend(
     points: list[tuple[int, float]], span: float, rel_tol: float, abs_tol: float = 0.0
 ) -> Trend | None:
-    """The Trend of (step, value) points within the last `span` steps; None without evidence."""
+    """The Trend of (step, value) points within the last `span` steps; None without evidence.
+
+    Vectorised: it runs several times per evaluation over up to MAX_RECORDS points, on
+    the runner thread. Medians as np.median; quantiles interpolate linearly.
+    """
     if not points:
         return None
-    end = points[-1][0]
+    steps = np.fromiter((p[0] for p in points), dtype=np.float64, count=len(points))
+    values_all = np.fromiter((p[1] for p in points), dtype=np.float64, count=len(points))
+    end = steps[-1]
     start = end - span
-    window = [(s, v) for s, v in points if s >= start]
+    inside = steps >= start
+    window_steps, values = steps[inside], values_all[inside]
     third = span / 3.0
-    a = [v for s, v in window if s <= start + third]
-    b = [v for s, v in window if s >= end - third]
-    if len(a) < 2 or len(b) < 2:
+    a = values[window_steps <= start + third]
+    b = values[window_steps >= end - third]
+    if a.size < 2 or b.size < 2:
         return None
-    values = [v for _, v in window]
-    diffs = [y - x for x, y in zip(values, values[1:], strict=False)]
-    md = _median(diffs)
-    noise = 1.4826 * _median([abs(d - md) for d in diffs]) / math.sqrt(2.0)
-    se = 1.2533 * noise * math.sqrt(1.0 / len(a) + 1.0 / len(b))
-    level_a, level_b = _median(a), _median(b)
+    diffs = np.diff(values)
+    md = float(np.median(diffs))
+    noise = 1.4826 * float(np.median(np.abs(diffs - md))) / math.sqrt(2.0)
+    se = 1.2533 * noise * math.sqrt(1.0 / a.size + 1.0 / b.size)
+    level_a, level_b = float(np.median(a)), float(np.median(b))
     change = level_b - level_a
     margin = max(Z * se, rel_tol * max(abs(level_a), abs(level_b)), abs_tol)
     direction = "falling" if change < -margin else "rising" if change > margin else "flat"
+    ordered = np.sort(values)
     return Trend(
-        start=int(window[0][0]),
+        start=int(window_steps[0]),
         level_a=level_a,
         level=level_b,
         noise=noise,
         se=se,
-        low=_quantile(values, 0.1),
-        high=_quantile(values, 0.9),
+        low=_sorted_quantile(ordered, 0.1),
+        high=_sorted_quantile(ordered, 0.9),
         direction=direction,
     )
+
+
+def _sorted_quantile(ordered: np.ndarray, q: float) -> float:
+    """The q-quantile of sorted values, interpolated linearly between neighbours."""
+    pos = q * (ordered.size - 1)
+    lo = int(math.floor(pos))
+    hi = min(lo + 1, ordered.size - 1)
+    return float(ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo))
 
 
 # --------------------------------------------------------------------------- the judge
