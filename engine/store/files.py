@@ -1,27 +1,52 @@
-"""What every file the store writes shares: atomic replacement and strict JSON values."""
+"""What every file the store writes shares: atomic replacement, strict JSON values, and
+one error for a file that could not be written."""
 
 from __future__ import annotations
 
 import math
 import os
-import tempfile
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
+
+
+class RunDirError(Exception):
+    """A run directory's file could not be read or written (a full disk, a vanished or
+    read-only folder): one line naming the file and the reason. The run stops on it and
+    the command line exits with status 2, without a traceback."""
+
+    def __init__(self, path: Path | str, error: OSError, doing: str = "write") -> None:
+        self.path = Path(path)
+        self.error = error
+        super().__init__(f"{self.path}: could not {doing} it: {error.strerror or error}")
+
+
+def _create_temporary(path: Path) -> tuple[int, Path]:
+    """A new, unique file beside path, opened for writing.
+
+    Created with mode 0o666 so the kernel applies the umask, as for any ordinary output
+    (mkstemp's 0600 would hide results from a group that shares the folder).
+    """
+    while True:
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
+        except FileExistsError:
+            continue
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write data to path so that a reader sees the old file or the new, never half of one."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _create_temporary(path)
     try:
         with os.fdopen(fd, "wb") as fh:
-            os.fchmod(fh.fileno(), 0o644)  # mkstemp makes 0600; these are ordinary outputs
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
