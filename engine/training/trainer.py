@@ -206,7 +206,9 @@ class Trainer:
         if rows.shape[0] == 0:
             self.epoch += done
         else:
-            self.epoch += (ptr[done] - ptr[0]) / train.n_rows
+            # From the whole rows seen, not a sum of fractions: the same for any chunking.
+            seen = round(self.epoch * train.n_rows) + int(ptr[done] - ptr[0])
+            self.epoch = seen / train.n_rows
         self.step += done
         stopped = None
         recorded = done
