@@ -45,6 +45,7 @@ from engine.live.control import (
     Stop,
 )
 from engine.live.snapshot import Series, Snapshot, starting_snapshot
+from engine.store.files import RunDirError
 from engine.training.hparams import shown_hparams, validate_hparam
 from engine.training.session import Session
 from engine.vocabulary import RunState
@@ -169,6 +170,12 @@ class Runner:
         # Built here, in the caller's thread, so a user's mistake found while reading the
         # data (say a bad CSV cell) is a ConfigError for the caller, not a dead run.
         self.session: Session = session_factory(cfg)
+        if self._resume is not None:
+            from engine.store.checkpoint import load_into
+
+            # Here too, and before any file of the run directory is touched: a checkpoint
+            # that does not load or fit the config fails the caller and changes nothing.
+            load_into(self.session, self._resume)
         self._ready = False  # kernels warm and the session begun
         self.writer = None
         self._summary: dict | None = None
@@ -190,6 +197,14 @@ class Runner:
     @property
     def is_alive(self) -> bool:
         return self._thread.is_alive()
+
+    @property
+    def failure(self) -> str | None:
+        """One line when the run stopped because its run directory could not be written
+        (a full disk...): the file, the reason and the step; None otherwise."""
+        if self.writer is None or self.writer.failure is None:
+            return None
+        return f"{self.writer.failure}; the run stopped at step {self.session.step}"
 
     @property
     def summary(self) -> dict | None:
@@ -257,7 +272,10 @@ class Runner:
             self._loop()
         except Exception as exc:
             self._state = RunState.ERROR
-            self._error = f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc()}"
+            if isinstance(exc, RunDirError):  # the disk, not a bug: no traceback to show
+                self._error = f"{exc}; the run stopped at step {self.session.step}"
+            else:
+                self._error = f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc()}"
             self.session.note("error", f"{type(exc).__name__}: {exc}")
             self._publish(force=True)
             self._wait_for_stop()
@@ -269,11 +287,8 @@ class Runner:
         if self.out_dir is not None:
             from engine.store.rundir import RunWriter
 
-            self.writer = RunWriter(self.out_dir, session)
-        if self._resume is not None:
-            from engine.store.checkpoint import load_into
-
-            load_into(session, self._resume)
+            self.writer = RunWriter(self.out_dir, session, resumed=self._resume is not None)
+        if self._resume is not None:  # loaded when the runner was built
             session.note("resume", f"resumed from {self._resume} at step {session.step}")
         else:
             session.begin()
@@ -399,8 +414,13 @@ class Runner:
             self._summary = json_safe(self.session.summary(wall))
 
     def _close_outputs(self) -> None:
-        if self._ready and self._state != RunState.ERROR:
-            self._make_summary()
+        try:
+            if self._ready and self._state != RunState.ERROR:
+                self._make_summary()
+        except RunDirError as exc:  # kept in the writer's failure, which `failure` reports
+            self._state = RunState.ERROR
+            self._error = f"{exc}; the run stopped at step {self.session.step}"
+            self._publish(force=True)
         if self.writer is not None:
             self.writer.close()
 
@@ -438,9 +458,10 @@ class Runner:
                 series.append((name, _decimate(steps, values)))
         guarantee = session.guarantee
         verdict = session.monitor.verdict
+        report = session.test_report()
         test = None
-        if session.test_metrics is not None:
-            test = tuple(session.test_metrics.items())
+        if report is not None:  # "stale" (and its note) only when it is
+            test = tuple((k, v) for k, v in report.items() if k != "stale" or v)
         observed = session.observed_contraction() if guarantee is not None else None
         return Snapshot(
             preset=self.config.name,

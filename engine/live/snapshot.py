@@ -48,7 +48,7 @@ class Snapshot:
     events: tuple[Event, ...]  # the most recent events, oldest first
     guarantee: tuple[tuple[str, str], ...] = ()  # quadratic problems only
     observed_contraction: float | None = None
-    test: tuple[tuple[str, float | None], ...] | None = None  # once evaluated
+    test: tuple[tuple[str, object], ...] | None = None  # once evaluated (Session.test_report)
     best_step: int | None = None
     error: str | None = None  # message and traceback when the runner failed
     version: int = 0  # increases with every publish

@@ -44,7 +44,7 @@ class HParams:
     step_every: int
     step_gamma: float
     min_lr: float
-    total_steps: int  # the horizon of the cosine schedule
+    total_steps: int  # the cosine's horizon: the run's budget (Session.target_steps keeps it)
 
     @classmethod
     def from_config(cls, cfg) -> HParams:

@@ -104,6 +104,22 @@ class Session:
         self.target_steps = cfg.train.steps  # the runner may extend it when asked to go on
         self._start_fresh()
 
+    @property
+    def target_steps(self) -> int:
+        """The step budget: the run finishes when it reaches this step."""
+        return self._target_steps
+
+    @target_steps.setter
+    def target_steps(self, steps: int) -> None:
+        # The lr schedule is planned over the budget in force: a step's lr depends on the
+        # step and the budget only. A budget extended at step s (a resume with more
+        # --steps, going on after the end) re-plans the steps from s on as a run started
+        # with the new budget would take them; a resume with the same budget changes
+        # nothing, so it continues bit for bit. Only cosine has a horizon to re-plan.
+        self._target_steps = int(steps)
+        if self.trainer.hp.total_steps != self._target_steps:
+            self.trainer.hp = self.trainer.hp.with_(total_steps=self._target_steps)
+
     # ------------------------------------------------------------------ state
     def _start_fresh(self) -> None:
         self.guarantee = self._compute_guarantee()
@@ -118,6 +134,7 @@ class Session:
         self.early_stopped_at: int | None = None
         self.restored_from: int | None = None
         self.stopped_by: str | None = None
+        self.resumed_at: int | None = None  # the step a checkpoint was loaded at
         self.elapsed = 0.0
         self.steps_per_s = 0.0
         self._grad_tail: list[float] = []
@@ -176,8 +193,7 @@ class Session:
         )
         self.monitor.load_state_dict(state["monitor"])
         self._hp_initial = HParams(**state["hparams_initial"])
-        # A resumed run may be asked for more steps than it was started with.
-        self.target_steps = max(int(state["target_steps"]), self.cfg.train.steps)
+        saved_target = int(state["target_steps"])
         g = state["guarantee"]
         self.guarantee = (
             None
@@ -196,6 +212,12 @@ class Session:
         self.early_stopped_at = state["early_stopped_at"]
         self.restored_from = state["restored_from"]
         self.stopped_by = state.get("stopped_by")  # absent from older checkpoints
+        # A resumed run may be asked for more steps than it was started with (never fewer:
+        # the checkpoint's config holds its first budget, which going on may have passed).
+        self.target_steps = max(saved_target, self.cfg.train.steps)
+        if self.target_steps > saved_target:
+            self.stopped_by = None  # a new budget: the run goes on, and says later why it ends
+        self.resumed_at = self.step
         self.elapsed = float(state["elapsed"])
         self.steps_per_s = float(state["steps_per_s"])
         self._grad_tail = np.asarray(state["grad_tail"], dtype=np.float64).tolist()
@@ -204,6 +226,17 @@ class Session:
     @property
     def step(self) -> int:
         return self.trainer.step
+
+    def nothing_left(self) -> str | None:
+        """Why this run has no step left to train (it ended and no budget was added), or
+        None: so a resumed finished run trains nothing rather than one step past its end."""
+        if self.stopped_by is None and self.step < self.target_steps:
+            return None
+        why = f"stopped by {self.stopped_by}" if self.stopped_by else "at its budget"
+        return (
+            f"the run ended at step {self.step} ({why}, budget {self.target_steps} steps); "
+            f"nothing to train: pass --steps N with N > {self.target_steps} to go on"
+        )
 
     @property
     def task(self) -> str:
@@ -534,6 +567,22 @@ class Session:
         )
         return self.test_metrics
 
+    def test_report(self) -> dict | None:
+        """The test result as reported: the scores, and `stale` (with a note saying why)
+        when the parameters have trained on since it was scored (after a resume, say): it
+        is never re-scored, so a reader must know it describes an earlier model."""
+        if self.test_metrics is None:
+            return None
+        scored = self.test_metrics["step"]
+        report = {**self.test_metrics, "stale": scored < self.step}
+        if report["stale"]:
+            if self.resumed_at is not None and scored <= self.resumed_at:
+                when = f"before the resume at step {self.resumed_at}"
+            else:
+                when = f"{self.step - scored} steps before the end"
+            report["note"] = f"test set scored at step {scored}, {when}"
+        return report
+
     def _test_words(self, metrics: dict) -> str:
         if self.task == "classification":
             name, value, fmt = "acc", metrics["test_acc"], ".3f"
@@ -610,7 +659,7 @@ class Session:
             "final": _csv_fields(self.last_record),
             "best": _csv_fields(self.best_record),
             "best_step": self.monitor.best_step,
-            "test": self.test_metrics,
+            "test": self.test_report(),
             "early_stopped_at": self.early_stopped_at,
             "restored_from_step": self.restored_from,
             "stopped_by": self.stopped_by,

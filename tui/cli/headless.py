@@ -23,6 +23,7 @@ from engine.vocabulary import RunState
 
 PLAIN_EVERY_S = 1.0
 EXIT_INTERRUPTED = 130
+EXIT_BAD_INPUT = 2  # as tui/cli/main.py: what the user can fix (here, the disk)
 
 
 def _fmt(value) -> str:
@@ -124,6 +125,9 @@ def run_headless(runner: Runner, console: Console, err: Console) -> int:
     finally:
         runner.stop()
     snap = runner.snapshot()
+    if runner.failure is not None:  # the run directory could not be written: not a bug
+        err.print(f"groklab: error: {runner.failure}", markup=False, highlight=False)
+        return EXIT_BAD_INPUT
     if snap.state == RunState.ERROR:
         err.print(f"[red]groklab: the run failed[/red]\n{snap.error}", markup=True, highlight=False)
         return 1

@@ -8,6 +8,7 @@ kernels are imported inside the handlers that need them.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -51,24 +52,53 @@ def _resolve_config(args: argparse.Namespace):
     return load_config(args.spec, overrides, seed=args.seed)
 
 
+def _resume_in_place(args: argparse.Namespace) -> None:
+    """`--resume DIR` is `--resume DIR/checkpoint.npz --out DIR`, unless --out says otherwise:
+    a run directory goes on where it is."""
+    if args.resume and os.path.isdir(args.resume):
+        if args.out is None:
+            args.out = args.resume
+        args.resume = os.path.join(args.resume, "checkpoint.npz")
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.steps is not None and args.steps < 1:
         raise ConfigError("--steps", "train.steps", "a whole number >= 1", args.steps)
+    _resume_in_place(args)
+    overwrite = False
+    if args.out is not None:
+        from engine.store.rundir import check_out_dir
+
+        # Before the config, the data and the kernels: a bad --out costs no waiting.
+        resumed_dir = os.path.dirname(os.path.abspath(args.resume)) if args.resume else None
+        overwrite = check_out_dir(args.out, resumed_dir=resumed_dir, force=args.force)
     cfg = _resolve_config(args)
+    # Built here, before any UI or kernel, so a mistake in the data (a bad CSV cell) or
+    # the checkpoint is exit 2, not a failed run, and leaves the run directory untouched.
+    if args.headless:
+        from engine.live.runner import Runner
+
+        first = Runner(cfg, out_dir=args.out, resume=args.resume)
+    else:
+        from tui.app import build_runner
+
+        first = build_runner(cfg, out_dir=args.out, resume=args.resume)
+    nothing = first.session.nothing_left() if args.resume else None
+    if nothing is not None:
+        # Exit 0: the run is already where the command asks it to be, so a script that
+        # resumes until done may run it again; the directory is left as it was.
+        print(f"groklab: {args.resume}: {nothing}", file=sys.stderr)
+        return EXIT_OK
+    if overwrite:
+        print(f"groklab: --out {args.out}: overwriting the run there (--force)", file=sys.stderr)
     if args.headless:
         from rich.console import Console
 
-        from engine.live.runner import Runner
         from tui.cli.headless import run_headless
 
-        # Built here so a mistake in the data (a bad CSV cell) is exit 2, not a failed run.
-        runner = Runner(cfg, out_dir=args.out, resume=args.resume)
-        return run_headless(runner, Console(), Console(stderr=True))
+        return run_headless(first, Console(), Console(stderr=True))
 
     from tui.app import GroklabApp, build_runner
-
-    # Built before any UI, so a mistake in the data is exit 2 here too; it loads no kernels.
-    first = build_runner(cfg, out_dir=args.out, resume=args.resume)
 
     def runner_factory(chosen):
         # The first run is the one above; presets picked later start fresh.
@@ -93,13 +123,20 @@ def _add_run(subparsers) -> None:
         "--out",
         default=None,
         metavar="DIR",
-        help="write config.toml, metrics.csv, events.jsonl, summary.json and checkpoint.npz here",
+        help="write config.toml, metrics.csv, events.jsonl, summary.json and checkpoint.npz "
+        "here (refused if it holds a run, unless resumed or --force)",
     )
     parser.add_argument(
         "--resume",
         default=None,
-        metavar="CHECKPOINT",
-        help="continue from a checkpoint.npz (its config, plus --set)",
+        metavar="CHECKPOINT_OR_DIR",
+        help="continue from a checkpoint.npz (its config, plus --set and --steps); a run "
+        "directory resumes its checkpoint there, appending to its metrics and events",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="let --out overwrite a directory that holds another run",
     )
     parser.set_defaults(handler=_run)
 
