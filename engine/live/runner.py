@@ -164,6 +164,7 @@ class Runner:
         self._pending_steps = 0
         self._state = RunState.COMPILING
         self._error: str | None = None
+        self._failure: str | None = None
         self._version = 0
         self._last_publish = 0.0
         self._started_at = time.perf_counter()
@@ -202,9 +203,7 @@ class Runner:
     def failure(self) -> str | None:
         """One line when the run stopped because its run directory could not be written
         (a full disk...): the file, the reason and the step; None otherwise."""
-        if self.writer is None or self.writer.failure is None:
-            return None
-        return f"{self.writer.failure}; the run stopped at step {self.session.step}"
+        return self._failure
 
     @property
     def summary(self) -> dict | None:
@@ -273,7 +272,7 @@ class Runner:
         except Exception as exc:
             self._state = RunState.ERROR
             if isinstance(exc, RunDirError):  # the disk, not a bug: no traceback to show
-                self._error = f"{exc}; the run stopped at step {self.session.step}"
+                self._error = self._failure = f"{exc}; the run stopped at step {self.session.step}"
             else:
                 self._error = f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc()}"
             self.session.note("error", f"{type(exc).__name__}: {exc}")
@@ -417,9 +416,9 @@ class Runner:
         try:
             if self._ready and self._state != RunState.ERROR:
                 self._make_summary()
-        except RunDirError as exc:  # kept in the writer's failure, which `failure` reports
+        except RunDirError as exc:
             self._state = RunState.ERROR
-            self._error = f"{exc}; the run stopped at step {self.session.step}"
+            self._error = self._failure = f"{exc}; the run stopped at step {self.session.step}"
             self._publish(force=True)
         if self.writer is not None:
             self.writer.close()

@@ -32,6 +32,7 @@ NOT_STATE: dict[type, dict[str, str]] = {
         "listeners": "callbacks of this process (a run directory's writer)",
         "_t0": "a clock: event times count from this process's start",
         "_chunk_start": "a clock, set only inside advance()",
+        "resumed_at": "the step this process loaded the run at: set by the load itself",
     },
     Trainer: {
         "cfg": "the config",

@@ -126,7 +126,9 @@ def run_headless(runner: Runner, console: Console, err: Console) -> int:
         runner.stop()
     snap = runner.snapshot()
     if runner.failure is not None:  # the run directory could not be written: not a bug
-        err.print(f"groklab: error: {runner.failure}", markup=False, highlight=False)
+        err.print(
+            f"groklab: error: {runner.failure}", markup=False, highlight=False, soft_wrap=True
+        )
         return EXIT_BAD_INPUT
     if snap.state == RunState.ERROR:
         err.print(f"[red]groklab: the run failed[/red]\n{snap.error}", markup=True, highlight=False)
