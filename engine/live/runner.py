@@ -359,19 +359,23 @@ class Runner:
                 if state.can_resume:
                     if state == RunState.DONE:
                         # Going on after the budget: extend it by another train.steps.
-                        session.target_steps = session.step + self.config.train.steps
-                        session.note("extend", f"continuing to step {session.target_steps}")
+                        self._extend(session.step + self.config.train.steps)
                     self._state = RunState.RUNNING
                     session.note("resume", f"resumed at step {session.step}")
             case Step(count=count):
                 if state.can_step:
                     if session.step + count > session.target_steps:
-                        session.target_steps = session.step + count
+                        self._extend(session.step + count)
                     self._pending_steps += count
                     session.note("step", f"step x{count} from step {session.step}")
             case Reset():
+                left = session.step  # logged, as a replay needs it: the reset is at step 0
                 session.reset()
-                session.note("reset", f"reset to step 0 (seed {session.trainer.seed})")
+                session.note(
+                    "reset",
+                    f"reset at step {left} to step 0 (seed {session.trainer.seed})",
+                    data={"from_step": left},
+                )
                 if state.is_idle:  # a diverged or finished run waits, reset, for a resume
                     self._state = RunState.PAUSED
                 self._pending_steps = 0
@@ -385,6 +389,11 @@ class Runner:
                 except Exception as exc:
                     reply.put(exc)
         return True
+
+    def _extend(self, target: int) -> None:
+        """Move the step budget; logged with the new target, so a replay can follow."""
+        self.session.target_steps = target
+        self.session.note("extend", f"continuing to step {target}", data={"target": target})
 
     def _export(self, path: Path | None) -> Path:
         from engine.store.rundir import write_metrics_csv

@@ -23,7 +23,7 @@ from engine.config import config_from_dict, config_to_dict
 from engine.errors import ConfigError
 from engine.store.files import atomic_write_bytes
 
-FORMAT = 2
+FORMAT = 3  # 3: the epoch is counted in rows seen (rows_seen), not a float sum
 _JSON_MEMBERS = ("state", "config")
 
 

@@ -312,9 +312,9 @@ class Session:
             listener("event", event.as_dict())
         return event
 
-    def note(self, kind: str, detail: str) -> Event:
+    def note(self, kind: str, detail: str, data: dict | None = None) -> Event:
         """Record an event that comes from outside the maths (pause, resume, reset...)."""
-        return self._emit(kind, detail)
+        return self._emit(kind, detail, data=data)
 
     # ------------------------------------------------------------------ running
     def begin(self) -> None:

@@ -132,7 +132,12 @@ class Trainer:
         sampler_rng = np.random.default_rng(np.random.SeedSequence([seed, 2]))
         self.sampler = BatchSampler(self.splits["train"].n_rows, sampler_rng)
         self.step = 0
-        self.epoch = 0.0
+        # Counted in whole rows, so the epoch is the same however the steps were chunked.
+        self.rows_seen = 0
+
+    @property
+    def epoch(self) -> float:
+        return self.rows_seen / self.splits["train"].n_rows
 
     def state_dict(self) -> dict:
         """Everything a continued run needs, as arrays (top level) and JSON-able values.
@@ -150,7 +155,7 @@ class Trainer:
         state["optim.grad"] = self.grad.copy()
         state["sampler"], state["sampler.perm"] = self.sampler.state()
         state["step"] = self.step
-        state["epoch"] = float(self.epoch)
+        state["rows_seen"] = self.rows_seen
         state["seed"] = self.seed
         state["hparams"] = dict(vars(self.hp))
         return state
@@ -166,7 +171,7 @@ class Trainer:
         self.grad[:] = state["optim.grad"]
         self.sampler.load_state(state["sampler"], state["sampler.perm"])
         self.step = int(state["step"])
-        self.epoch = float(state["epoch"])
+        self.rows_seen = int(state["rows_seen"])
         self.seed = int(state["seed"])
         self.hp = HParams(**state["hparams"])
 
@@ -203,12 +208,8 @@ class Trainer:
         if shards > 1:
             self._parallel.record(parallel, time.perf_counter() - started, int(done))
         done = int(done)
-        if rows.shape[0] == 0:
-            self.epoch += done
-        else:
-            # From the whole rows seen, not a sum of fractions: the same for any chunking.
-            seen = round(self.epoch * train.n_rows) + int(ptr[done] - ptr[0])
-            self.epoch = seen / train.n_rows
+        full_batch = rows.shape[0] == 0
+        self.rows_seen += done * train.n_rows if full_batch else int(ptr[done] - ptr[0])
         self.step += done
         stopped = None
         recorded = done

@@ -121,7 +121,7 @@ def test_a_checkpoint_of_another_format_is_refused_by_name(tmp_path):
     members["state"] = np.array(json.dumps({**state, "format": 1}))
     np.savez(path, **members)
     assert checkpoint.load_config(path) == session.cfg  # the config is still readable
-    with pytest.raises(ConfigError, match="format 2.*format 1"):
+    with pytest.raises(ConfigError, match=f"format {checkpoint.FORMAT}.*format 1"):
         checkpoint.load_into(Session(session.cfg), path)
 
 

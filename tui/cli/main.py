@@ -15,8 +15,10 @@ from collections.abc import Callable, Sequence
 from engine import __version__
 from engine.errors import ConfigError
 
-# Exit statuses: 0 success, 2 bad input (a bug's traceback exits with Python's 1).
+# Exit statuses: 0 success, 2 bad input (a bug's traceback exits with Python's 1);
+# `replay` exits 1 when the run is not reproduced.
 EXIT_OK = 0
+EXIT_DIFFERS = 1
 EXIT_BAD_INPUT = 2
 
 # A handler receives the parsed arguments and returns the exit status.
@@ -207,6 +209,34 @@ def _add_bench(subparsers) -> None:
     parser.set_defaults(handler=_bench)
 
 
+def _replay(args: argparse.Namespace) -> int:
+    from engine.live.replay import Replay
+
+    replay = Replay(args.dir)
+    result = replay.run()
+    print(
+        f"replayed {replay.dir}: {result.steps} steps, {result.commands} logged commands, "
+        f"{result.rows_compared} metrics rows compared"
+    )
+    if result.exact:
+        print(f"bit-exact: checkpoint.npz at step {result.checkpoint_step} reproduced")
+        return EXIT_OK
+    print(f"differs at step {result.first_difference}: {result.reason}", file=sys.stderr)
+    return EXIT_DIFFERS
+
+
+def _add_replay(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "replay",
+        help="re-run a run directory and check it is reproduced bit for bit",
+        description="Re-run DIR's config.toml with its logged live edits, resets and "
+        "extensions at their steps, and compare metrics.csv and checkpoint.npz: exit 0 when "
+        "bit-exact, 1 with the first differing step.",
+    )
+    parser.add_argument("dir", metavar="DIR", help="a run directory written by --out")
+    parser.set_defaults(handler=_replay)
+
+
 def _picker(args: argparse.Namespace) -> int:
     from tui.app import GroklabApp
 
@@ -215,7 +245,7 @@ def _picker(args: argparse.Namespace) -> int:
 
 
 # One entry per subcommand, in help order.
-SUBCOMMANDS: list[AddSubcommand] = [_add_run, _add_list, _add_show, _add_bench]
+SUBCOMMANDS: list[AddSubcommand] = [_add_run, _add_list, _add_show, _add_replay, _add_bench]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,134 @@
+"""`groklab replay`: a run directory, edits and resets included, is reproduced bit for bit,
+and a tampered record is caught at the step where it was changed."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.config import list_presets, load_config
+from engine.errors import ConfigError
+from engine.live.replay import Replay, read_commands
+from engine.live.runner import Runner
+from engine.training.hparams import validate_hparam
+from tests.configs import modular
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _until(runner: Runner, predicate, what: str, timeout: float = 120.0):
+    end = time.perf_counter() + timeout
+    while time.perf_counter() < end:
+        snap = runner.snapshot()
+        if predicate(snap):
+            return snap
+        time.sleep(0.002)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def record_run(cfg, out: Path, edit_at: int = 30, reset_at: int | None = 60) -> Path:
+    """A run driven as a user would: steps while paused, an lr edit, a reset, then to the end."""
+    runner = Runner(cfg, out_dir=out, start_paused=True)
+    runner.start()
+    _until(runner, lambda s: s.state == "paused", "the start")
+    runner.step(edit_at)
+    # A diverging preset may stop sooner: the edit and reset then follow the divergence.
+    _until(runner, lambda s: s.step == edit_at or s.state == "diverged", "the first steps")
+    runner.set("lr", validate_hparam(cfg.optim.kind, "lr", cfg.optim.lr * 0.5))
+    if reset_at is not None:
+        runner.step(reset_at - edit_at)
+        _until(
+            runner, lambda s: s.step == reset_at or s.state == "diverged", "steps before the reset"
+        )
+        runner.reset()
+    runner.resume()
+    assert runner.wait(300)
+    runner.stop()
+    return out
+
+
+def _tamper_metric(out: Path, row_index: int, column: str) -> int:
+    path = out / "metrics.csv"
+    rows = list(csv.reader(path.open(newline="")))
+    col = rows[0].index(column)
+    rows[row_index][col] = repr(float(rows[row_index][col]) * (1 + 1e-12) + 1e-300)
+    with path.open("w", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    return int(rows[row_index][0])
+
+
+def test_an_edited_and_reset_run_replays_bit_exact(tmp_path):
+    out = record_run(modular(tmp_path, steps=150), tmp_path / "run")
+    kinds = [c.kind for c in read_commands(out / "events.jsonl")]
+    assert kinds == ["edit", "reset"]
+    result = Replay(out).run()
+    assert result.exact, result.reason
+    assert result.steps == 60 + 150 and result.rows_compared > 20
+
+
+def test_a_tampered_checkpoint_is_caught_at_its_step(tmp_path):
+    out = record_run(modular(tmp_path, steps=150), tmp_path / "run", reset_at=None)
+    path = out / "checkpoint.npz"
+    with np.load(path, allow_pickle=False) as data:
+        members = {k: data[k] for k in data.files}
+    members["param.1.bias"] = members["param.1.bias"] + 1e-15
+    np.savez(path, **members)
+    result = Replay(out).run()
+    assert not result.exact
+    assert result.first_difference == 150 and "param.1.bias" in result.reason
+
+
+def test_a_tampered_metrics_row_is_caught_at_that_row(tmp_path):
+    out = record_run(modular(tmp_path, steps=150), tmp_path / "run")
+    step = _tamper_metric(out, row_index=5, column="val_loss")
+    result = Replay(out).run()
+    assert not result.exact
+    assert result.first_difference == step == 40 and "val_loss" in result.reason
+
+
+def test_an_edit_the_log_moved_is_caught_where_the_curves_part(tmp_path):
+    out = record_run(modular(tmp_path, steps=150), tmp_path / "run", reset_at=None)
+    events = out / "events.jsonl"
+    lines = [json.loads(line) for line in events.read_text().splitlines()]
+    for event in lines:
+        if event["kind"] == "edit":
+            event["step"] = 50  # it happened at step 30
+    events.write_text("".join(json.dumps(e) + "\n" for e in lines))
+    result = Replay(out).run()
+    assert result.first_difference == 40, result.reason  # the first evaluation after step 30
+
+
+def test_a_directory_that_is_not_a_run_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="config.toml"):
+        Replay(tmp_path)
+    with pytest.raises(ConfigError, match="no directory"):
+        Replay(tmp_path / "nowhere")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preset", list_presets())
+def test_every_preset_with_an_edit_and_a_reset_replays_bit_exact(preset, tmp_path):
+    cfg = load_config(preset, [f"train.steps={min(load_config(preset).train.steps, 400)}"])
+    out = record_run(cfg, tmp_path / "run", edit_at=20, reset_at=40)
+    result = Replay(out).run()
+    assert result.exact, result.reason
+
+
+@pytest.mark.slow
+def test_the_command_exits_0_when_exact_and_1_at_the_differing_step(tmp_path):
+    out = record_run(modular(tmp_path, steps=150), tmp_path / "run")
+    command = [sys.executable, "-m", "tui", "replay", str(out)]
+    exact = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert exact.returncode == 0, exact.stderr
+    assert "bit-exact" in exact.stdout
+    step = _tamper_metric(out, row_index=3, column="train_loss")
+    differs = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert differs.returncode == 1
+    assert f"differs at step {step}" in differs.stderr and "Traceback" not in differs.stderr
