@@ -132,3 +132,22 @@ def test_the_command_exits_0_when_exact_and_1_at_the_differing_step(tmp_path):
     differs = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert differs.returncode == 1
     assert f"differs at step {step}" in differs.stderr and "Traceback" not in differs.stderr
+
+
+def test_a_run_stopped_and_resumed_into_its_own_directory_replays_bit_exact(tmp_path):
+    cfg = modular(tmp_path, steps=150)
+    out = tmp_path / "run"
+    first = Runner(cfg, out_dir=out, start_paused=True)
+    first.start()
+    _until(first, lambda s: s.state == "paused", "the start")
+    first.set("lr", validate_hparam(cfg.optim.kind, "lr", cfg.optim.lr * 0.5))
+    first.step(70)
+    _until(first, lambda s: s.step == 70, "the first steps")
+    first.stop()  # writes the checkpoint at step 70
+    second = Runner(cfg, out_dir=out, resume=out / "checkpoint.npz")
+    second.start()
+    assert second.wait(300)
+    second.stop()
+    result = Replay(out).run()
+    assert result.exact, result.reason
+    assert result.steps == 150 and result.checkpoint_step == 150
