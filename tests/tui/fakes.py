@@ -231,6 +231,16 @@ class FakeRunner:
         """Arguments of every call of `name`, in order."""
         return [args for call, args in self.calls if call == name]
 
+    def advance(self, n: int) -> None:
+        """Run `n` steps now, whatever the state: a test's clock when auto_advance is off."""
+        self._advance(n)
+        self._changed()
+
+    def mark(self, milestone: str, step: int) -> None:
+        """Record a milestone (memorized_step, grokked_step, ...) as the monitor would."""
+        self._milestones[milestone] = step
+        self._changed()
+
     def emit(self, kind: str, detail: str, *, step: int | None = None) -> None:
         """Publish an event as the engine would (from step `step`, if given)."""
         if step is not None:
