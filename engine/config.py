@@ -123,6 +123,8 @@ class TrainConfig:
     # float64 is the reference; float32 halves memory traffic and doubles BLAS throughput
     # on large models, and is tested to agree with the reference to float32 tolerance.
     precision: str = "float64"
+    # What the dashboard's main chart opens on (CHART_VIEWS); v cycles through them.
+    view: str = "loss"
 
 
 @dataclass(frozen=True)
@@ -407,6 +409,9 @@ _OPTIM_DEFAULTS: dict[str, dict[str, object]] = {
 }
 
 PRECISIONS = ("float64", "float32")
+# The main chart's views: "accuracy" and "mad" name the task's second metric (either word
+# opens it), "guarantee" the excess loss of a quadratic problem (else: loss).
+CHART_VIEWS = ("loss", "accuracy", "mad", "grad_norm", "lr", "guarantee")
 
 _TRAIN_CHECKS: dict[str, Check] = {
     "seed": _integer(0),
@@ -416,6 +421,7 @@ _TRAIN_CHECKS: dict[str, Check] = {
     "patience": _integer(1),
     "stop_on_converged": _boolean,
     "precision": _choice(PRECISIONS),
+    "view": _choice(CHART_VIEWS),
 }
 _CONVERGENCE_CHECKS: dict[str, Check] = {
     "grad_tol": _POSITIVE,

@@ -471,6 +471,8 @@ class Runner:
         if report is not None:  # "stale" (and its note) only when it is
             test = tuple((k, v) for k, v in report.items() if k != "stale" or v)
         observed = session.observed_contraction() if guarantee is not None else None
+        floor = guarantee.lstsq_loss if guarantee is not None else math.nan
+        rate = guarantee.contraction if guarantee is not None and guarantee.applies else math.nan
         return Snapshot(
             preset=self.config.name,
             title=self.config.title,
@@ -499,4 +501,6 @@ class Runner:
             version=self._version,
             milestones=tuple(session.monitor.milestones.items()),
             train_size=self._train_size(),
+            lstsq_floor=floor if math.isfinite(floor) else None,
+            predicted_contraction=rate if math.isfinite(rate) else None,
         )

@@ -55,6 +55,12 @@ class Snapshot:
     milestones: tuple[tuple[str, int | None], ...] = field(default=())
     train_size: int | None = None  # rows in the training split (None before the data exists)
     sentence: str = ""  # the status in plain words, for a student (explanation: the numbers)
+    # Quadratic problems: the training loss this run converges to (the least-squares fit,
+    # penalised if the run is) and, when the guarantee applies, the spectral radius of
+    # the iteration: the gradient norm's predicted rate per step (the excess loss's is its
+    # square). Full precision, for the chart; the guarantee rows are rounded for reading.
+    lstsq_floor: float | None = None
+    predicted_contraction: float | None = None
 
     def get_series(self, name: str) -> Series:
         for key, series in self.series:

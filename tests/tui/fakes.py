@@ -32,6 +32,12 @@ from engine.vocabulary import Event, RunState, Status
 from tui.app import GroklabApp
 
 MAX_EVENTS = 50  # the real snapshot carries only the most recent events
+# The made-up model's training loss is 2 exp(-t / 150) + FAKE_FLOOR (no weight decay): on a
+# quadratic its gradient norm falls at OBSERVED_RATE per step, a little faster than the
+# FAKE_RATE it publishes as predicted (a bound, as for gd: the curves run under the lines).
+FAKE_FLOOR = 0.02
+OBSERVED_RATE = math.exp(-1.0 / 300.0)
+FAKE_RATE = math.exp(-1.0 / 360.0)
 # The plain sentence beside each status the fake reaches (the monitor writes its own).
 FAKE_SENTENCES = {
     Status.IMPROVING: "The training loss is still falling.",
@@ -163,7 +169,9 @@ class FakeRunner:
         value = validate_hparam(self.config.optim.kind, name, value)
         old = self._hp[name]
         self._hp[name] = value
-        self._event("edit", f"{name} {old:g} -> {value:g}")
+        self._event(
+            "edit", f"{name} {old:g} -> {value:g}", {"name": name, "from": old, "to": value}
+        )
         self._changed()
 
     def evaluate_test(self) -> None:
@@ -223,6 +231,16 @@ class FakeRunner:
         """Arguments of every call of `name`, in order."""
         return [args for call, args in self.calls if call == name]
 
+    def advance(self, n: int) -> None:
+        """Run `n` steps now, whatever the state: a test's clock when auto_advance is off."""
+        self._advance(n)
+        self._changed()
+
+    def mark(self, milestone: str, step: int) -> None:
+        """Record a milestone (memorized_step, grokked_step, ...) as the monitor would."""
+        self._milestones[milestone] = step
+        self._changed()
+
     def emit(self, kind: str, detail: str, *, step: int | None = None) -> None:
         """Publish an event as the engine would (from step `step`, if given)."""
         if step is not None:
@@ -275,7 +293,11 @@ class FakeRunner:
         self._event("start", f"{self.config.name}: seed {self.config.train.seed}")
 
     def _loss(self, progress: float) -> float:
-        return 2.0 * math.exp(-progress / 150.0) + 0.02 + 5.0 * float(self._hp["weight_decay"])
+        return 2.0 * math.exp(-progress / 150.0) + self._floor
+
+    @property
+    def _floor(self) -> float:
+        return FAKE_FLOOR + 5.0 * float(self._hp["weight_decay"])
 
     def _acc(self, progress: float) -> float:
         return 1.0 - 0.9 * math.exp(-progress / 100.0)
@@ -312,7 +334,10 @@ class FakeRunner:
         values = {
             "train_loss": train,
             "val_loss": val,
-            "grad_norm": 3.0 * train * (1.0 + 0.1 * math.sin(step / 7.0)),
+            # on a quadratic, |g| ~ sqrt(excess loss): it falls at OBSERVED_RATE per step
+            "grad_norm": 3.0
+            * (math.sqrt(abs(train - self._floor)) if self.regression_quadratic else train)
+            * (1.0 + 0.1 * math.sin(step / 7.0)),
             "weight_norm": 4.0 - 2.0 * math.exp(-p / 200.0),
             "lr": float(self._hp["lr"]),
         }
@@ -386,10 +411,10 @@ class FakeRunner:
                 ("mu (smallest)", "0.2113"),
                 ("stable step bound 2/L", "0.4156"),
                 ("best fixed step 2/(L+mu)", "0.3982"),
-                ("predicted contraction", "0.915840"),
+                ("predicted contraction", f"{FAKE_RATE:.6f}"),
                 ("predicted steps to grad_tol", "171"),
             )
-            observed = 0.9161 if self._step else None
+            observed = OBSERVED_RATE if self._step else None
         return Snapshot(
             preset=self.config.name,
             title=self.config.title,
@@ -418,6 +443,8 @@ class FakeRunner:
             version=self._version,
             milestones=tuple(self._milestones.items()),
             train_size=self.train_size,
+            lstsq_floor=self._floor if self.regression_quadratic else None,
+            predicted_contraction=FAKE_RATE if self.regression_quadratic else None,
         )
 
 

@@ -165,7 +165,14 @@ def test_tiny_and_zero_sizes_fill_exactly_the_size(size):
     width, height = size
     for traces in ([C.Trace([1, 2, 3], [3.0, 1.0, 2.0], TRAIN)], []):
         pic = C.render_chart(
-            traces, width, height, log=True, marker_x=2, legend=[("train", TRAIN), ("val", VAL)]
+            traces,
+            width,
+            height,
+            log=True,
+            log_x=True,
+            markers=[C.Marker(2, "grokked", "m", "g")],
+            cursor_x=2,
+            legend=[("train", TRAIN), ("val", VAL, C.DASHED)],
         )
         assert len(pic.rows) == height
         assert all(len(line) == width for line in text_of(pic))
@@ -229,16 +236,111 @@ def test_later_trace_wins_a_shared_cell():
     assert styles == {VAL}
 
 
-def test_marker_line_only_strictly_inside_the_x_range():
-    trace = C.Trace([0, 100], [1.0, 1.0], TRAIN)
-    pic = C.render_chart([trace], 40, 12, marker_x=50, marker_style="best")
+def marker_columns(pic: C.Picture, style) -> set[int]:
     assert pic.plot is not None
-    left, _, pw, ph = pic.plot
-    cols = {c for r in range(ph) for c in range(left, left + pw) if style_at(pic, r, c) == "best"}
-    assert len(cols) == 1 and abs(cols.pop() - (left + pw / 2)) <= 1
-    for outside in (0, 100, 150, NAN, None):
-        pic = C.render_chart([trace], 40, 12, marker_x=outside, marker_style="best")
+    left, top, pw, ph = pic.plot
+    return {
+        c
+        for r in range(top, top + ph)
+        for c in range(left, left + pw)
+        if style_at(pic, r, c) == style
+    }
+
+
+def test_markers_inside_the_x_range_get_a_dotted_line_and_a_label_above_the_plot():
+    trace = C.Trace([0, 100], [1.0, 1.0], TRAIN)
+    pic = C.render_chart([trace], 40, 12, markers=[C.Marker(50, "best val", "best")])
+    assert pic.plot is not None
+    left, top, pw, ph = pic.plot
+    assert top == 1  # a row for the labels
+    cols = marker_columns(pic, "best")
+    assert len(cols) == 1 and abs(next(iter(cols)) - (left + pw / 2)) <= 1
+    col = next(iter(cols))
+    # dotted: dot rows 0 and 2 of each cell lit, so the curves stay readable through it
+    rows = [r for r in range(top, top + ph) if style_at(pic, r, col) == "best"]
+    assert len(rows) >= ph - 1  # the flat trace takes one cell
+    patterns = {lit(text_of(pic)[r][col]) for r in rows}
+    assert patterns <= {0x05, 0x28} and len(patterns) == 1
+    assert pic.labels == [(0, col, "best val")]
+    assert style_at(pic, 0, col) == "best"
+    for outside in (-5, 150, NAN):
+        pic = C.render_chart([trace], 40, 12, markers=[C.Marker(outside, "x", "best")])
         assert all(style != "best" for row in pic.rows for _, style in row)
+        assert pic.plot is not None and pic.plot[1] == 0  # no label row without markers
+
+
+def test_colliding_labels_are_shortened_then_dropped():
+    spots = [(10, "grokked", "grok"), (12, "memorized", "mem"), (14, "lr 0.1→0.05", "lr↓")]
+    assert C.place_labels(spots, 0, 40) == [(10, "grokked"), None, None]
+    spots = [(10, "grokked", "grok"), (20, "memorized", "mem"), (25, "lr 0.1→0.05", "lr↓")]
+    assert C.place_labels(spots, 0, 40) == [(10, "grokked"), (20, "memorized"), None]
+    # placed first (more important), grokked leaves memorized room for its short label only
+    spots = [(19, "grokked", "grok"), (10, "memorized", "mem")]
+    assert C.place_labels(spots, 0, 40) == [(19, "grokked"), (10, "mem")]
+    # at the right edge a label ends at its column instead of starting there
+    assert C.place_labels([(39, "reset", "r")], 0, 40) == [(35, "reset")]
+    pic = C.render_chart(
+        [C.Trace([0, 100], [1.0, 2.0], TRAIN)],
+        40,
+        12,
+        markers=[C.Marker(50, "grokked", "m", "grok"), C.Marker(70, "memorized", "m", "mem")],
+    )
+    assert [text for _, _, text in pic.labels] == ["grokked"]
+    assert "╷" in text_of(pic)[0]  # the dropped label's marker still has its tick
+
+
+def test_patterns_thin_a_line_and_the_legend_shows_their_glyphs():
+    cols, rows = C.line_dots([0, 59], [0, 0])
+    assert len(C.pattern_dots(cols, rows, C.SOLID)[0]) == 60
+    dashed = C.pattern_dots(cols, rows, C.DASHED)[0]
+    dotted = C.pattern_dots(cols, rows, C.DOTTED)[0]
+    assert len(dashed) == 40 and len(dotted) == 20
+    assert dashed[:5].tolist() == [0, 1, 2, 3, 6] and dotted[:3].tolist() == [0, 3, 6]
+    xs = np.arange(100, dtype=float)
+    pic = C.render_chart(
+        [C.Trace(xs, xs, TRAIN), C.Trace(xs, xs + 50, VAL, C.DASHED)],
+        60,
+        16,
+        legend=[("train", TRAIN), ("val", VAL, C.DASHED)],
+    )
+    runs = dict((text, style) for text, style in pic.rows[pic.legend[0]])  # type: ignore[index]
+    assert runs.get("━ train") == TRAIN and runs.get("╍ val") == VAL
+
+
+def test_log_x_axis_ticks_at_powers_of_ten():
+    xs = np.array([0, 10, 100, 1000, 20000], dtype=float)
+    pic = C.render_chart([C.Trace(xs, np.ones(5), TRAIN)], 80, 12, log_x=True)
+    labels = [label for _, label in pic.x_ticks]
+    assert labels[0] == "0" and "1000" in labels and "10k" in labels
+    cols = dict((label, col) for col, label in pic.x_ticks)
+    # equal ratios, equal distances: 10 -> 100 and 100 -> 1000 nearly the same width
+    assert abs((cols["1000"] - cols["100"]) - (cols["100"] - cols["10"])) <= 1
+    assert pic.column_of(100) == cols["100"]
+    assert abs(pic.x_at(cols["1000"]) - 1000) / 1000 < 0.1  # type: ignore[operator]
+
+
+def test_fixed_y_range_and_cursor_line():
+    xs = np.arange(10, dtype=float)
+    pic = C.render_chart(
+        [C.Trace(xs, 0.4 + xs / 100, TRAIN)],
+        40,
+        12,
+        y_range=(0.0, 1.0),
+        cursor_x=5,
+        cursor_style="c",
+    )
+    assert {label for _, label in pic.y_ticks} >= {"0", "1"}  # not 0.4-0.5
+    assert pic.cursor is not None and marker_columns(pic, "c") == {pic.cursor}
+    left, top, pw, ph = pic.plot  # type: ignore[misc]
+    assert all(lit(text_of(pic)[r][pic.cursor]) for r in range(top, top + ph))  # solid
+
+
+def test_a_narrow_legend_leaves_out_its_last_entries():
+    xs = np.arange(10, dtype=float)
+    legend = [("train", TRAIN), ("val", VAL), ("previous run", "g")]
+    pic = C.render_chart([C.Trace(xs, xs, TRAIN)], 30, 10, legend=legend)
+    row = "".join(text for text, _ in pic.rows[pic.legend[0]])  # type: ignore[index]
+    assert "train" in row and "val" in row and "previous" not in row
 
 
 def test_legend_names_each_series_in_its_style_in_an_empty_corner():
@@ -254,8 +356,8 @@ def test_legend_names_each_series_in_its_style_in_an_empty_corner():
     assert row == 0 and col > pic.plot[0]  # top right: the falling curves start top left
     runs = dict((text, style) for text, style in pic.rows[row])
     assert runs.get("━ train") == TRAIN and runs.get("━ val") == VAL
-    # too narrow for the legend: none, and no error
-    pic = C.render_chart([C.Trace(xs, xs, TRAIN)], 14, 8, legend=[("train", TRAIN)] * 3)
+    # too narrow for even one entry: none, and no error
+    pic = C.render_chart([C.Trace(xs, xs, TRAIN)], 14, 8, legend=[("training", TRAIN)] * 3)
     assert pic.legend is None
 
 

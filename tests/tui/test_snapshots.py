@@ -7,12 +7,23 @@ clock), so the picture depends on nothing but the code. Update the images with
 
 from __future__ import annotations
 
-from fakes import Factory, LabApp, classifier_config, make_config, polls, press, wait_for
+import pytest
+from fakes import (
+    Factory,
+    LabApp,
+    classifier_config,
+    make_config,
+    polls,
+    press,
+    screen_text,
+    wait_for,
+)
 from textual.widgets import Input
 
 from engine.vocabulary import RunState
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.help import HelpScreen
+from tui.widgets import MainChart
 
 
 def dashboard_app(cfg, **options) -> LabApp:
@@ -59,5 +70,77 @@ class TestDashboard:
             await until_drawn(pilot)
             await press(pilot, "question_mark")
             await wait_for(pilot, lambda: isinstance(pilot.app.screen, HelpScreen), what="help")
+
+        assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+
+
+def chart_scene(view: str, size: tuple[int, int], *, log_x: bool = False, presses: int = 0):
+    """run_before for a chart picture: a first run of 600 steps, lr halved and reset (the
+    first run stays as the ghost), 200 steps, lr doubled back (an edit marker), 200 more,
+    milestones where the task has them, then `view` (or `v` pressed `presses` times) and
+    the cursor moved 6 columns left of the last step."""
+
+    async def run_before(pilot):
+        await until_drawn(pilot)
+        screen = pilot.app.screen
+        chart = screen.query_one(MainChart)
+        if not chart.display:  # 80x24: hidden until asked for
+            await press(pilot, "c")
+        await polls(pilot, 2)
+        runner = pilot.app.runner
+        runner.set("lr", runner.config.optim.lr / 2)
+        runner.reset()
+        runner.advance(200)
+        runner.set("lr", runner.config.optim.lr)
+        runner.advance(200)
+        if runner.classification:
+            runner.mark("memorized_step", 60)
+            runner.mark("grokked_step", 330)
+        await polls(pilot, 3)
+        if presses:
+            await press(pilot, *["v"] * presses)
+        else:
+            chart.view = view
+        if log_x:
+            await press(pilot, "x")
+        chart.focus()
+        await press(pilot, *["left"] * 7)
+        await polls(pilot, 2)
+        assert chart.ghost is not None and chart.cursor is not None
+
+    return run_before
+
+
+REGRESSION_VIEWS = ["loss", "mad", "grad_norm", "lr", "guarantee"]
+
+
+@pytest.mark.slow  # about a second each
+class TestChartViews:
+    @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+    @pytest.mark.parametrize("view", REGRESSION_VIEWS)
+    def test_regression_view(self, snap_compare, view, size):
+        app = dashboard_app(make_config(), prefill=600, state_after_prefill=RunState.RUNNING)
+        assert snap_compare(app, terminal_size=size, run_before=chart_scene(view, size))
+
+    @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+    def test_accuracy_view_with_milestones(self, snap_compare, size):
+        # v from the loss view: the classifier's second view is accuracy
+        app = dashboard_app(classifier_config(), prefill=600, state_after_prefill=RunState.RUNNING)
+        assert snap_compare(app, terminal_size=size, run_before=chart_scene("", size, presses=1))
+
+    def test_guarantee_view_on_a_log_x_axis(self, snap_compare):
+        app = dashboard_app(make_config(), prefill=600, state_after_prefill=RunState.RUNNING)
+        scene = chart_scene("guarantee", (120, 40), log_x=True)
+        assert snap_compare(app, terminal_size=(120, 40), run_before=scene)
+
+    def test_no_color_train_and_val_differ_in_glyphs(self, snap_compare, monkeypatch):
+        monkeypatch.setenv("NO_COLOR", "1")
+        app = dashboard_app(make_config(), prefill=600, state_after_prefill=RunState.RUNNING)
+        assert app.no_color
+
+        async def run_before(pilot):
+            await chart_scene("loss", (120, 40))(pilot)
+            lines = screen_text(pilot.app)
+            assert "━ train" in lines and "╍ val" in lines and "┈ previous" in lines
 
         assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)

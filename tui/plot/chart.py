@@ -37,18 +37,40 @@ DOT_BITS = np.array([[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]], dt
 MIN_AXES_WIDTH, MIN_AXES_HEIGHT = 12, 5
 MIN_PLOT_WIDTH = 10  # y tick labels are dropped before the plot gets narrower than this
 X_LABEL_HEIGHT = 12  # the x label ("step") has its own row from this height
+MIN_LABELS_HEIGHT = 8  # marker labels get a row above the plot from this height
 
 Run = tuple[str, Hashable | None]
 Row = list[Run]
 
 
+# Line patterns: which dots of a line stay lit, counted along it (after dropping repeats),
+# so that traces differ in shape as well as colour (NO_COLOR strips the colour). The
+# legend shows each with a box-drawing glyph of the same look.
+SOLID, DASHED, DOTTED = "solid", "dashed", "dotted"
+PATTERNS = {SOLID: (1,), DASHED: (1, 1, 1, 1, 0, 0), DOTTED: (1, 0, 0)}
+GLYPHS = {SOLID: "━", DASHED: "╍", DOTTED: "┈"}
+
+
 @dataclass(frozen=True)
 class Trace:
-    """One polyline: points in data units, drawn in the style `style`."""
+    """One polyline: points in data units, drawn in the style `style` and `pattern`."""
 
     xs: Sequence[float] | np.ndarray
     ys: Sequence[float] | np.ndarray
     style: Hashable
+    pattern: str = SOLID
+
+
+@dataclass(frozen=True)
+class Marker:
+    """An event at step `x`: a dotted vertical line, and `label` in the row above the
+    plot (`short` where the label would collide, nothing where that would too).
+    Markers are placed in the order given: put the important ones first."""
+
+    x: float
+    label: str
+    style: Hashable
+    short: str = ""
 
 
 @dataclass
@@ -56,7 +78,9 @@ class Picture:
     """What render_chart drew: `rows` of runs, and where things went (for tests).
 
     plot: (left, top, width, height) of the dot area in cells, None when nothing was
-    plotted; y_ticks / x_ticks: (row or column in cells, label) of each tick drawn.
+    plotted; y_ticks / x_ticks: (row or column in cells, label) of each tick drawn;
+    labels: (row, column, text) of each marker label written; x_axis: how columns map to
+    steps (see x_at and column_of).
     """
 
     rows: list[Row] = field(default_factory=list)
@@ -64,6 +88,50 @@ class Picture:
     y_ticks: list[tuple[int, str]] = field(default_factory=list)
     x_ticks: list[tuple[int, str]] = field(default_factory=list)
     legend: tuple[int, int] | None = None  # (row, column) where the legend starts
+    labels: list[tuple[int, int, str]] = field(default_factory=list)
+    cursor: int | None = None  # the column of the cursor line
+    x_axis: tuple[float, float, bool] | None = None  # (lo, hi) in axis units, log x
+
+    def x_at(self, column: int) -> float | None:
+        """The step at the middle of a plot column (None before anything was plotted)."""
+        if self.plot is None or self.x_axis is None:
+            return None
+        left, _, pw, _ = self.plot
+        lo, hi, log_x = self.x_axis
+        frac = (2 * (column - left) + 0.5) / max(1, 2 * pw - 1)
+        return from_x_axis(lo + min(max(frac, 0.0), 1.0) * (hi - lo), log_x)
+
+    def column_of(self, x: float) -> int | None:
+        """The plot column step `x` falls in (clamped to the plot)."""
+        if self.plot is None or self.x_axis is None or not S.is_finite(x):
+            return None
+        left, _, pw, _ = self.plot
+        lo, hi, log_x = self.x_axis
+        dot = to_dots(np.array([to_x_axis(x, log_x)]), lo, hi, 2 * pw)[0]
+        return left + int(np.rint(dot)) // 2
+
+
+def to_x_axis(x, log_x: bool):
+    """Steps in axis units: log10(1 + step) on a log x axis (step 0 is the run's start)."""
+    if not log_x:
+        return x
+    return np.log10(1.0 + np.maximum(np.asarray(x, dtype=float), 0.0))
+
+
+def from_x_axis(u: float, log_x: bool) -> float:
+    return 10.0**u - 1.0 if log_x else u
+
+
+def pattern_dots(cols: np.ndarray, rows: np.ndarray, pattern: str) -> tuple[np.ndarray, np.ndarray]:
+    """The dots of a line that `pattern` keeps, counted along the line's distinct dots."""
+    keep_every = PATTERNS.get(pattern, PATTERNS[SOLID])
+    if len(keep_every) == 1 or len(cols) == 0:
+        return cols, rows
+    new = np.ones(len(cols), dtype=bool)
+    new[1:] = (cols[1:] != cols[:-1]) | (rows[1:] != rows[:-1])
+    cols, rows = cols[new], rows[new]
+    on = np.array(keep_every, dtype=bool)[np.arange(len(cols)) % len(keep_every)]
+    return cols[on], rows[on]
 
 
 # -- dots --------------------------------------------------------------------------
@@ -172,8 +240,17 @@ def y_ticks(lo: float, hi: float, count: int, *, log: bool) -> list[tuple[float,
     return [(t, format_value(t, 3)) for t in S.nice_ticks(lo, hi, count)]
 
 
-def x_ticks(lo: float, hi: float, count: int) -> list[tuple[float, str]]:
-    """(step, label) of x ticks: round step numbers labelled 950, 12.5k, 3M."""
+def x_ticks(lo: float, hi: float, count: int, *, log_x: bool = False) -> list[tuple[float, str]]:
+    """(position in axis units, label) of x ticks: round step numbers labelled 950, 12.5k,
+    3M; on a log x axis (lo, hi in log10(1 + step)) 0 and the powers of ten between."""
+    if log_x:
+        top = math.floor(hi + 1e-9)
+        stride = max(1, math.ceil((top + 1) / max(1, count)))
+        steps = [0.0] + [10.0**e for e in range(stride, top + 1, stride)]
+        if top >= 1 and stride > 1:
+            steps.insert(1, 10.0)
+        ticks = [(float(to_x_axis(t, True)), S.format_step(t)) for t in steps]
+        return [(u, label) for u, label in ticks if lo - 1e-9 <= u <= hi + 1e-9]
     if is_flat(lo, hi):
         return [((lo + hi) / 2, S.format_step((lo + hi) / 2))]
     return [(t, S.format_step(t)) for t in S.nice_ticks(lo, hi, count)]
@@ -238,18 +315,24 @@ def render_chart(
     height: int,
     *,
     log: bool = False,
-    marker_x: float | None = None,
-    marker_style: Hashable | None = AXIS,
-    legend: Sequence[tuple[str, Hashable]] = (),
+    log_x: bool = False,
+    y_range: tuple[float, float] | None = None,
+    markers: Sequence[Marker] = (),
+    cursor_x: float | None = None,
+    cursor_style: Hashable | None = AXIS,
+    legend: Sequence[tuple[str, Hashable] | tuple[str, Hashable, str]] = (),
     x_label: str | None = "step",
     empty_message: str = "no data yet",
 ) -> Picture:
     """Draw `traces` (later ones over earlier ones) in a width x height cell grid.
 
     Left: y tick labels and the y axis; bottom: the x axis, x tick labels and, from
-    X_LABEL_HEIGHT rows, `x_label`. log: a log10 y axis (values <= 0 are dropped).
-    marker_x: a vertical line of dots at that x, when strictly inside the data's
-    x range. legend: (name, style) pairs, written in the plot's emptiest corner.
+    X_LABEL_HEIGHT rows, `x_label`. log: a log10 y axis (values <= 0 are dropped); log_x:
+    a log10(1 + step) x axis. y_range: a fixed y range in data units (accuracy's 0-1)
+    that the data widen if they leave it. markers: dotted vertical lines at their steps
+    (those inside the data's x range), labelled in a row above the plot. cursor_x: a
+    solid vertical line at that step, over the traces. legend: (name, style[, pattern])
+    entries, written in the plot's emptiest corner.
     Never raises on empty, single-point, constant or non-finite data or on tiny sizes.
     """
     width, height = max(0, int(width)), max(0, int(height))
@@ -259,8 +342,8 @@ def render_chart(
         return picture
     canvas = Canvas(width, height)
 
-    # Clean points, in axis units (log10 of y on a log axis).
-    lines: list[tuple[np.ndarray, np.ndarray, Hashable]] = []
+    # Clean points, in axis units (log10 of y on a log axis, of 1 + x on a log x axis).
+    lines: list[tuple[np.ndarray, np.ndarray, Hashable, str]] = []
     for trace in traces:
         xs = np.asarray(trace.xs, dtype=float).ravel()
         ys = np.asarray(trace.ys, dtype=float).ravel()
@@ -274,24 +357,31 @@ def render_chart(
         if log:
             ys = np.log10(np.maximum(ys, 1.0 / S.DRAW_LIMIT))
         if len(xs):
-            lines.append((xs, ys, trace.style))
+            lines.append((np.asarray(to_x_axis(xs, log_x), dtype=float), ys, trace.style,
+                          trace.pattern))  # fmt: skip
     if not lines:
         message = empty_message[:width]
         canvas.put(height // 2, (width - len(message)) // 2, message, AXIS)
         picture.rows = canvas.rows()
         return picture
 
-    all_x = np.concatenate([xs for xs, _, _ in lines])
-    all_y = np.concatenate([ys for _, ys, _ in lines])
+    all_x = np.concatenate([xs for xs, _, _, _ in lines])
+    all_y = np.concatenate([ys for _, ys, _, _ in lines])
     x_lo, x_hi = float(all_x.min()), float(all_x.max())
     y_lo, y_hi = float(all_y.min()), float(all_y.max())
+    if y_range is not None and not log:
+        y_lo, y_hi = min(y_lo, y_range[0]), max(y_hi, y_range[1])
     px_lo, px_hi = padded_range(x_lo, x_hi)
     py_lo, py_hi = padded_range(y_lo, y_hi, log_space=log)
+    picture.x_axis = (px_lo, px_hi, log_x)
 
-    # Layout: rows for the x axis below, columns for the y labels on the left.
+    # Layout: rows for the x axis below, a row of marker labels above (when there are
+    # markers and room), columns for the y labels on the left.
     axes = width >= MIN_AXES_WIDTH and height >= MIN_AXES_HEIGHT
     bottom = (3 if x_label and height >= X_LABEL_HEIGHT else 2) if axes else 0
-    ph = height - bottom
+    inside = [m for m in markers if S.is_finite(m.x) and x_lo <= to_x_axis(m.x, log_x) <= x_hi]
+    top = 1 if inside and axes and height >= MIN_LABELS_HEIGHT else 0
+    ph = height - bottom - top
     yt: list[tuple[float, str]] = []
     label_w = 0
     if axes:
@@ -307,7 +397,7 @@ def render_chart(
     left = label_w + 1 if axes else 0
     pw = width - left
     dots_w, dots_h = 2 * pw, 4 * ph
-    picture.plot = (left, 0, pw, ph)
+    picture.plot = (left, top, pw, ph)
 
     def dots_x(values):
         return to_dots(values, px_lo, px_hi, dots_w)
@@ -315,14 +405,17 @@ def render_chart(
     def dots_y(values):
         return to_dots(values, py_lo, py_hi, dots_h, flip=True)
 
-    # Layers, first drawn first: the marker line, then each trace.
+    def column(x: float) -> int:
+        return int(np.rint(dots_x([to_x_axis(x, log_x)])[0]))
+
+    # Layers, first drawn first: the markers' dotted lines, then each trace; the cursor
+    # is added on top without hiding the dots under it.
     layers: list[tuple[np.ndarray, np.ndarray, Hashable]] = []
-    if marker_x is not None and S.is_finite(marker_x) and x_lo < marker_x < x_hi:
-        col = int(np.rint(dots_x([marker_x])[0]))
-        rows = np.arange(dots_h)
-        layers.append((np.full(dots_h, col), rows, marker_style))
-    for xs, ys, style in lines:
-        cols, rows = line_dots(dots_x(xs), dots_y(ys))
+    every_other = np.arange(0, dots_h, 2)
+    for marker in inside:
+        layers.append((np.full(len(every_other), column(marker.x)), every_other, marker.style))
+    for xs, ys, style, pattern in lines:
+        cols, rows = pattern_dots(*line_dots(dots_x(xs), dots_y(ys)), pattern)
         layers.append((cols, rows, style))
     codes = np.zeros((ph, pw), dtype=np.uint8)
     owner = np.zeros((ph, pw), dtype=np.int16)
@@ -331,8 +424,15 @@ def render_chart(
         lit = layer > 0
         codes[lit] = layer[lit]
         owner[lit] = canvas.key(style)
-    canvas.chars[:ph, left:] = braille_chars(codes)
-    canvas.styles[:ph, left:] = owner
+    if cursor_x is not None and S.is_finite(cursor_x):
+        col = min(max(column(cursor_x), 0), dots_w - 1)
+        layer = braille_codes(dot_grid(np.full(dots_h, col), np.arange(dots_h), dots_w, dots_h))
+        lit = layer > 0
+        codes[lit] |= layer[lit]
+        owner[lit] = canvas.key(cursor_style)
+        picture.cursor = left + col // 2
+    canvas.chars[top : top + ph, left:] = braille_chars(codes)
+    canvas.styles[top : top + ph, left:] = owner
 
     if axes:
         _draw_axes(
@@ -343,15 +443,58 @@ def render_chart(
             dots_x,
             left,
             label_w,
+            top,
             ph,
             pw,
             (x_lo, x_hi),
+            log_x,
             x_label if bottom == 3 else None,
         )
+    if top:
+        spots = [(left + column(m.x) // 2, m) for m in inside]
+        _draw_labels(canvas, picture, spots, left, pw)
     if legend:
-        _draw_legend(canvas, picture, legend, codes, left, ph, pw)
+        _draw_legend(canvas, picture, legend, codes, left, top, ph, pw)
     picture.rows = canvas.rows()
     return picture
+
+
+def place_labels(
+    spots: Sequence[tuple[int, str, str]], lo: int, hi: int
+) -> list[tuple[int, str] | None]:
+    """Where each (column, label, short) goes in the columns [lo, hi): (start column,
+    text), or None when neither the label nor the short one fits without touching a label
+    placed before it (one blank between labels). A label starts at its column, or ends
+    there when it would run past hi."""
+    taken: list[tuple[int, int]] = []
+    out: list[tuple[int, str] | None] = []
+    for col, label, short in spots:
+        placed = None
+        for text in dict.fromkeys(t for t in (label, short) if t):
+            start = col if col + len(text) <= hi else col - len(text) + 1
+            end = start + len(text)
+            if start < lo or end > hi:
+                continue
+            if all(end + 1 <= a or b + 1 <= start for a, b in taken):
+                placed = (start, text)
+                taken.append((start, end))
+                break
+        out.append(placed)
+    return out
+
+
+def _draw_labels(canvas: Canvas, picture: Picture, spots, left: int, pw: int) -> None:
+    """Marker labels in the row above the plot, in their markers' styles; a ╷ at the
+    column of each marker whose label is dropped."""
+    places = place_labels([(col, m.label, m.short) for col, m in spots], left, left + pw)
+    for (col, marker), place in zip(spots, places):
+        if place is None:
+            if canvas.chars[0, col] == SPACE:
+                canvas.put(0, col, "╷", marker.style)
+            continue
+        start, text = place
+        canvas.put(0, start, text, marker.style)
+        picture.labels.append((0, start, text))
 
 
 def _draw_axes(
@@ -362,15 +505,18 @@ def _draw_axes(
     dots_x,
     left: int,
     label_w: int,
+    top: int,
     ph: int,
     pw: int,
     x_range: tuple[float, float],
+    log_x: bool,
     x_label: str | None,
 ) -> None:
     axis = left - 1
-    canvas.chars[:ph, axis] = ord("│")
-    canvas.styles[:ph, axis] = canvas.key(AXIS)
-    canvas.put(ph, axis, "└" + "─" * pw, AXIS)
+    bottom = top + ph
+    canvas.chars[top:bottom, axis] = ord("│")
+    canvas.styles[top:bottom, axis] = canvas.key(AXIS)
+    canvas.put(bottom, axis, "└" + "─" * pw, AXIS)
 
     used_rows: set[int] = set()
     rows = (np.rint(dots_y([v for v, _ in yt])).astype(int) // 4).tolist() if yt else []
@@ -378,14 +524,14 @@ def _draw_axes(
         if not 0 <= row < ph or row in used_rows:
             continue
         used_rows.add(row)
-        canvas.put(row, axis, "┤", AXIS)
+        canvas.put(top + row, axis, "┤", AXIS)
         if label_w:
-            canvas.put(row, label_w - len(label), label, LABEL)
-        picture.y_ticks.append((row, label))
+            canvas.put(top + row, label_w - len(label), label, LABEL)
+        picture.y_ticks.append((top + row, label))
 
     x_lo, x_hi = x_range
     label_end = -1  # first column after the last label written
-    xt = x_ticks(x_lo, x_hi, max(3, pw // 10))
+    xt = x_ticks(x_lo, x_hi, max(3, pw // 10), log_x=log_x)
     cols = (left + np.rint(dots_x([v for v, _ in xt])).astype(int) // 2).tolist() if xt else []
     for col, (_, label) in zip(cols, xt):
         if not left <= col < left + pw:
@@ -393,33 +539,41 @@ def _draw_axes(
         start = min(max(col - len(label) // 2, 0), canvas.width - len(label))
         if start <= label_end:
             continue  # would touch the previous label
-        canvas.put(ph, col, "┬", AXIS)
-        canvas.put(ph + 1, start, label, LABEL)
+        canvas.put(bottom, col, "┬", AXIS)
+        canvas.put(bottom + 1, start, label, LABEL)
         label_end = start + len(label)
         picture.x_ticks.append((col, label))
     if x_label:
-        canvas.put(ph + 2, left + (pw - len(x_label)) // 2, x_label, LABEL)
+        canvas.put(bottom + 2, left + (pw - len(x_label)) // 2, x_label, LABEL)
 
 
 def _draw_legend(
-    canvas: Canvas, picture: Picture, legend, codes: np.ndarray, left: int, ph: int, pw: int
-) -> None:
-    """`━ name` for each entry, in its style, in the corner of the plot with the fewest
-    lit cells (top right first: a loss curve starts top left and falls)."""
-    for gap in ("  ", " "):
-        parts = [f"━ {name}" for name, _ in legend]
-        length = sum(map(len, parts)) + len(gap) * (len(parts) - 1) + 2  # 1 blank each side
-        if length <= pw:
-            break
-    else:
+    canvas: Canvas, picture: Picture, legend, codes: np.ndarray, left: int, top: int, ph: int,
+    pw: int,
+) -> None:  # fmt: skip
+    """`━ name` for each entry (the glyph of its pattern), in its style, in the corner of
+    the plot with the fewest lit cells (top right first: a loss curve starts top left
+    and falls). Where the plot is too narrow the last entries are left out."""
+    every = [(e[0], e[1], e[2] if len(e) > 2 else SOLID) for e in legend]
+    fits = (
+        (every[:n], gap, parts, length)
+        for n in range(len(every), 0, -1)
+        for gap in ("  ", " ")
+        for parts in [[f"{GLYPHS.get(p, GLYPHS[SOLID])} {name}" for name, _, p in every[:n]]]
+        for length in [sum(map(len, parts)) + len(gap) * (n - 1) + 2]  # a blank each side
+        if length <= pw
+    )
+    found = next(fits, None)
+    if found is None:
         return
+    entries, gap, parts, length = found
     corners = [(0, pw - length), (0, 0), (ph - 1, pw - length), (ph - 1, 0)]
     row, col = min(
         corners, key=lambda rc: int(np.count_nonzero(codes[rc[0], rc[1] : rc[1] + length]))
     )
-    canvas.put(row, left + col, " " * length, None)
+    canvas.put(top + row, left + col, " " * length, None)
     x = left + col + 1
-    for (_name, style), part in zip(legend, parts):
-        canvas.put(row, x, part, style)
+    for (_name, style, _pattern), part in zip(entries, parts):
+        canvas.put(top + row, x, part, style)
         x += len(part) + len(gap)
-    picture.legend = (row, left + col)
+    picture.legend = (top + row, left + col)

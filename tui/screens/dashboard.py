@@ -38,8 +38,7 @@ from engine.training.hparams import (
 from engine.vocabulary import RunState
 from tui.screens.help import ErrorScreen, HelpScreen, key_rows
 from tui.screens.host import RunHost
-from tui.widgets import EventLog, HParamPanel, LossChart, MetricRow, RunHeader, StatusPanel
-from tui.widgets.loss_chart import EMA_SMOOTHING
+from tui.widgets import EventLog, HParamPanel, MainChart, MetricRow, RunHeader, StatusPanel
 
 POLL_INTERVAL = 1 / 15  # seconds between the end of one poll and the start of the next
 # A poll redraws a new snapshot at most this often while the run's state is unchanged. A
@@ -148,7 +147,7 @@ class DashboardScreen(Screen[None]):
             "chart",
             id="toggle-chart",
             group=_VIEW,
-            tooltip="Show or hide the loss chart",
+            tooltip="Show or hide the chart",
         ),
         Binding(
             "l",
@@ -156,15 +155,39 @@ class DashboardScreen(Screen[None]):
             "log",
             id="toggle-log",
             group=_VIEW,
-            tooltip="Loss chart y axis: log or linear scale",
+            tooltip="Chart y axis: log or linear scale",
+        ),
+        Binding(
+            "x",
+            "toggle_log_x",
+            "log x",
+            id="toggle-log-x",
+            group=_VIEW,
+            tooltip="Chart x axis: log or linear steps (early and late dynamics both show)",
+        ),
+        Binding(
+            "v",
+            "cycle_view",
+            "view",
+            id="cycle-view",
+            group=_VIEW,
+            tooltip="Chart view: loss, accuracy or MAD, gradient norm, lr (and the guarantee)",
+        ),
+        Binding(
+            "g",
+            "clear_ghost",
+            "ghost",
+            id="clear-ghost",
+            group=_VIEW,
+            tooltip="Clear the previous run's curves (drawn dotted after a reset)",
         ),
         Binding(
             "m",
-            "toggle_ema",
+            "cycle_smoothing",
             "EMA",
-            id="toggle-ema",
+            id="cycle-smoothing",
             group=_VIEW,
-            tooltip=f"Smooth the loss chart with a debiased EMA ({EMA_SMOOTHING})",
+            tooltip="Chart smoothing (debiased EMA): off, 0.6, 0.9, 0.99; raw curve stays faint",
         ),
         Binding(
             "p",
@@ -220,7 +243,7 @@ class DashboardScreen(Screen[None]):
                 hparams.border_title = "hyperparameters"
                 yield hparams
             with Horizontal(id="main"):
-                yield LossChart(id="chart")
+                yield MainChart(view=self.runner.config.train.view, id="chart")
                 with Container(id="side"):
                     status = StatusPanel(id="status")
                     status.border_title = "status"
@@ -269,7 +292,7 @@ class DashboardScreen(Screen[None]):
     def _apply_chart_visibility(self) -> None:
         visible = self.chart_visible
         self.set_class(not visible, "-no-chart")
-        chart = self.query_one(LossChart)
+        chart = self.query_one(MainChart)
         if chart.display != visible:
             chart.display = visible
             if visible:  # it was not drawn while hidden
@@ -343,7 +366,7 @@ class DashboardScreen(Screen[None]):
 
     def _draw_chart(self) -> None:
         """Hand the chart the latest snapshot and options (a hidden chart stays due)."""
-        chart = self.query_one(LossChart)
+        chart = self.query_one(MainChart)
         if not chart.display:
             return
         self._chart_due = False
@@ -532,12 +555,22 @@ class DashboardScreen(Screen[None]):
         self._apply_chart_visibility()
 
     def action_toggle_log(self) -> None:
-        chart = self.query_one(LossChart)
+        chart = self.query_one(MainChart)
         chart.log_scale = not chart.log_scale
 
-    def action_toggle_ema(self) -> None:
-        chart = self.query_one(LossChart)
-        chart.smoothing = not chart.smoothing
+    def action_toggle_log_x(self) -> None:
+        chart = self.query_one(MainChart)
+        chart.log_x = not chart.log_x
+
+    def action_cycle_smoothing(self) -> None:
+        self.query_one(MainChart).cycle_smoothing()
+
+    def action_cycle_view(self) -> None:
+        self.query_one(MainChart).cycle_view()
+
+    def action_clear_ghost(self) -> None:
+        if not self.query_one(MainChart).clear_ghost():
+            self.notify("No previous run to clear: the ghost appears after a reset (r).")
 
     def action_presets(self) -> None:
         if isinstance(self.app, RunHost):

@@ -8,8 +8,8 @@ series are harmless.
 from tui.widgets.event_log import EventLog
 from tui.widgets.header import RunHeader
 from tui.widgets.hparam_panel import HParamPanel
-from tui.widgets.loss_chart import LossChart
+from tui.widgets.main_chart import MainChart
 from tui.widgets.metric_row import MetricRow
 from tui.widgets.status_panel import StatusPanel
 
-__all__ = ["EventLog", "HParamPanel", "LossChart", "MetricRow", "RunHeader", "StatusPanel"]
+__all__ = ["EventLog", "HParamPanel", "MainChart", "MetricRow", "RunHeader", "StatusPanel"]

@@ -1,19 +1,23 @@
-"""The LossChart widget: a snapshot's losses drawn in braille inside a real Textual app."""
+"""The MainChart widget: a snapshot's views drawn in braille inside a real Textual app."""
 
 from __future__ import annotations
 
 import asyncio
 import math
 
+import pytest
 from fakes import screen_strips
 from textual.app import App, ComposeResult
 
 from engine.live.snapshot import Series, Snapshot
 from engine.vocabulary import RunState, Status
-from tui.widgets import LossChart
-from tui.widgets import loss_chart as L
+from tui.plot import views as V
+from tui.widgets import MainChart
+from tui.widgets import main_chart as L
 
 N = 10_000
+TRAIN, VAL, BEST = (L.ROLE_CLASSES[r] for r in (V.TRAIN, V.VAL, V.BEST))
+TRAIN_FAINT, VAL_FAINT = L.ROLE_CLASSES[V.TRAIN_FAINT], L.ROLE_CLASSES[V.VAL_FAINT]
 
 
 def snapshot(
@@ -47,10 +51,10 @@ def snapshot(
 
 
 class ChartApp(App):
-    CSS = "LossChart { width: 1fr; height: 1fr; }"
+    CSS = "MainChart { width: 1fr; height: 1fr; }"
 
     def compose(self) -> ComposeResult:
-        yield LossChart(id="chart")
+        yield MainChart(id="chart")
 
 
 def run(scenario, size=(120, 40), css: str = "") -> None:
@@ -60,7 +64,7 @@ def run(scenario, size=(120, 40), css: str = "") -> None:
             app.stylesheet.add_source(css)
         async with app.run_test(size=size) as pilot:
             await pilot.pause()
-            await scenario(pilot, app.query_one(LossChart))
+            await scenario(pilot, app.query_one(MainChart))
 
     asyncio.run(main())
 
@@ -79,11 +83,22 @@ def colored(pilot, text: str) -> set[tuple[int, int, int]]:
     return out
 
 
-def color_of(chart: LossChart, component: str) -> tuple[int, int, int]:
+def color_of(chart: MainChart, component: str) -> tuple[int, int, int]:
     color = chart.get_component_rich_style(component).color
     assert color is not None
     red, green, blue = color.get_truecolor()
     return red, green, blue
+
+
+def chart_styles(chart: MainChart) -> set[tuple[tuple[int, int, int], bool]]:
+    """(colour, dim) of every segment the chart drew (before the screen dims the colour)."""
+    out = set()
+    for y in range(chart.size.height):
+        for segment in chart.render_line(y):
+            style = segment.style
+            if style is not None and style.color is not None:
+                out.add((tuple(style.color.get_truecolor()), bool(style.dim)))
+    return out
 
 
 def braille_cells(lines: list[str]) -> int:
@@ -97,14 +112,13 @@ def test_renders_10000_point_series_at_120x40():
         await pilot.pause()
         lines = screen_lines(pilot)
         assert braille_cells(lines) > 200  # two lines across the width
-        assert any("━ train" in line and "━ val" in line for line in lines)
+        assert any("━ train" in line and "╍ val" in line for line in lines)
         assert "step" in lines[-1]
-        assert colored(pilot, "train") == {color_of(chart, L.TRAIN)}
-        assert colored(pilot, "val") == {color_of(chart, L.VAL)}
-        best = color_of(chart, L.BEST)
-        assert best in colored(pilot, "⡇") | colored(pilot, "⢸")  # the best step's line
+        assert colored(pilot, "train") == {color_of(chart, TRAIN)}
+        assert colored(pilot, "╍ val") == {color_of(chart, VAL)}
+        assert colored(pilot, "best val") == {color_of(chart, BEST)}  # the marker's label
         assert sum("┤" in line for line in lines) >= 3  # y ticks
-        assert chart.border_title == "loss · log y · │ best val 5,000"
+        assert chart.border_title == "loss · log y"
 
     run(scenario)
 
@@ -114,21 +128,18 @@ def test_log_linear_and_ema_redraw_and_a_repaint_reuses_the_lines():
         snap = snapshot()
         chart.draw(snap)
         pictures, titles = [], []
-        for log, smoothing in ((True, False), (False, False), (True, True)):
+        for log, smoothing in ((True, None), (False, None), (True, 0.9)):
             chart.log_scale, chart.smoothing = log, smoothing
             await pilot.pause()
             pictures.append(screen_lines(pilot))
             titles.append(chart.border_title)
             assert braille_cells(pictures[-1]) > 200
         assert pictures[0] != pictures[1] != pictures[2]
-        assert titles == [
-            "loss · log y · │ best val 5,000",
-            "loss · linear y · │ best val 5,000",
-            f"loss · log y · EMA {L.EMA_SMOOTHING} · │ best val 5,000",
-        ]
-        every_colour = colored(pilot, "")
-        assert color_of(chart, L.TRAIN_FAINT) in every_colour
-        assert color_of(chart, L.VAL_FAINT) in every_colour
+        assert titles == ["loss · log y", "loss · linear y", "loss · log y · EMA 0.9"]
+        drawn = chart_styles(chart)  # faint: dim too, so that NO_COLOR keeps them apart
+        assert (color_of(chart, TRAIN_FAINT), True) in drawn
+        assert (color_of(chart, VAL_FAINT), True) in drawn
+        assert (color_of(chart, TRAIN), False) in drawn
 
         lines = [chart.render_line(y) for y in range(chart.size.height)]
         chart.draw(snap)  # the same snapshot and options: nothing to redo
@@ -145,16 +156,16 @@ def test_no_snapshot_empty_and_non_finite_series_show_a_message():
         await pilot.pause()
         assert any("no loss yet" in line for line in screen_lines(pilot))
         assert chart.border_title == "loss · log y"
-        chart.smoothing = True
+        chart.smoothing = 0.9
         chart.draw(snapshot(0))
         await pilot.pause()
         assert any("no loss yet" in line for line in screen_lines(pilot))
         bad = snapshot(3, train=(math.nan, math.inf, -1.0), val=(0.0, math.nan, -math.inf))
-        chart.smoothing = False
+        chart.smoothing = None
         chart.draw(bad)
         await pilot.pause()
         assert any("no loss yet" in line for line in screen_lines(pilot))
-        chart.log_scale, chart.smoothing = False, True  # linear: -1 and 0 can be drawn
+        chart.log_scale, chart.smoothing = False, 0.9  # linear: -1 and 0 can be drawn
         await pilot.pause()
         assert braille_cells(screen_lines(pilot)) >= 1
 
@@ -163,7 +174,8 @@ def test_no_snapshot_empty_and_non_finite_series_show_a_message():
 
 def test_tiny_sizes_do_not_crash():
     async def scenario(pilot, chart):
-        chart.smoothing = True
+        chart.smoothing = 0.9
+        chart.cursor = 250
         chart.draw(snapshot(500))
         for size in ((1, 1), (3, 2), (12, 5), (40, 12), (2, 40), (120, 1)):
             await pilot.resize_terminal(*size)
@@ -175,7 +187,7 @@ def test_tiny_sizes_do_not_crash():
 
 
 def test_a_stylesheet_restyles_the_traces():
-    css = "LossChart > .loss-chart--train { color: #00ff00; }"
+    css = "MainChart > .main-chart--train { color: #00ff00; }"
 
     async def scenario(pilot, chart):
         chart.draw(snapshot())
@@ -183,3 +195,44 @@ def test_a_stylesheet_restyles_the_traces():
         assert colored(pilot, "train") == {(0, 255, 0)}
 
     run(scenario, css=css)
+
+
+@pytest.mark.slow  # ~0.4 s of Pilot key presses
+def test_cursor_keys_move_a_line_and_the_subtitle_reads_the_values():
+    async def scenario(pilot, chart):
+        chart.draw(snapshot(1000, best_step=None))
+        chart.focus()
+        await pilot.pause()
+        assert chart.border_subtitle == ""
+        await pilot.press("left")
+        assert chart.cursor == 1000 and chart.border_subtitle.startswith("step 1,000 · train ")
+        await pilot.press("left", "left")
+        assert chart.cursor is not None and chart.cursor < 1000
+        column = chart.picture.cursor
+        await pilot.press("home")
+        assert chart.cursor == 1 and chart.picture.cursor is not None
+        assert chart.picture.cursor < column  # type: ignore[operator]
+        await pilot.press("escape")
+        assert chart.cursor is None and chart.border_subtitle == ""
+
+    run(scenario)
+
+
+@pytest.mark.slow  # ~0.3 s of Pilot
+def test_views_cycle_and_a_reset_leaves_the_previous_run_as_a_ghost():
+    async def scenario(pilot, chart):
+        chart.draw(snapshot(2000, version=1))
+        chart.cycle_view()  # regression: loss -> MAD (the snapshot has none: a message)
+        await pilot.pause()
+        assert chart.border_title.startswith("MAD") and chart.ghost is None
+        chart.view = "loss"
+        old = chart.snapshot
+        chart.draw(snapshot(300, version=2))  # the step went back: a reset
+        await pilot.pause()
+        assert chart.ghost is old
+        lines = screen_lines(pilot)
+        assert any("┈ previous" in line for line in lines)
+        assert (color_of(chart, L.ROLE_CLASSES[V.GHOST_TRAIN]), True) in chart_styles(chart)
+        assert chart.clear_ghost() and chart.ghost is None and not chart.clear_ghost()
+
+    run(scenario)
