@@ -112,7 +112,7 @@ class OptimConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """[train]: seed, length of the run, evaluation cadence and stopping."""
+    """[train]: seed, length of the run, evaluation cadence, stopping and checkpoints."""
 
     seed: int = 0
     steps: int = 1000
@@ -123,6 +123,9 @@ class TrainConfig:
     # float64 is the reference; float32 halves memory traffic and doubles BLAS throughput
     # on large models, and is tested to agree with the reference to float32 tolerance.
     precision: str = "float64"
+    # A run directory's checkpoint.npz is rewritten this often (wall seconds) as well as at
+    # the end, so a killed run resumes from at most this far back.
+    checkpoint_every_s: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -416,6 +419,7 @@ _TRAIN_CHECKS: dict[str, Check] = {
     "patience": _integer(1),
     "stop_on_converged": _boolean,
     "precision": _choice(PRECISIONS),
+    "checkpoint_every_s": _POSITIVE,
 }
 _CONVERGENCE_CHECKS: dict[str, Check] = {
     "grad_tol": _POSITIVE,

@@ -2,8 +2,9 @@
 
 Metrics and events are appended as they happen and flushed at least once a second, so a
 run killed with SIGKILL keeps everything up to its last second and the files stay
-parseable (a line is written whole or not at all). summary.json and checkpoint.npz are
-written atomically at the end: a temporary file in the same folder, fsync, rename.
+parseable (a line is written whole or not at all). checkpoint.npz is written atomically
+(a temporary file in the same folder, fsync, rename) every train.checkpoint_every_s by the
+runner and at the end, when summary.json follows, atomically too, naming its step.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class RunWriter:
         self._last_flush = time.perf_counter()
         self._finished_step: int | None = None
         self._summary: dict | None = None
+        self.checkpoint_step: int | None = None  # the step of the last checkpoint written
         session.listeners.append(self._on)
 
     def _on(self, kind: str, payload: dict) -> None:
@@ -71,14 +73,28 @@ class RunWriter:
         if self._finished_step == self.session.step and self._summary is not None:
             return self._summary
         self._finished_step = self.session.step
+        self.checkpoint()  # first, so the summary never names a checkpoint not on disk
         summary = json_safe(self.session.summary(wall_s))
         assert isinstance(summary, dict)
+        summary["checkpoint_step"] = self.checkpoint_step
         atomic_write_bytes(
             self.dir / "summary.json", (json.dumps(summary, indent=2) + "\n").encode()
         )
-        save_checkpoint(self.session, self.dir / "checkpoint.npz")
         self._summary = summary
         return summary
+
+    def checkpoint(self) -> float:
+        """Write checkpoint.npz now, atomically, after flushing metrics and events (so they
+        reach at least its step); return the seconds the write took."""
+        self.flush()
+        started = time.perf_counter()
+        save_checkpoint(self.session, self.dir / "checkpoint.npz")
+        self.checkpoint_step = self.session.step
+        return time.perf_counter() - started
+
+    @property
+    def summary_written(self) -> bool:
+        return self._summary is not None
 
     def close(self) -> None:
         self.flush()
