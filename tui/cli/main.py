@@ -54,16 +54,13 @@ def _resolve_config(args: argparse.Namespace):
 def _run(args: argparse.Namespace) -> int:
     if args.steps is not None and args.steps < 1:
         raise ConfigError("--steps", "train.steps", "a whole number >= 1", args.steps)
-    cfg = _resolve_config(args)
     if args.headless:
-        from rich.console import Console
+        from tui.cli.interrupts import Interrupts
 
-        from engine.live.runner import Runner
-        from tui.cli.headless import run_headless
-
-        # Built here so a mistake in the data (a bad CSV cell) is exit 2, not a failed run.
-        runner = Runner(cfg, out_dir=args.out, resume=args.resume)
-        return run_headless(runner, Console(), Console(stderr=True))
+        # Before anything heavy: a signal at any moment of the run has an answer.
+        with Interrupts() as interrupts:
+            return _run_headless(args, interrupts)
+    cfg = _resolve_config(args)
 
     from tui.app import GroklabApp, build_runner
 
@@ -76,6 +73,18 @@ def _run(args: argparse.Namespace) -> int:
 
     GroklabApp(runner_factory, preset=cfg, output_dir=args.out).run()
     return EXIT_OK
+
+
+def _run_headless(args: argparse.Namespace, interrupts) -> int:
+    cfg = _resolve_config(args)
+    from rich.console import Console
+
+    from engine.live.runner import Runner
+    from tui.cli.headless import run_headless
+
+    # Built here so a mistake in the data (a bad CSV cell) is exit 2, not a failed run.
+    runner = Runner(cfg, out_dir=args.out, resume=args.resume)
+    return run_headless(runner, Console(), Console(stderr=True), interrupts)
 
 
 def _add_run(subparsers) -> None:
