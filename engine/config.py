@@ -112,7 +112,7 @@ class OptimConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """[train]: seed, length of the run, evaluation cadence and stopping."""
+    """[train]: seed, length of the run, evaluation cadence, stopping and checkpoints."""
 
     seed: int = 0
     steps: int = 1000
@@ -125,6 +125,9 @@ class TrainConfig:
     precision: str = "float64"
     # What the dashboard's main chart opens on (CHART_VIEWS); v cycles through them.
     view: str = "loss"
+    # A run directory's checkpoint.npz is rewritten this often (wall seconds) as well as at
+    # the end, so a killed run resumes from at most this far back.
+    checkpoint_every_s: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -422,6 +425,7 @@ _TRAIN_CHECKS: dict[str, Check] = {
     "stop_on_converged": _boolean,
     "precision": _choice(PRECISIONS),
     "view": _choice(CHART_VIEWS),
+    "checkpoint_every_s": _POSITIVE,
 }
 _CONVERGENCE_CHECKS: dict[str, Check] = {
     "grad_tol": _POSITIVE,

@@ -102,7 +102,9 @@ class RunControl(Protocol):
 
     def export(self, path: Path | str | None = None) -> Path: ...
 
-    def stop(self, timeout: float = 5.0) -> None: ...
+    def stop(self) -> None:
+        """Stop and wait for the files to be written (never gives up while a step runs)."""
+        ...
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the run is in a final state (done, diverged, error); False on timeout."""

@@ -3,9 +3,14 @@
 Commands (engine/live/control.py: pause, step, edits...) arrive through a queue and are
 applied between chunks, never mid-step, in the order given; those given while the kernels
 still load wait in the queue. Each chunk is sized, from measured durations, to about
-CHUNK_TARGET_S of work, so a pause or a quit takes effect within one chunk (well under
-100 ms). After each chunk the runner publishes an immutable Snapshot; readers take the
-latest one without locks (a single attribute read is atomic in CPython).
+CHUNK_TARGET_S of work, so a pause takes effect within one chunk (well under 100 ms). A
+stop also sets the trainer's stop flag, which the kernel reads before each step, so it
+never waits for more than the step under way. After each chunk the runner publishes an
+immutable Snapshot; readers take the latest one without locks (a single attribute read is
+atomic in CPython).
+
+With a run directory, the checkpoint is rewritten between chunks every
+train.checkpoint_every_s and at the end, with the summary (engine/store/rundir.py).
 
 A non-finite loss pauses the run and marks it diverged. An exception in the thread is
 caught and published with its traceback (state "error"); the thread never dies silently.
@@ -54,6 +59,7 @@ CHUNK_TARGET_S = 0.03  # aim for 30 ms per kernel call: inside the 20-50 ms band
 PUBLISH_EVERY_S = 0.1  # at most 10 new snapshots/s: a redraw costs the UI thread ~30 ms
 MAX_SERIES_POINTS = 1000  # a snapshot's series are decimated to this many points
 MAX_EVENTS = 200  # the snapshot carries the most recent events
+FLUSH_BEFORE_S = 0.25  # flush the run's files before a chunk expected to take this long
 
 
 def _decimate(steps: np.ndarray, values: np.ndarray) -> Series:
@@ -104,6 +110,36 @@ def compile_lock():
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _save_data_before_index(self, key, data) -> None:
+    """numba's IndexDataCacheFile.save, in the order that survives being cut short.
+
+    numba writes the index entry first, then the machine code it names: a process that
+    ends in between (a quit while the kernels compile) leaves an entry naming a missing
+    file or, after an edit of the source, a stale one of the same name, whose old code
+    then runs against the new arguments and crashes every later start. The code first,
+    then the entry: cut anywhere, the index is old (so it compiles again) or complete.
+    """
+    overloads = self._load_index()
+    name = overloads.get(key)
+    if name is None:
+        taken = set(overloads.values())
+        name = next(n for n in map(self._data_name, itertools.count(1)) if n not in taken)
+    self._save_data(name, data)
+    if overloads.get(key) != name:
+        overloads[key] = name
+        self._save_index(overloads)
+
+
+def make_kernel_cache_crash_safe() -> None:
+    """Patch numba's cache writer (once) so a compile may be abandoned at any moment."""
+    from numba.core import caching
+
+    cls = getattr(caching, "IndexDataCacheFile", None)
+    needs = ("save", "_load_index", "_data_name", "_save_data", "_save_index")
+    if cls is not None and all(hasattr(cls, name) for name in needs):  # else: numba changed
+        cls.save = _save_data_before_index
+
+
 def warm_up_kernels(dtype: DTypeLike = np.float64) -> None:
     """Compile (or load from the cache) the kernels for this precision on a tiny problem.
 
@@ -112,6 +148,7 @@ def warm_up_kernels(dtype: DTypeLike = np.float64) -> None:
     scratch array: omitting them would be another signature), so this one call covers
     every model of a precision; the runner says `compiling` meanwhile.
     """
+    make_kernel_cache_crash_safe()  # before anything compiles: a stop may abandon it
     from engine.numerics import kernels
     from engine.numerics.chunk import PLAIN_SGD, train_chunk_args
 
@@ -134,6 +171,7 @@ def warm_up_kernels(dtype: DTypeLike = np.float64) -> None:
                 step0=0,
                 grad_stop=0.0,
                 outputs=(buf, buf.copy(), buf.copy()),
+                stop=np.zeros(1, dtype=np.int64),
                 shards=1,
                 parallel=False,
                 scratch=np.empty(0, dtype),
@@ -178,6 +216,14 @@ class Runner:
             # that does not load or fit the config fails the caller and changes nothing.
             load_into(self.session, self._resume)
         self._ready = False  # kernels warm and the session begun
+        # A stop and the start of training exclude each other: a run stopped before it
+        # trains writes nothing, one stopped after writes its final checkpoint.
+        self._phase = threading.Lock()
+        self._training = False
+        self._stop_requested = False
+        self.in_chunk = False  # a kernel call is under way (a stop waits for its step)
+        self.save_error: str | None = None  # why the final checkpoint or summary failed
+        self._last_checkpoint = 0.0
         self.writer = None
         self._summary: dict | None = None
         self.last_chunk: tuple[int, float] = (0, 0.0)  # (steps, seconds) of the latest chunk
@@ -211,6 +257,16 @@ class Runner:
         there is no run directory); None before the end."""
         return self._summary
 
+    @property
+    def checkpoint_step(self) -> int | None:
+        """The step of the latest checkpoint written to the run directory (None: none)."""
+        return self.writer.checkpoint_step if self.writer is not None else None
+
+    @property
+    def summary_written(self) -> bool:
+        """summary.json has been written (with the checkpoint it names)."""
+        return self.writer is not None and self.writer.summary_written
+
     def pause(self) -> None:
         self._commands.put(Pause())
 
@@ -241,11 +297,34 @@ class Runner:
             raise result
         return result
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop the thread, flush and close output files; safe to call more than once."""
-        if self._thread.is_alive():
-            self._commands.put(Stop())
+    def request_stop(self) -> bool:
+        """Ask the run to stop and return at once; True when it had not begun training (it
+        then writes nothing, and its thread ends when the kernels it loads are ready).
+
+        Otherwise the kernel ends its chunk after the step under way, and the thread
+        writes the final checkpoint and summary and closes the files (see `join`). Safe to
+        call more than once, and from a signal handler (SimpleQueue.put is reentrant).
+        """
+        self._commands.put(Stop())  # queued before the flag, so the loop finds it at once
+        self.session.trainer.stop_flag[0] = 1
+        with self._phase:
+            self._stop_requested = True
+            return not self._training
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the thread to end; False on timeout."""
+        if self._thread.ident is not None:
             self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def stop(self) -> None:
+        """Stop and wait until the final checkpoint and summary are written and the files
+        closed, however long the step under way takes: exiting the interpreter while a
+        kernel runs would pull its memory away under it. A run still loading its kernels
+        has nothing to write: that is not waited for. Safe to call more than once."""
+        if self.request_stop():
+            return  # it never trains: nothing to wait for
+        self.join()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the run is in a final state (done, diverged, error) or the thread
@@ -264,6 +343,10 @@ class Runner:
         try:
             self._publish(force=True)
             warm_up_kernels(self.session.trainer.dtype)
+            with self._phase:
+                if self._stop_requested:
+                    return  # stopped while loading: nothing was trained, nothing to write
+                self._training = True
             self._prepare_session()
             self._ready = True
             self._state = RunState.PAUSED if self._paused else RunState.RUNNING
@@ -280,6 +363,7 @@ class Runner:
             self._wait_for_stop()
         finally:
             self._close_outputs()
+            self._publish(force=True)  # the final state: the step the files were written at
 
     def _prepare_session(self) -> None:
         session = self.session
@@ -291,6 +375,7 @@ class Runner:
             session.note("resume", f"resumed from {self._resume} at step {session.step}")
         else:
             session.begin()
+        self._last_checkpoint = time.perf_counter()
 
     def _wait_for_stop(self) -> None:
         """After a failure: answer exports with the reason and ignore the rest until Stop."""
@@ -322,8 +407,14 @@ class Runner:
                 continue
             count = self._pending_steps or chunk
             count = min(count, max(session.target_steps - session.step, 1))
+            if self.writer is not None and self.last_chunk[1] > FLUSH_BEFORE_S:
+                self.writer.flush()  # a slow chunk ahead: what is logged reaches the disk
             started = time.perf_counter()
-            result = session.advance(count)
+            self.in_chunk = True
+            try:
+                result = session.advance(count)
+            finally:
+                self.in_chunk = False
             spent = time.perf_counter() - started
             if self._pending_steps:
                 self._pending_steps = max(self._pending_steps - result.steps_done, 0)
@@ -335,6 +426,7 @@ class Runner:
             self.last_chunk = (result.steps_done, spent)
             if self.writer is not None:
                 self.writer.maybe_flush()
+                self._maybe_checkpoint()
             if result.diverged:
                 self._state = RunState.DIVERGED
                 self._pending_steps = 0
@@ -405,6 +497,16 @@ class Runner:
         self.session.note("export", f"metrics written to {path}")
         return path
 
+    def _maybe_checkpoint(self) -> None:
+        """Rewrite the checkpoint when train.checkpoint_every_s has passed since the last
+        write ended (so even a write slower than that leaves time to train)."""
+        assert self.writer is not None
+        if time.perf_counter() - self._last_checkpoint < self.config.train.checkpoint_every_s:
+            return
+        if self.writer.checkpoint_step != self.session.step:
+            self.writer.checkpoint()
+        self._last_checkpoint = time.perf_counter()
+
     def _finish(self) -> None:
         if self.session.test_metrics is None and self._state == RunState.DONE:
             self.session.evaluate_test()  # once, at the end; the log says so
@@ -422,15 +524,19 @@ class Runner:
             self._summary = json_safe(self.session.summary(wall))
 
     def _close_outputs(self) -> None:
-        try:
-            if self._ready and self._state != RunState.ERROR:
-                self._make_summary()
-        except RunDirError as exc:
-            self._state = RunState.ERROR
-            self._error = self._failure = f"{exc}; the run stopped at step {self.session.step}"
-            self._publish(force=True)
-        if self.writer is not None:
-            self.writer.close()
+        final = self._ready and self._state != RunState.ERROR
+        writer = self.writer
+        for action in (self._make_summary if final else None, writer and writer.close):
+            try:
+                if action is not None:
+                    action()
+            except RunDirError as exc:  # the disk refused: the run's end, said in one line
+                self._state = RunState.ERROR
+                self._error = self._failure = f"{exc}; the run stopped at step {self.session.step}"
+                self.save_error = self.save_error or str(exc)
+                self._publish(force=True)
+            except Exception as exc:  # the caller says what was not saved: no traceback here
+                self.save_error = self.save_error or f"{type(exc).__name__}: {exc}"
 
     # ------------------------------------------------------------------ snapshots
     def _empty_snapshot(self) -> Snapshot:

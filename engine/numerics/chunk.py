@@ -1,6 +1,6 @@
 """The argument list of `train_chunk`, built in one place.
 
-Numba kernels take plain positional arguments (no dataclasses), 35 of them for
+Numba kernels take plain positional arguments (no dataclasses), 36 of them for
 `train_chunk`. Every caller (the trainer, the kernels' warm-up, the tests) names them
 here by keyword instead, so the order lives in one function, and the warm-up passes
 exactly the argument types the trainer will (a different type would be another compiled
@@ -71,6 +71,7 @@ def train_chunk_args(
     step0: int,
     grad_stop: float,
     outputs: tuple[np.ndarray, np.ndarray, np.ndarray],
+    stop: np.ndarray | None = None,
     shards: int = 1,
     parallel: bool = False,
     scratch: np.ndarray | None = None,
@@ -80,7 +81,8 @@ def train_chunk_args(
     state: params, grad, m, v (updated in place); data: xd, xi, yf, yi; layout: fan_in,
     fan_out, w_off, b_off (per-layer arrays), activation and loss codes; batches: rows and
     per-step pointers (empty rows = full batch); outputs: per-step loss, gradient norm and
-    update ratio buffers.
+    update ratio buffers; stop: the flag another thread sets to end the chunk between
+    steps (a 1-element int64 array; None = a fresh one, never set).
     """
     return (
         *state,
@@ -101,6 +103,7 @@ def train_chunk_args(
         step0,
         grad_stop,
         *outputs,
+        np.zeros(1, dtype=np.int64) if stop is None else stop,
         shards,
         parallel,
         scratch,

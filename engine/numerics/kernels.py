@@ -644,6 +644,7 @@ def train_chunk(
     out_loss,
     out_gnorm,
     out_ratio,
+    stop,
     n_shards=1,
     parallel=True,
     scratch=None,
@@ -661,6 +662,11 @@ def train_chunk(
     grad_stop (the convergence criterion; 0 disables it), it is recorded and the chunk stops
     before updating: the return value is then < len(lrs) and out_loss/out_gnorm[returned]
     hold that step's values.
+
+    stop: a 1-element int64 array read before each step, so another thread can end a chunk
+    whose steps are slow: when stop[0] is nonzero as step k begins, the chunk returns k
+    (0 if it was set before the call) and out_gnorm[k] = -1 says that step never began (a
+    norm is never negative).
 
     n_shards > 1 splits each step's rows into that many shards whose gradients are computed
     (in parallel, one thread each with single-threaded BLAS inside, or one after another
@@ -696,6 +702,9 @@ def train_chunk(
     weights, biases = _layer_views(params, fan_in, fan_out, w_off, b_off)
     grad_weights, grad_biases = _layer_views(grad, fan_in, fan_out, w_off, b_off)
     for k in range(n_steps):
+        if stop[0] != 0:
+            out_gnorm[k] = -1.0
+            return k
         rows = batch_rows if full_batch else batch_rows[batch_ptr[k] : batch_ptr[k + 1]]
         n_rows = n_total if full_batch else rows.shape[0]
         if n_shards > 1:

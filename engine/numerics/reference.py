@@ -138,6 +138,7 @@ def train_chunk(
     out_loss,
     out_gnorm,
     out_ratio,
+    stop,
     n_shards=1,
     parallel=True,
     scratch=None,
@@ -148,6 +149,9 @@ def train_chunk(
     x_all = xi if index_input else xd
     y_all = yi if loss_code == 2 else yf
     for k, lr in enumerate(lrs):
+        if stop[0] != 0:
+            out_gnorm[k] = -1.0
+            return k
         if batch_rows.shape[0] == 0:
             x, y = x_all, y_all
         else:

@@ -5,7 +5,9 @@ a run killed with SIGKILL keeps everything up to its last second. Each write is 
 and nothing else: when the disk refuses one (full, gone), the file is cut back to its last
 whole line, the writer stops and the run stops with one line naming the file and the
 reason. summary.json, checkpoint.npz and config.toml are written atomically: a temporary
-file in the same folder, fsync, rename.
+file in the same folder, fsync, rename. checkpoint.npz is rewritten every
+train.checkpoint_every_s by the runner and at the end, when summary.json follows, naming
+its step.
 
 A resumed run continues its directory: metrics.csv and events.jsonl are cut back to the
 checkpoint (lines written after it, by a run killed later, are dropped; lines the
@@ -307,6 +309,7 @@ class RunWriter:
             atomic_write_bytes(path, config_to_toml(session.cfg).encode())
         except OSError as exc:
             raise RunDirError(path, exc) from None
+        self.checkpoint_step: int | None = None  # the step of the last checkpoint written
         session.listeners.append(self._on)
 
     def _on(self, kind: str, payload: dict) -> None:
@@ -344,19 +347,37 @@ class RunWriter:
         self.flush()
         if self._finished_step == self.session.step and self._summary is not None:
             return self._summary
+        self.checkpoint()  # first, so the summary never names a checkpoint not on disk
         summary = json_safe(self.session.summary(wall_s))
         assert isinstance(summary, dict)
+        summary["checkpoint_step"] = self.checkpoint_step
         path = self.dir / "summary.json"
         try:
             atomic_write_bytes(path, (json.dumps(summary, indent=2) + "\n").encode())
-            path = self.dir / "checkpoint.npz"
-            save_checkpoint(self.session, path)
         except OSError as exc:
             self.failure = RunDirError(path, exc)
             raise self.failure from None
         self._finished_step = self.session.step
         self._summary = summary
         return summary
+
+    def checkpoint(self) -> float:
+        """Write checkpoint.npz now, atomically, after flushing metrics and events (so they
+        reach at least its step); return the seconds the write took."""
+        self.flush()
+        started = time.perf_counter()
+        path = self.dir / "checkpoint.npz"
+        try:
+            save_checkpoint(self.session, path)
+        except OSError as exc:
+            self.failure = RunDirError(path, exc)
+            raise self.failure from None
+        self.checkpoint_step = self.session.step
+        return time.perf_counter() - started
+
+    @property
+    def summary_written(self) -> bool:
+        return self._summary is not None
 
     def close(self) -> None:
         try:

@@ -369,6 +369,8 @@ class Session:
                 result = self.trainer.run(n, self._grad_stop)
                 done_total += result.steps_done
                 self._record_steps(result)
+                if result.stopped == "requested":  # the trainer's stop_flag: a quit
+                    return AdvanceResult(done_total, False, False)
                 if result.stopped == "nonfinite":
                     self.stopped_by = STOP_DIVERGED
                     self._diverge()

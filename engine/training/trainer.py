@@ -54,7 +54,8 @@ class ChunkResult:
     grad_norms: np.ndarray  # per-step gradient norm, before clipping
     update_ratios: np.ndarray  # per-step |delta w| / |w|
     steps_done: int  # < requested when the chunk stopped early (see `stopped`)
-    stopped: str | None  # "nonfinite", "converged" (gradient norm < grad_stop) or None
+    # "nonfinite", "converged" (gradient norm < grad_stop), "requested" (stop_flag) or None
+    stopped: str | None
 
 
 def build_architecture(cfg, data: Dataset) -> Architecture:
@@ -114,6 +115,8 @@ class Trainer:
         self.hp = HParams.from_config(cfg)
         self._parallel = ParallelChoice()
         self._scratch = np.empty(0, self.dtype)
+        # Set to 1 (from any thread) to end the current chunk before its next step.
+        self.stop_flag = np.zeros(1, dtype=np.int64)
         self.reset()
 
     @property
@@ -200,6 +203,7 @@ class Trainer:
                     step0=self.step,
                     grad_stop=grad_stop,
                     outputs=(losses, gnorms, ratios),
+                    stop=self.stop_flag,
                     shards=shards,
                     parallel=parallel,
                     scratch=scratch,
@@ -213,7 +217,9 @@ class Trainer:
         self.step += done
         stopped = None
         recorded = done
-        if done < count:
+        if done < count and gnorms[done] < 0:
+            stopped = "requested"  # step `done` never began: nothing to record
+        elif done < count:
             recorded = done + 1
             finite = np.isfinite(losses[done]) and np.isfinite(gnorms[done])
             stopped = "converged" if finite else "nonfinite"

@@ -106,6 +106,7 @@ def _run_both(
     dtype: type[np.floating] = np.float64,
     shards=1,
     parallel=True,
+    stop=None,
     **hp,
 ):
     """Run the compiled kernel (in `dtype`, over `shards` row shards) and the float64
@@ -156,12 +157,24 @@ def _run_both(
                 step0=0,
                 grad_stop=settings["grad_stop"],
                 outputs=(losses, gnorms, ratios),
+                stop=None if stop is None else stop.copy(),
                 shards=shards,
                 parallel=parallel,
             )
         )
         results.append((done, params, m, v, losses, gnorms, ratios))
     return results
+
+
+def test_a_stop_flag_set_before_the_call_ends_the_chunk_before_its_first_step():
+    case = make_case("mlp", "tanh", "mse", bias=True, n=20)
+    for done, params, m, v, _losses, gnorms, _ratios in _run_both(
+        case, 5, "adam", stop=np.ones(1, dtype=np.int64)
+    ):
+        assert done == 0
+        assert gnorms[0] == -1.0  # the mark of a step that never began
+        np.testing.assert_array_equal(params, case.params)
+        assert not m.any() and not v.any()
 
 
 REGULARIZERS = {

@@ -137,6 +137,7 @@ def test_the_command_exits_0_when_exact_and_1_at_the_differing_step(tmp_path):
 def test_a_run_stopped_and_resumed_into_its_own_directory_replays_bit_exact(tmp_path):
     cfg = modular(tmp_path, steps=150)
     out = tmp_path / "run"
+    assert cfg.optim.lr is not None
     first = Runner(cfg, out_dir=out, start_paused=True)
     first.start()
     _until(first, lambda s: s.state == "paused", "the start")

@@ -2,13 +2,19 @@
 
 On a terminal a rich progress bar shows step, steps/s, losses and status; otherwise plain
 lines a log can keep, about one a second. It ends with a summary table (and, for a
-one-layer model, its fitted weights and intercept in the data's own units). Ctrl+C stops
-cleanly: the runner writes the final checkpoint and summary, and the exit status is 130.
+one-layer model, its fitted weights and intercept in the data's own units).
+
+SIGINT (Ctrl+C) or SIGTERM stops cleanly: the step under way finishes (a slow one is
+waited for, and stderr says so), the runner writes the final checkpoint and summary, and
+the exit status is 130 or 143; stderr says what was written, as checked on disk. A second
+signal quits at once, saying what was not saved; during the kernels' compile there is
+nothing to save, so the first does (tui/cli/interrupts.py).
 """
 
 from __future__ import annotations
 
 import math
+import signal
 import sys
 import time
 from pathlib import Path
@@ -20,10 +26,12 @@ from rich.table import Table
 from engine.live.runner import Runner
 from engine.live.snapshot import Snapshot
 from engine.vocabulary import RunState
+from tui.cli.interrupts import Interrupts, quit_now
 
 PLAIN_EVERY_S = 1.0
 EXIT_INTERRUPTED = 130
 EXIT_BAD_INPUT = 2  # as tui/cli/main.py: what the user can fix (here, the disk)
+WAIT_NOTICE_S = 1.0  # a stop still waiting after this long says what it waits for
 
 
 def _fmt(value) -> str:
@@ -111,19 +119,24 @@ def summary_lines(snap: Snapshot) -> list[str]:
     return lines
 
 
-def run_headless(runner: Runner, console: Console, err: Console) -> int:
-    """Drive a runner to its end, showing progress; return the process exit status."""
-    interrupted = False
+def run_headless(
+    runner: Runner, console: Console, err: Console, interrupts: Interrupts | None = None
+) -> int:
+    """Drive a runner to its end, showing progress; return the process exit status.
+
+    `interrupts`: the installed signal handlers (tui/cli/main.py installs them before
+    anything heavy); without them (a caller in a test) no signal is ever recorded.
+    """
+    interrupts = interrupts if interrupts is not None else Interrupts()
+    interrupts.arm(lambda: _unsaved(runner))
     runner.start()
-    try:
-        if console.is_terminal:
-            _follow_with_bar(runner, console)
-        else:
-            _follow_with_lines(runner, console)
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        runner.stop()
+    if console.is_terminal:
+        _follow_with_bar(runner, console, interrupts)
+    else:
+        _follow_with_lines(runner, console, interrupts)
+    _stop(runner, interrupts, err)
+    saved = _saved(runner)
+    interrupts.disarm(saved)
     snap = runner.snapshot()
     if runner.failure is not None:  # the run directory could not be written: not a bug
         err.print(
@@ -140,18 +153,92 @@ def run_headless(runner: Runner, console: Console, err: Console) -> int:
     for line in summary_lines(snap):
         console.print(line, highlight=False, soft_wrap=True)
     if runner.out_dir is not None:
-        console.print(f"run directory: {Path(runner.out_dir)}")
-    if interrupted:
-        err.print(
-            "interrupted: stopped cleanly, final checkpoint and summary written"
-            if runner.out_dir is not None
-            else "interrupted"
+        console.print(
+            f"run directory: {Path(runner.out_dir)}", markup=False, highlight=False, soft_wrap=True
         )
-        return EXIT_INTERRUPTED
+        step = runner.checkpoint_step
+        if step is not None:
+            where = Path(runner.out_dir) / "checkpoint.npz"
+            console.print(
+                f"checkpoint: {where} (step {step})", markup=False, highlight=False, soft_wrap=True
+            )
+    if interrupts.signum is not None:
+        said = f"interrupted at step {snap.step}: {saved}"
+        err.print(said, markup=False, highlight=False, soft_wrap=True)
+        return interrupts.status
+    if runner.save_error is not None:
+        err.print(f"groklab: error: {saved}", markup=False, highlight=False, soft_wrap=True)
+        return 1
     return 0
 
 
-def _follow_with_bar(runner: Runner, console: Console) -> None:
+def _stop(runner: Runner, interrupts: Interrupts, err: Console) -> None:
+    """Stop the runner and wait for its final writes; a signal while it still loads the
+    kernels quits at once (nothing to save, and a cold compile can take a minute)."""
+    if runner.request_stop() and interrupts.signum is not None:
+        quit_now(
+            "interrupted while the kernels were loading: nothing trained, "
+            "no checkpoint or summary written",
+            interrupts.status,
+        )
+    since = None
+    while not runner.join(0.1):
+        if interrupts.signum is None:
+            continue
+        now = time.perf_counter()
+        since = now if since is None else since
+        if now - since >= WAIT_NOTICE_S:
+            since = math.inf  # said once
+            doing = (
+                "waiting for the current step to finish"
+                if runner.in_chunk
+                else "writing the final checkpoint and summary"
+            )
+            again = "Ctrl+C again" if interrupts.signum == signal.SIGINT else "signal again"
+            message = f"groklab: {doing} ({again} to quit without saving)"
+            err.print(message, markup=False, highlight=False, soft_wrap=True)
+
+
+def _checkpoint_on_disk(runner: Runner) -> Path | None:
+    step = runner.checkpoint_step
+    path = Path(runner.out_dir) / "checkpoint.npz" if runner.out_dir is not None else None
+    return path if step is not None and path is not None and path.is_file() else None
+
+
+def _saved(runner: Runner) -> str:
+    """What the finished run wrote, checked on disk."""
+    if runner.out_dir is None:
+        return "nothing saved (no run directory)"
+    out = Path(runner.out_dir)
+    checkpoint = _checkpoint_on_disk(runner)
+    summary_ok = runner.summary_written and (out / "summary.json").is_file()
+    if checkpoint is not None and summary_ok and runner.checkpoint_step == runner.snapshot().step:
+        return f"final checkpoint (step {runner.checkpoint_step}) and summary written to {out}"
+    reason = f" ({runner.save_error})" if runner.save_error else ""
+    if checkpoint is not None:
+        return (
+            f"the final checkpoint and summary were not written{reason}; "
+            f"{checkpoint} holds step {runner.checkpoint_step}"
+        )
+    return f"no checkpoint or summary written{reason}"
+
+
+def _unsaved(runner: Runner) -> str:
+    """What quitting now leaves unsaved (a second signal, while the runner stops)."""
+    if runner.out_dir is None:
+        return "nothing to save (no run directory)"
+    if runner.summary_written:
+        return f"the final checkpoint (step {runner.checkpoint_step}) and summary were written"
+    checkpoint = _checkpoint_on_disk(runner)
+    if checkpoint is None:
+        return "the final checkpoint and summary were not written, nor any checkpoint before"
+    return (
+        f"the final checkpoint and summary were not written; {checkpoint} holds step "
+        f"{runner.checkpoint_step}, metrics.csv and events.jsonl at least up to it"
+    )
+
+
+def _follow_with_bar(runner: Runner, console: Console, interrupts: Interrupts) -> None:
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -164,7 +251,7 @@ def _follow_with_bar(runner: Runner, console: Console) -> None:
         task = bar.add_task(
             runner.config.name, total=runner.config.train.steps, rate="", info="compiling"
         )
-        while not runner.wait(0.1):
+        while not runner.wait(0.1) and interrupts.signum is None:
             _update_bar(bar, task, runner.snapshot())
         _update_bar(bar, task, runner.snapshot())
 
@@ -182,9 +269,9 @@ def _update_bar(bar: Progress, task, snap: Snapshot) -> None:
     )
 
 
-def _follow_with_lines(runner: Runner, console: Console) -> None:
+def _follow_with_lines(runner: Runner, console: Console, interrupts: Interrupts) -> None:
     last = 0.0
-    while not runner.wait(0.1):
+    while not runner.wait(0.1) and interrupts.signum is None:
         now = time.perf_counter()
         if now - last >= PLAIN_EVERY_S:
             last = now

@@ -64,6 +64,18 @@ def _resume_in_place(args: argparse.Namespace) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.headless:
+        from tui.cli.interrupts import Interrupts
+
+        # Before anything heavy: a signal at any moment of the run has an answer.
+        with Interrupts() as interrupts:
+            return _start_run(args, interrupts)
+    return _start_run(args, None)
+
+
+def _start_run(args: argparse.Namespace, interrupts) -> int:
+    """Check, resolve and build the run, then drive it headless (`interrupts` given) or in
+    the dashboard."""
     if args.steps is not None and args.steps < 1:
         raise ConfigError("--steps", "train.steps", "a whole number >= 1", args.steps)
     _resume_in_place(args)
@@ -77,7 +89,7 @@ def _run(args: argparse.Namespace) -> int:
     cfg = _resolve_config(args)
     # Built here, before any UI or kernel, so a mistake in the data (a bad CSV cell) or
     # the checkpoint is exit 2, not a failed run, and leaves the run directory untouched.
-    if args.headless:
+    if interrupts is not None:
         from engine.live.runner import Runner
 
         first = Runner(cfg, out_dir=args.out, resume=args.resume)
@@ -93,12 +105,12 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_OK
     if overwrite:
         print(f"groklab: --out {args.out}: overwriting the run there (--force)", file=sys.stderr)
-    if args.headless:
+    if interrupts is not None:
         from rich.console import Console
 
         from tui.cli.headless import run_headless
 
-        return run_headless(first, Console(), Console(stderr=True))
+        return run_headless(first, Console(), Console(stderr=True), interrupts)
 
     from tui.app import GroklabApp, build_runner
 
