@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field, fields, replace
 from importlib.resources import files
 from pathlib import Path
@@ -792,9 +793,12 @@ def _is_preset_name(spec: str) -> bool:
 def _read_spec(spec: str | Path) -> tuple[str, str, Path, str]:
     """(source, TOML text, folder for relative paths, default name) of a preset or file."""
     text_spec = str(spec)
+    found = False
     if isinstance(spec, str) and _is_preset_name(spec):
         resource = files("presets") / f"{spec}.toml"
-        if resource.is_file():
+        with suppress(OSError):  # a name too long for a file is no preset's either
+            found = resource.is_file()
+        if found:
             return spec, resource.read_text(encoding="utf-8"), Path(str(files("presets"))), spec
     path = Path(spec).expanduser()
     try:

@@ -3,6 +3,8 @@
 # The longest quotation of a user's value in an error message: a message names what was
 # wrong, it never echoes a whole file (or a megabyte of --set) back.
 MAX_QUOTED = 120
+# The longest file name or key shown as it is (a path can be long, but not a page).
+MAX_NAMED = 300
 
 
 def quoted(value: object, limit: int = MAX_QUOTED) -> str:
@@ -28,4 +30,9 @@ class ConfigError(ValueError):
         self.key = key
         self.expected = expected
         self.found = found
-        super().__init__(f"{self.source}: {key}: expected {expected}, found {quoted(found)}")
+        # A file name or key with a newline or an escape code must not break the line.
+        where = ": ".join(
+            s if s.isprintable() and len(s) <= MAX_NAMED else quoted(s, MAX_NAMED)
+            for s in (self.source, key)
+        )
+        super().__init__(f"{where}: expected {expected}, found {quoted(found)}")
