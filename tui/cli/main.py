@@ -55,6 +55,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.steps is not None and args.steps < 1:
         raise ConfigError("--steps", "train.steps", "a whole number >= 1", args.steps)
     cfg = _resolve_config(args)
+    from engine.training.budget import check_memory
+
+    check_memory(cfg)  # before anything is allocated: a config too big is exit 2, not OOM
     if args.headless:
         from rich.console import Console
 
