@@ -169,6 +169,10 @@ class Runner:
         # Built here, in the caller's thread, so a user's mistake found while reading the
         # data (say a bad CSV cell) is a ConfigError for the caller, not a dead run.
         self.session: Session = session_factory(cfg)
+        if self._resume is not None:
+            from engine.store.checkpoint import check
+
+            check(self.session, self._resume)  # a damaged checkpoint is the caller's error too
         self._ready = False  # kernels warm and the session begun
         self.writer = None
         self._summary: dict | None = None

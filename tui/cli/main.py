@@ -39,15 +39,15 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
 
 def _resolve_config(args: argparse.Namespace):
     """The run's config: preset/file (or a checkpoint's) plus --set, --steps and --seed."""
-    from engine.config import load_config, with_overrides
+    from engine.config import load_config
 
     overrides = list(args.overrides)
     if getattr(args, "steps", None) is not None:
         overrides.append(f"train.steps={args.steps}")
     if getattr(args, "resume", None):
-        from engine.store.checkpoint import load_config as checkpoint_config
+        from engine.store.checkpoint import resume_config
 
-        return with_overrides(checkpoint_config(args.resume), overrides, seed=args.seed)
+        return resume_config(args.resume, overrides, seed=args.seed)
     return load_config(args.spec, overrides, seed=args.seed)
 
 
