@@ -220,3 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A user's mistake: one line naming file, key and value; no traceback.
         print(f"groklab: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except MemoryError:
+        # What the memory estimate (engine/training/budget.py) did not foresee.
+        print("groklab: error: out of memory: try smaller sizes", file=sys.stderr)
+        return EXIT_BAD_INPUT
