@@ -159,9 +159,10 @@ def _tampered(path, out, **changes):
     return out
 
 
-@pytest.fixture
-def trained(tmp_path):
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
     """A checkpoint after some steps (best parameters, events, rows and history set)."""
+    tmp_path = tmp_path_factory.mktemp("trained")
     cfg = modular(tmp_path, optim="adamw", batch=16, wd=0.5, steps=10_000)
     session = Session(cfg)
     session.begin()
