@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field, fields, replace
 from importlib.resources import files
 from pathlib import Path
@@ -34,6 +35,17 @@ SCHEDULES = ("constant", "step", "cosine", "warmup")
 
 TEXT_KEYS = ("name", "title", "description", "phenomenon")
 SECTIONS = ("data", "model", "loss", "optim", "train", "convergence", "expect")
+
+# Caps on what a preset file or --set may ask for. Sizes that fit these can still need
+# more memory than the machine has: engine/training/budget.py checks that before a run.
+MAX_PRESET_BYTES = 1 << 20  # a preset is a page of settings; 1 MiB is far beyond any
+MAX_INT = 1 << 53  # every count, seed and step: exact as a float, safe in int64 arithmetic
+MAX_FEATURES = 1_000_000  # data.n_features: its default weights are built when resolving
+MAX_P = 1_000_000  # data.p: primality is checked by trial division when resolving
+MAX_LAYERS = 100  # model.hidden: hidden layers
+MAX_LIST = 1_000_000  # data.weights, data.coeffs: numbers in one list
+MAX_NAME_CHARS = 200  # name, title
+MAX_TEXT_CHARS = 10_000  # description, phenomenon, data.path, data.target
 
 
 # --------------------------------------------------------------------------- dataclasses
@@ -212,12 +224,14 @@ def _is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _integer(lo: int) -> Check:
-    expected = f"an integer >= {lo}"
+def _integer(lo: int, hi: int = MAX_INT) -> Check:
+    expected = f"an integer >= {lo}" if hi == MAX_INT else f"an integer in [{lo}, {hi}]"
 
     def check(value: object) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or value < lo:
             raise _Invalid(expected)
+        if value > hi:
+            raise _Invalid(f"an integer in [{lo}, {hi}]")
         return value
 
     return check
@@ -248,9 +262,12 @@ def _number(
 
 def _numbers(non_empty: bool) -> Check:
     expected = "a non-empty list of finite numbers" if non_empty else "a list of finite numbers"
+    expected += f" (at most {MAX_LIST:,})"
 
     def check(value: object) -> tuple[float, ...]:
         if not isinstance(value, list | tuple) or (non_empty and not value):
+            raise _Invalid(expected)
+        if len(value) > MAX_LIST:
             raise _Invalid(expected)
         if not all(_is_number(v) and math.isfinite(v) for v in value):
             raise _Invalid(expected)
@@ -259,13 +276,15 @@ def _numbers(non_empty: bool) -> Check:
     return check
 
 
-def _integers(lo: int) -> Check:
-    expected = f"a non-empty list of integers >= {lo}"
+def _integers(lo: int, most: int) -> Check:
+    expected = f"a non-empty list of at most {most} integers in [{lo}, {MAX_INT}]"
 
     def check(value: object) -> tuple[int, ...]:
-        if not isinstance(value, list | tuple) or not value:
+        if not isinstance(value, list | tuple) or not 0 < len(value) <= most:
             raise _Invalid(expected)
-        if not all(isinstance(v, int) and not isinstance(v, bool) and v >= lo for v in value):
+        if not all(
+            isinstance(v, int) and not isinstance(v, bool) and lo <= v <= MAX_INT for v in value
+        ):
             raise _Invalid(expected)
         return tuple(value)
 
@@ -293,10 +312,15 @@ def _boolean(value: object) -> bool:
     return value
 
 
-def _text(value: object) -> str:
-    if not isinstance(value, str) or not value:
-        raise _Invalid("a non-empty string")
-    return value
+def _text(most: int) -> Check:
+    expected = f"a non-empty string of at most {most:,} characters"
+
+    def check(value: object) -> str:
+        if not isinstance(value, str) or not 0 < len(value) <= most:
+            raise _Invalid(expected)
+        return value
+
+    return check
 
 
 def _chance(value: object) -> float | None:
@@ -317,7 +341,7 @@ _DATA_CHECKS: dict[str, Check] = {
     "n_test": _integer(0),
     "val_fraction": _FRACTION,
     "test_fraction": _FRACTION,
-    "n_features": _integer(1),
+    "n_features": _integer(1, MAX_FEATURES),
     "weights": _numbers(non_empty=True),
     "intercept": _number(),
     "noise": _NON_NEGATIVE,
@@ -327,11 +351,11 @@ _DATA_CHECKS: dict[str, Check] = {
     "label_noise": _FRACTION,
     "jitter": _NON_NEGATIVE,
     "classes": _integer(2),
-    "p": _integer(2),
+    "p": _integer(2, MAX_P),
     "op": _choice(MODULAR_OPS),
     "train_fraction": _number(0.0, 1.0, lo_open=True, hi_open=True),
-    "path": _text,
-    "target": _text,
+    "path": _text(MAX_TEXT_CHARS),
+    "target": _text(MAX_TEXT_CHARS),
     "standardize": _boolean,
 }
 _SPLIT = {"val_fraction": 0.2, "test_fraction": 0.2}
@@ -365,7 +389,7 @@ _MODEL_CHECKS: dict[str, Check] = {
     "bias": _boolean,
     "init_scale": _NON_NEGATIVE,
     "degree": _integer(1),
-    "hidden": _integers(1),
+    "hidden": _integers(1, MAX_LAYERS),
     "activation": _choice(ACTIVATIONS),
 }
 _MODEL_COMMON = {"bias": True, "init_scale": 1.0}
@@ -513,6 +537,8 @@ def _parse_override(text: str) -> tuple[str, str, object]:
         parsed = tomllib.loads("v = " + raw_value)
     except tomllib.TOMLDecodeError:
         parsed = {}
+    except RecursionError:
+        raise ConfigError(OVERRIDE_SOURCE, dotted.strip(), _SHALLOW, "deeper nesting") from None
     # More than one key means the text smuggled in a newline: take it literally.
     value = parsed["v"] if list(parsed) == ["v"] else raw_value.strip()
     return parts[0].strip(), parts[1].strip(), value
@@ -694,8 +720,9 @@ def _build(
     top_expected = f"a top-level key ({', '.join(TEXT_KEYS)}) or section ({', '.join(SECTIONS)})"
     for key, value in doc.items():
         if key in TEXT_KEYS:
-            if not isinstance(value, str):
-                raise ConfigError(source, key, "a string", value)
+            most = MAX_NAME_CHARS if key in ("name", "title") else MAX_TEXT_CHARS
+            if not isinstance(value, str) or len(value) > most:
+                raise ConfigError(source, key, f"a string of at most {most:,} characters", value)
         elif key in SECTIONS:
             if not isinstance(value, dict):
                 raise ConfigError(source, key, f"a table [{key}]", value)
@@ -776,16 +803,28 @@ def _is_preset_name(spec: str) -> bool:
 def _read_spec(spec: str | Path) -> tuple[str, str, Path, str]:
     """(source, TOML text, folder for relative paths, default name) of a preset or file."""
     text_spec = str(spec)
+    found = False
     if isinstance(spec, str) and _is_preset_name(spec):
         resource = files("presets") / f"{spec}.toml"
-        if resource.is_file():
+        with suppress(OSError):  # a name too long for a file is no preset's either
+            found = resource.is_file()
+        if found:
             return spec, resource.read_text(encoding="utf-8"), Path(str(files("presets"))), spec
     path = Path(spec).expanduser()
-    if not path.is_file():
+    try:
+        is_file = path.is_file()  # False for a folder, a FIFO or a device: never opened
+    except OSError as exc:  # a name too long, say
+        raise ConfigError(text_spec, "file", "a readable .toml file", exc.strerror) from None
+    if not is_file:
         expected = "a bundled preset name or an existing .toml file"
         raise ConfigError(text_spec, "file", expected, text_spec)
     try:
-        text = path.read_bytes().decode("utf-8")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_PRESET_BYTES + 1)
+        if len(data) > MAX_PRESET_BYTES:
+            expected = f"a preset file of at most {MAX_PRESET_BYTES >> 20} MiB"
+            raise ConfigError(text_spec, "file", expected, f"{path.stat().st_size:,} bytes")
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(text_spec, "file", "a readable UTF-8 .toml file", str(exc)) from None
     return text_spec, text, path.resolve().parent, path.stem
@@ -796,6 +835,11 @@ def _parse_toml(text: str, source: str) -> dict[str, object]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:  # its message carries "(at line L, column C)"
         raise ConfigError(source, "<toml>", "valid TOML", str(exc)) from None
+    except RecursionError:  # tomllib recurses once per level of nested arrays or tables
+        raise ConfigError(source, "<toml>", _SHALLOW, "arrays or tables nested deeper") from None
+
+
+_SHALLOW = "TOML nested at most a few hundred levels deep"
 
 
 # --------------------------------------------------------------------------- public API

@@ -18,7 +18,7 @@ LAYERS = (
     ("engine", "engine.errors", "engine.vocabulary"),
     ("engine.config",),
     ("engine.numerics",),
-    ("engine.training",),
+    ("engine.training", "engine.training.budget"),
     ("engine.store",),
     ("engine.live",),
     ("engine.bench",),

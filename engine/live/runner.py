@@ -212,8 +212,9 @@ class Runner:
         if self._resume is not None:
             from engine.store.checkpoint import load_into
 
-            # Here too, and before any file of the run directory is touched: a checkpoint
-            # that does not load or fit the config fails the caller and changes nothing.
+            # Here, before any file of the run directory is touched: a checkpoint that is
+            # damaged or does not fit the config (checked member by member) fails the
+            # caller and changes nothing.
             load_into(self.session, self._resume)
         self._ready = False  # kernels warm and the session begun
         # A stop and the start of training exclude each other: a run stopped before it

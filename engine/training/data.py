@@ -11,9 +11,11 @@ rows' statistics, kept (`Scaling`) so that weights can be reported in the file's
 
 from __future__ import annotations
 
+import array
 import csv
 import itertools
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
@@ -531,56 +533,129 @@ def _modular_sizes(n: int, d: DataConfig, source: str) -> tuple[int, int, int]:
 
 # --------------------------------------------------------------------------- CSV
 
+# Caps on a CSV file: a lab's tables are small. A file within them can still need more
+# memory than the machine has; engine/training/budget.py checks that before reading it.
+MAX_CSV_BYTES = 64 << 20
+MAX_CSV_ROWS = 2_000_000
+MAX_CSV_COLUMNS = 10_000
+MAX_CELL_CHARS = 64  # a number never needs more
+MAX_NAME_CHARS = 200  # a column's name
+MAX_CSV_CLASSES = 1000  # class labels 0 .. MAX_CSV_CLASSES - 1
+# The longest line: a row of MAX_CSV_COLUMNS cells of the longest kind (names or numbers).
+MAX_LINE_CHARS = MAX_CSV_COLUMNS * (MAX_NAME_CHARS + 1)
+# How much of the file's own text an error message quotes: the data.path may be any
+# readable file (a CSV error must not print the lines of /etc/passwd).
+SNIPPET_CHARS = 40
+
+
+def _snippet(text: str) -> str:
+    """At most SNIPPET_CHARS of a cell or a name from the file (messages repr() it: escaped,
+    on one line)."""
+    return text if len(text) <= SNIPPET_CHARS else text[:SNIPPET_CHARS] + "..."
+
+
+def _column(name: str) -> str:
+    return f"column {_snippet(name)!r}"
+
+
+def _bounded_lines(handle, path: str):
+    """The file's lines, refusing one longer than MAX_LINE_CHARS before it is all in memory."""
+    number = 0
+    while line := handle.readline(MAX_LINE_CHARS + 1):
+        number += 1
+        if len(line) > MAX_LINE_CHARS:
+            expected = f"lines of at most {MAX_LINE_CHARS:,} characters"
+            raise ConfigError(path, f"line {number}", expected, "a longer line")
+        yield line
+
+
+def _read_header(reader, path: str) -> list[str]:
+    header = [h.strip() for h in next(reader, [])]
+    if not any(header):
+        raise ConfigError(path, "header", "a header row of column names", "empty file")
+    if len(header) > MAX_CSV_COLUMNS:
+        expected = f"at most {MAX_CSV_COLUMNS:,} columns"
+        raise ConfigError(path, "header", expected, f"{len(header):,} columns")
+    if len(header) < 2:
+        expected = "at least one feature column besides the target (2 columns or more)"
+        raise ConfigError(path, "header", expected, f"{len(header)} column")
+    for name in header:
+        if len(name) > MAX_NAME_CHARS:
+            expected = f"column names of at most {MAX_NAME_CHARS} characters"
+            raise ConfigError(path, "header", expected, _snippet(name))
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            raise ConfigError(path, "header", "distinct column names", _snippet(name))
+        seen.add(name)
+    return header
+
 
 def _read_csv(path: str) -> tuple[list[str], np.ndarray, list[int]]:
     """Header, all cells as float64, and each data row's line number (the header is line 1)."""
+    reader = None
     try:
+        size = os.stat(path).st_size
+        if size > MAX_CSV_BYTES:
+            expected = f"a CSV file of at most {MAX_CSV_BYTES >> 20} MiB"
+            raise ConfigError(path, "data.path", expected, f"{size:,} bytes")
         with open(path, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
-            header = [h.strip() for h in next(reader, [])]
-            if not any(header):
-                raise ConfigError(path, "header", "a header row of column names", "empty file")
-            if len(set(header)) != len(header):
-                raise ConfigError(path, "header", "distinct column names", header)
-            rows, lines = [], []
+            reader = csv.reader(_bounded_lines(handle, path))
+            header = _read_header(reader, path)
+            width = len(header)
+            cells, lines = array.array("d"), []
             for row in reader:
                 if not row:
                     continue  # blank line
                 line = reader.line_num
-                if len(row) != len(header):
-                    raise ConfigError(path, f"row {line}", f"{len(header)} columns", len(row))
-                rows.append(
-                    [_cell(path, line, name, cell) for name, cell in zip(header, row, strict=True)]
-                )
+                if len(row) != width:
+                    raise ConfigError(path, f"row {line}", f"{width} columns", len(row))
+                if len(lines) == MAX_CSV_ROWS:
+                    raise ConfigError(
+                        path, f"row {line}", f"at most {MAX_CSV_ROWS:,} data rows", "more"
+                    )
+                cells.extend(_cell(path, line, name, cell) for name, cell in zip(header, row))
                 lines.append(line)
+    except csv.Error as exc:  # a NUL byte, an unclosed quote...: says what, never the text
+        where = f"line {reader.line_num}" if reader is not None else "data.path"
+        raise ConfigError(path, where, "CSV text", str(exc)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(path, "data.path", "a readable UTF-8 CSV file", str(exc)) from None
-    if not rows:
+    if not lines:
         raise ConfigError(path, "rows", "at least one data row below the header", 0)
-    return header, np.array(rows, dtype=np.float64), lines
+    table = np.frombuffer(cells, dtype=np.float64).reshape(len(lines), width)
+    return header, table, lines
 
 
 def _cell(path: str, line: int, column: str, cell: str) -> float:
     try:
-        value = float(cell)
+        value = float(cell) if len(cell) <= MAX_CELL_CHARS else math.nan
     except ValueError:
         value = math.nan
     if not math.isfinite(value):
-        raise ConfigError(path, f"row {line}, column {column!r}", "a finite number", cell)
+        expected = f"a finite number (at most {MAX_CELL_CHARS} characters)"
+        raise ConfigError(path, f"row {line}, {_column(column)}", expected, _snippet(cell))
     return value
 
 
 def _class_labels(path: str, target: str, y: np.ndarray, lines: list[int]) -> np.ndarray:
-    """Targets for cross_entropy: whole numbers >= 0, at least two classes."""
-    bad = np.flatnonzero((y < 0) | (y != np.round(y)))
+    """Targets for cross_entropy: whole numbers from 0 to MAX_CSV_CLASSES - 1, two or more."""
+    bad = np.flatnonzero((y < 0) | (y >= MAX_CSV_CLASSES) | (y != np.round(y)))
     if bad.size:
-        where = f"row {lines[bad[0]]}, column {target!r}"
-        expected = "an integer class label >= 0 (loss.kind = 'cross_entropy')"
+        where = f"row {lines[bad[0]]}, {_column(target)}"
+        expected = (
+            f"an integer class label in [0, {MAX_CSV_CLASSES - 1}] (loss.kind = 'cross_entropy')"
+        )
         raise ConfigError(path, where, expected, float(y[bad[0]]))
     labels = y.astype(np.int64)
     if labels.max() < 1:
-        raise ConfigError(path, f"column {target!r}", "at least two classes (0 and 1)", 1)
+        raise ConfigError(path, _column(target), "at least two classes (0 and 1)", 1)
     return labels
+
+
+def _columns_text(header: list[str], most: int = 8) -> str:
+    shown = ", ".join(repr(_snippet(h)) for h in header[:most])
+    return shown + (f" and {len(header) - most} more" if len(header) > most else "")
 
 
 def _csv(d: DataConfig, classification: bool, rng: np.random.Generator) -> Dataset:
@@ -588,10 +663,8 @@ def _csv(d: DataConfig, classification: bool, rng: np.random.Generator) -> Datas
     header, table, lines = _read_csv(path)
     target = header[-1] if d.target is None else d.target
     if target not in header:
-        raise ConfigError(path, "data.target", "one of the columns " + ", ".join(header), target)
-    if len(header) < 2:
-        expected = "at least one feature column besides the target"
-        raise ConfigError(path, "header", expected, header)
+        expected = "one of the columns " + _columns_text(header)
+        raise ConfigError(path, "data.target", expected, _snippet(target))
     t = header.index(target)
     X, y = np.delete(table, t, axis=1), table[:, t]
     if classification:

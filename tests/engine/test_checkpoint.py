@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
 
 from engine.config import with_overrides
+from engine.errors import ConfigError
 from engine.store import checkpoint
 from engine.training.session import Session
 from tests.configs import linear, modular
@@ -135,3 +137,98 @@ def test_same_seed_same_parameters_after_n_steps_other_seed_different(tmp_path):
 
     np.testing.assert_array_equal(params_after(3), params_after(3))
     assert not np.array_equal(params_after(3), params_after(4))
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _members(path):
+    with np.load(path, allow_pickle=False) as data:
+        return {k: data[k] for k in data.files}
+
+
+def _tampered(path, out, **changes):
+    members = _members(path)
+    for key, value in changes.items():
+        key = key.replace("__", ".")
+        if value is None:
+            members.pop(key)
+        else:
+            members[key] = value
+    np.savez(out, **members)
+    return out
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A checkpoint after some steps (best parameters, events, rows and history set)."""
+    tmp_path = tmp_path_factory.mktemp("trained")
+    cfg = modular(tmp_path, optim="adamw", batch=16, wd=0.5, steps=10_000)
+    session = Session(cfg)
+    session.begin()
+    run_steps(session, 30)
+    path = tmp_path / "ck.npz"
+    checkpoint.save(session, path)
+    return cfg, path
+
+
+def test_a_trained_checkpoint_passes_its_checks(trained):
+    cfg, path = trained
+    assert "best_params" in _members(path)  # the optional member is there
+    checkpoint.check(Session(cfg), path)
+
+
+def _state(path):
+    return json.loads(str(_members(path)["state"]))
+
+
+@pytest.mark.parametrize(
+    ("change", "member"),
+    [
+        (lambda m, s: {"param__1__weight": np.zeros((3, 3))}, "param.1.weight"),
+        (lambda m, s: {"optim__v": m["optim.v"].astype(np.float32)}, "optim.v"),
+        (lambda m, s: {"best_params": np.zeros(2)}, "best_params"),
+        (lambda m, s: {"optim__grad": None}, "optim.grad"),
+        (lambda m, s: {"mystery": np.zeros(1)}, "mystery"),
+        (lambda m, s: {"history__meta": np.array([1, 8, 8])}, "history.meta"),
+        (lambda m, s: {"state": np.array(json.dumps({**s, "step": s["target_steps"] + 1}))},
+         "state.step"),
+        (lambda m, s: {"state": np.array(json.dumps({**s, "epoch": -1.0}))}, "state.epoch"),
+        (lambda m, s: {"state": np.array(json.dumps({**s, "events": [{"step": 0}]}))},
+         "state.events[0]"),
+        (lambda m, s: {"state": np.array(json.dumps({**s, "monitor": {**s["monitor"], "x": 1}}))},
+         "state.monitor.x"),
+        (lambda m, s: {"state": np.array(json.dumps({**s, "last_ratio": "fast"}))},
+         "state.last_ratio"),
+    ],
+)  # fmt: skip
+def test_a_tampered_checkpoint_is_refused_naming_the_member(trained, tmp_path, change, member):
+    cfg, path = trained
+    changes = change(_members(path), _state(path))
+    bad = _tampered(path, tmp_path / "bad.npz", **changes)
+    with pytest.raises(ConfigError) as info:
+        checkpoint.check(Session(cfg), bad)
+    assert info.value.key == member and info.value.source == str(bad)
+
+
+def test_a_fifo_is_refused_without_being_opened(tmp_path):
+    fifo = tmp_path / "ck.npz"
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigError, match="a FIFO"):
+        checkpoint.load_config(fifo)  # opening it would wait for a writer forever
+
+
+def test_resume_refuses_changes_to_what_the_arrays_were_made_for(trained):
+    cfg, path = trained
+    assert checkpoint.resume_config(path, ["train.steps=20000", "optim.lr=0.5"]).optim.lr == 0.5
+    for overrides, seed, key in [
+        (["model.kind=linear"], None, "model.kind"),
+        (["model.hidden=[8]"], None, "model.hidden"),
+        (["data.p=13"], None, "data.p"),
+        (["train.precision=float32"], None, "train.precision"),
+        ([], 7, "train.seed"),
+    ]:
+        with pytest.raises(ConfigError) as info:
+            checkpoint.resume_config(path, overrides, seed=seed)
+        assert info.value.key == key
+        assert info.value.source == ("--seed" if seed is not None else "--set")

@@ -12,6 +12,7 @@ import pytest
 
 from engine.config import (
     DATA_KINDS,
+    MAX_PRESET_BYTES,
     MODEL_KINDS,
     OPTIM_KINDS,
     REGRESSION_DATA,
@@ -137,6 +138,21 @@ BAD = [
     bad("zero-init-mlp", "[model]\nkind = 'mlp'\ninit_scale = 0",
         ["model.init_scale", "> 0 for model.kind='mlp'", "hidden unit"]),
     bad("negative-init", "[model]\ninit_scale = -1", ["model.init_scale", ">= 0"]),
+    # caps: sizes resolved before any memory estimate, and nesting that would recurse away
+    bad("steps-beyond-2-53", "[train]\nsteps = 9007199254740993",
+        ["train.steps", "[1, 9007199254740992]"]),
+    bad("n-features-cap", "[data]\nkind = 'linear'\nn_features = 1000001",
+        ["data.n_features", "[1, 1000000]"]),
+    bad("p-cap", "[data]\nkind = 'modular'\np = 1000003\nop = 'div'", ["data.p", "1000000"]),
+    bad("too-many-layers", "[model]\nkind = 'mlp'\nhidden = [" + "2, " * 101 + "]",
+        ["model.hidden", "at most 100 integers"]),
+    bad("name-too-long", "name = '" + "n" * 201 + "'", ["name", "at most 200 characters", "..."]),
+    bad("toml-nested-deep", "[data]\nkind = " + "[" * 2000 + "]" * 2000,
+        ["<toml>", "nested", "deeper"]),
+    bad("override-nested-deep", "", ["--set", "data.n", "nested"],
+        overrides=["data.n=" + "[" * 2000 + "]" * 2000]),
+    bad("override-huge-list-is-cut-short", "", ["model.hidden", "..."],
+        overrides=["model.kind=mlp", "model.hidden=[" + "0, " * 2_000 + "]"]),
     bad("override-no-equals", "", ["--set", "'foo'"], overrides=["foo"]),
     bad("override-too-many-dots", "", ["--set", "a.b.c", "'a.b.c=1'"], overrides=["a.b.c=1"]),
     bad("override-unknown-key", "", ["--set", "optim.lrr", "found 1"], overrides=["optim.lrr=1"]),
@@ -158,6 +174,19 @@ def test_bad_configuration_is_a_config_error(tmp_path, text, overrides, extra, n
     message = str(info.value)
     for needle in needles:
         assert needle in message, (needle, message)
+
+
+def test_a_preset_file_over_1_mib_is_refused_unread(tmp_path):
+    path = write(tmp_path, "# " + "x" * MAX_PRESET_BYTES + "\n")
+    with pytest.raises(ConfigError, match="at most 1 MiB") as info:
+        load_config(path)
+    assert info.value.source == str(path) and len(str(info.value)) < 300
+
+
+def test_a_message_quotes_a_value_shortly(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load(tmp_path, "[train]\nsteps = '" + "x" * 10_000 + "'")
+    assert len(str(info.value)) < 300 and str(info.value).endswith("...")
 
 
 def test_file_errors_name_the_file(tmp_path):

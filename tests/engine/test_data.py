@@ -11,7 +11,7 @@ import pytest
 
 from engine.config import CLASSIFICATION_DATA, DATA_KINDS, load_config
 from engine.errors import ConfigError
-from engine.training.data import Dataset, make_dataset
+from engine.training.data import MAX_CSV_BYTES, Dataset, make_dataset
 
 GENERATED = [kind for kind in DATA_KINDS if kind != "csv"]
 POINT_CLOUDS = [kind for kind in CLASSIFICATION_DATA if kind != "modular"]
@@ -272,6 +272,20 @@ def test_csv_classification(tmp_path):
         ("x,x\n1,2\n", ["header", "distinct"]),
         ("y\n1\n2\n", ["header", "feature column"]),
         ("x,y\n", ["rows", "at least one data row"]),
+        # caps, each said plainly
+        pytest.param(
+            "x,y\n1," + "9" * 65 + "\n",
+            ["row 2", "at most 64 characters", "'" + "9" * 40 + "...'"],
+            id="long-cell",
+        ),
+        pytest.param(
+            "a," * 10_000 + "y\n", ["header", "at most 10,000 columns", "10,001"], id="wide"
+        ),
+        pytest.param("x," + "n" * 201 + "\n1,2\n", ["header", "at most 200"], id="long-name"),
+        pytest.param(
+            "x,y\n1," + "2" * 200_000 + "\n", ["line 2", "CSV text", "field"], id="huge-field"
+        ),
+        pytest.param("x,y\n1," + "2" * 2_100_000 + "\n", ["line 2", "at most"], id="huge-line"),
     ],
 )
 def test_csv_errors_name_the_file_and_place(tmp_path, text, needles):
@@ -280,6 +294,34 @@ def test_csv_errors_name_the_file_and_place(tmp_path, text, needles):
     assert info.value.source.endswith("table.csv")
     for needle in needles:
         assert needle in str(info.value)
+
+
+def test_csv_errors_quote_a_short_snippet_never_the_lines(tmp_path):
+    """data.path may name any readable file: the message must not print its lines."""
+    lines = [f"user{i}:x:{i}:{i}:A Person {i},room {i},:/home/user{i}:/bin/sh" for i in range(3)]
+    text = "\n".join(lines) + "\n"
+    with pytest.raises(ConfigError) as info:
+        csv_dataset(tmp_path, text)
+    message = str(info.value)
+    assert "row 2" in message and "\n" not in message
+    for line in lines:
+        assert line not in message
+    with pytest.raises(ConfigError, match="2 columns or more") as one_column:
+        csv_dataset(tmp_path, "\n".join(line.replace(",", ";") for line in lines))
+    assert "user0" not in str(one_column.value)
+
+
+def test_csv_class_labels_are_capped(tmp_path):
+    with pytest.raises(ConfigError, match=r"in \[0, 999\]"):
+        csv_dataset(tmp_path, "x,label\n1,0\n2,1000\n3,1\n", loss="cross_entropy")
+
+
+def test_csv_over_the_size_cap_is_refused_unread(tmp_path):
+    path = tmp_path / "table.csv"
+    with path.open("wb") as handle:
+        handle.truncate(MAX_CSV_BYTES + 1)  # sparse: nothing written, nothing read
+    with pytest.raises(ConfigError, match="at most 64 MiB"):
+        dataset(tmp_path, "[data]\nkind = 'csv'\npath = 'table.csv'\n")
 
 
 def test_csv_needs_two_classes(tmp_path):

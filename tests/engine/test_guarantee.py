@@ -11,6 +11,7 @@ import pytest
 from engine.config import load_config, with_overrides
 from engine.numerics.optim import HParams
 from engine.training.guarantee import (
+    MAX_ANALYSED,
     Guarantee,
     _Iteration,
     observed_contraction,
@@ -228,11 +229,16 @@ def test_sgd_batch_1_at_lr_1_is_not_promised_to_converge():
     assert session.monitor.status == "diverged"
 
 
-def test_too_large_to_analyse():
+def test_too_many_features_skip_the_dense_algebra_and_say_so():
     rng = np.random.default_rng(0)
-    x, y = rng.normal(size=(10, 2001)), rng.normal(size=(10, 1))
-    g = quadratic_guarantee(x, y, False, hparams(), 1e-6, np.zeros(2001))
-    assert not g.applies and "too large" in g.reason and "verdict" not in dict(g.rows())
+    n = MAX_ANALYSED + 1
+    x, y = rng.normal(size=(10, n)), rng.normal(size=(10, 1))
+    g = quadratic_guarantee(x, y, False, hparams(), 1e-6, np.zeros(n))
+    assert not g.applies and "verdict" not in dict(g.rows())
+    assert f"not computed: {n} features are too many for the dense eigen-decomposition" in (
+        g.summary()
+    )
+    assert np.isnan(g.lstsq_params).all() and g.lstsq_params.shape == (n,)
 
 
 def test_least_squares_solution_and_spectrum_on_a_known_problem():

@@ -42,15 +42,15 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
 
 def _resolve_config(args: argparse.Namespace):
     """The run's config: preset/file (or a checkpoint's) plus --set, --steps and --seed."""
-    from engine.config import load_config, with_overrides
+    from engine.config import load_config
 
     overrides = list(args.overrides)
     if getattr(args, "steps", None) is not None:
         overrides.append(f"train.steps={args.steps}")
     if getattr(args, "resume", None):
-        from engine.store.checkpoint import load_config as checkpoint_config
+        from engine.store.checkpoint import resume_config
 
-        return with_overrides(checkpoint_config(args.resume), overrides, seed=args.seed)
+        return resume_config(args.resume, overrides, seed=args.seed)
     return load_config(args.spec, overrides, seed=args.seed)
 
 
@@ -87,6 +87,9 @@ def _start_run(args: argparse.Namespace, interrupts) -> int:
         resumed_dir = os.path.dirname(os.path.abspath(args.resume)) if args.resume else None
         overwrite = check_out_dir(args.out, resumed_dir=resumed_dir, force=args.force)
     cfg = _resolve_config(args)
+    from engine.training.budget import check_memory
+
+    check_memory(cfg)  # before anything is allocated: a config too big is exit 2, not OOM
     # Built here, before any UI or kernel, so a mistake in the data (a bad CSV cell) or
     # the checkpoint is exit 2, not a failed run, and leaves the run directory untouched.
     if interrupts is not None:
@@ -295,4 +298,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         # A user's mistake: one line naming file, key and value; no traceback.
         print(f"groklab: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except MemoryError:
+        # What the memory estimate (engine/training/budget.py) did not foresee.
+        print("groklab: error: out of memory: try smaller sizes", file=sys.stderr)
         return EXIT_BAD_INPUT
