@@ -152,12 +152,14 @@ class Replay:
             )
         self.commands = read_commands(_required(self.dir, "events.jsonl"))
         self.rows = _recorded_rows(_required(self.dir, "metrics.csv"))
-        self.saved = load_state(self.checkpoint)
+        # The session the replay trains, fresh: the checkpoint is checked against it.
+        self.session = Session(self.cfg)
+        self.saved = load_state(self.checkpoint, self.session)
 
     def run(self) -> ReplayResult:
         from engine.live.runner import warm_up_kernels
 
-        session = Session(self.cfg)
+        session = self.session
         warm_up_kernels(session.trainer.dtype)
         replayed: list[list[str]] = []
         session.listeners.append(

@@ -349,7 +349,8 @@ def _check_state(path: Path, state: dict, arrays: Mapping[str, np.ndarray], fres
     if step > target:
         raise _refuse(path, "state.step", f"a step <= target_steps ({target})", step)
     _whole(path, "state.seed", state["seed"], 0)
-    for key in ("epoch", "elapsed", "steps_per_s"):
+    _whole(path, "state.rows_seen", state["rows_seen"], 0)
+    for key in ("elapsed", "steps_per_s"):
         _non_negative(path, f"state.{key}", state[key])
     n_rows = arrays["sampler.perm"].shape[0]
     _whole(path, "state.sampler.pos", state["sampler"]["pos"], 0, n_rows)
