@@ -13,14 +13,15 @@ RunConfigs or PresetEntry).
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from textual.app import App
+from textual.notifications import SeverityLevel
 
 from engine.live.control import RunControl
-from tui.commands import GroklabCommands
+from tui.commands import GroklabCommands, GroklabPalette
+from tui.format import printable
 from tui.screens.dashboard import POLL_INTERVAL, REDRAW_INTERVAL, DashboardScreen
 from tui.screens.host import PresetEntry, PresetSource, bundled_presets, to_entries
 from tui.screens.picker import PickerScreen
@@ -73,6 +74,38 @@ class GroklabApp(App[None]):
         self.poll_interval = poll_interval  # the dashboard's timers (tests make them short)
         self.redraw_interval = redraw_interval
         self.runner: RunControl | None = None
+        self.crash: BaseException | None = None  # the unexpected error that ended the app
+
+    def _handle_exception(self, error: Exception) -> None:
+        # Textual prints the traceback and exits with return_code 1; the command line
+        # adds the one-line message and keeps the status (tui/cli/main.py).
+        if self.crash is None:
+            self.crash = error
+        super()._handle_exception(error)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Every notification is plain text, whatever `markup` asks: they quote preset
+        names, paths and error messages, whose brackets are not markup."""
+        super().notify(
+            printable(message, newlines=True),
+            title=printable(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
+
+    def action_command_palette(self) -> None:
+        """App.action_command_palette, opening the palette that survives fast keys."""
+        if self.use_command_palette and not GroklabPalette.is_open(cast(Any, self)):
+            self.push_screen(GroklabPalette(id="--command-palette"))
 
     # -- presets -------------------------------------------------------------------
 
@@ -146,9 +179,16 @@ class GroklabApp(App[None]):
     def _stop_in_background(self) -> None:
         runner, self.runner = self.runner, None
         if runner is not None:
+            held = [runner]
+
+            def stop() -> None:
+                # Let go of the runner once stopped: the finished worker lingers (in a
+                # context variable) and kept a whole old run alive with it.
+                held.pop().stop()
+
             # stop() joins the training thread (up to its timeout): not on the UI thread.
             self.run_worker(
-                partial(runner.stop),
+                stop,
                 thread=True,
                 exit_on_error=False,
                 group="stop",

@@ -7,10 +7,40 @@ from functools import partial
 from typing import Any
 
 from textual.binding import Binding
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.command import (
+    Command,
+    CommandList,
+    CommandPalette,
+    DiscoveryHit,
+    Hit,
+    Hits,
+    Matcher,
+    Provider,
+)
+from textual.content import Content
 
+from tui.format import printable
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.host import RunHost
+
+
+class GroklabPalette(CommandPalette):
+    """Textual's command palette, without two crashes under fast keys: a page key pressed
+    before the command list is laid out (KeyError in OptionList._move_page, which reads
+    a line map built at layout), and a search finishing after the palette was closed
+    (NoMatches: its widgets are gone). Then the key, or the late result, does nothing."""
+
+    def _action_command_list(self, action: str) -> None:
+        try:
+            super()._action_command_list(action)
+        except (KeyError, IndexError):
+            pass
+
+    def _refresh_command_list(
+        self, command_list: CommandList, commands: list[Command], clear_current: bool
+    ) -> None:
+        if not (self._closing or self._closed or self._pruning):
+            super()._refresh_command_list(command_list, commands, clear_current)
 
 
 class GroklabCommands(Provider):
@@ -47,11 +77,26 @@ class GroklabCommands(Provider):
 
     async def discover(self) -> Hits:
         for text, help_text, command in self._commands():
-            yield DiscoveryHit(text, command, text=text, help=help_text)
+            yield DiscoveryHit(Content(printable(text)), command, text=text, help=_plain(help_text))
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for text, help_text, command in self._commands():
             score = matcher.match(text)
             if score > 0:
-                yield Hit(score, matcher.highlight(text), command, text=text, help=help_text)
+                display = _highlight(matcher, text)
+                yield Hit(score, display, command, text=text, help=_plain(help_text))
+
+
+def _plain(text: str) -> Any:
+    """Help text the palette shows as it is: it reads a str as markup, a Content as is."""
+    return Content(printable(text))
+
+
+def _highlight(matcher: Matcher, text: str) -> Content:
+    """matcher.highlight(text) for text that is not markup (a preset's name may hold
+    brackets): the matches are found on a copy without brackets, which the highlighter
+    would read as markup, and their styles laid over the text as it is."""
+    shown = printable(text)
+    spans = matcher.highlight(shown.replace("[", "\u27e6")).spans
+    return Content(shown, spans=list(spans))

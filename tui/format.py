@@ -1,8 +1,10 @@
-"""How every number on screen and in the bench table is written: one rule, one place."""
+"""How every number on screen and in the bench table is written, and how a user's text is
+made safe to show: one rule each, one place."""
 
 from __future__ import annotations
 
 import math
+import unicodedata
 
 MISSING = "—"  # a value that does not exist (yet)
 
@@ -31,3 +33,25 @@ def format_value(value: object, digits: int = 4, spec: str | None = None) -> str
     if 1e4 <= abs(v) < 1e6:
         return f"{v:,.0f}"
     return f"{v:.{digits}g}"  # 0.01235, 1.5e-07, 3.2e+09
+
+
+def printable(text: object, *, newlines: bool = False) -> str:
+    """`text` with every control or format character (ESC, BEL, bidi overrides...) written
+    out as an escape such as \\x1b, so a preset's name, a CSV cell or an error message can
+    neither drive the terminal nor reorder what is shown; tabs become spaces and, unless
+    `newlines`, newlines too. Markup needs no escaping here: callers show the result as
+    plain text (rich Text, Textual Content, markup=False)."""
+    text = str(text)
+    if text.isprintable():
+        return text  # the common case, at C speed
+    out = []
+    for ch in text:
+        if ch == "\n" and newlines:
+            out.append(ch)
+        elif ch in "\t\n":
+            out.append(" ")
+        elif unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+        else:
+            out.append(ch)
+    return "".join(out)

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from engine.bench.launch import groklab_command
 from engine.config import load_config
 from engine.training.trainer import Trainer
 
@@ -173,18 +173,8 @@ def time_w5(repeat: int) -> float:
     """Median wall seconds from process start to grokked for the grokking-mod97 preset."""
     cfg = load_config("grokking-mod97")
     steps = str(cfg.train.steps)
-    cmd = [
-        sys.executable,
-        "-m",
-        "tui",
-        "run",
-        "grokking-mod97",
-        "--headless",
-        "--steps",
-        steps,
-        "--set",
-        "train.stop_on_converged=true",
-    ]
+    run = ("run", "grokking-mod97", "--headless", "--steps", steps)
+    cmd = groklab_command(*run, "--set", "train.stop_on_converged=true")
     subprocess.run(cmd, capture_output=True, check=False)  # warm the compile cache
     times = []
     for _ in range(repeat):

@@ -489,11 +489,12 @@ class Runner:
         self.session.note("extend", f"continuing to step {target}", data={"target": target})
 
     def _export(self, path: Path | None) -> Path:
+        from engine.store.files import safe_file_stem
         from engine.store.rundir import write_metrics_csv
 
         if path is None:
             base = self.out_dir if self.out_dir is not None else Path.cwd()
-            path = base / f"{self.config.name}-step{self.session.step}-metrics.csv"
+            path = base / f"{safe_file_stem(self.config.name)}-step{self.session.step}-metrics.csv"
         write_metrics_csv(path, self.session)
         self.session.note("export", f"metrics written to {path}")
         return path

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -48,6 +49,22 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+MAX_STEM = 64
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_file_stem(name: str, max_len: int = MAX_STEM) -> str:
+    """`name` (a preset's, say: anything a user wrote) as one harmless file-name part.
+
+    Only ASCII letters, digits, '.', '-' and '_' are kept, every other run of characters
+    (path separators, spaces, control and markup characters) becomes one '_'; runs of
+    dots shrink to one and leading dots and dashes go, so the result is never '..', a
+    hidden file or an option; at most `max_len` characters, and never empty.
+    """
+    stem = re.sub(r"\.{2,}", ".", _UNSAFE.sub("_", name)).lstrip(".-")[:max_len]
+    return stem.rstrip(".") or "run"
 
 
 def json_safe(value):

@@ -15,12 +15,12 @@ import asyncio
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 
 import numpy as np
 
+from engine.bench.launch import python_command
 from engine.bench.workloads import workload_config
 from engine.config import with_overrides
 from engine.live.runner import Runner
@@ -114,7 +114,7 @@ def startup_times(warm: bool) -> dict:
     )
     launched = time.time()
     result = subprocess.run(
-        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+        python_command(script), env=env, capture_output=True, text=True, check=True
     )
     if cache is not None:
         cache.cleanup()

@@ -22,11 +22,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from engine.live.runner import Runner
 from engine.live.snapshot import Snapshot
 from engine.vocabulary import RunState
 from tui.cli.interrupts import Interrupts, quit_now
+from tui.format import printable
 
 PLAIN_EVERY_S = 1.0
 EXIT_INTERRUPTED = 130
@@ -61,7 +63,9 @@ def _progress_line(snap: Snapshot) -> str:
 
 
 def summary_table(snap: Snapshot, summary: dict | None) -> Table:
-    table = Table(title=f"{snap.preset}: {snap.status}", show_header=True, header_style="bold")
+    # Names, CSV columns and messages are the user's text, never markup: Text, markup=False.
+    title = Text(f"{printable(snap.preset)}: {snap.status}")
+    table = Table(title=title, show_header=True, header_style="bold")
     table.add_column("metric")
     table.add_column("final", justify="right")
     table.add_column("best", justify="right")
@@ -89,11 +93,12 @@ def fit_table(summary: dict | None) -> Table | None:
     if not fit:
         return None
     target = fit.get("target", "y")
-    table = Table(title=f"fitted weights for {target} ({fit['units']})", header_style="bold")
+    title = Text(f"fitted weights for {printable(target)} ({printable(fit['units'])})")
+    table = Table(title=title, header_style="bold")
     table.add_column("term")
     table.add_column("weight", justify="right")
     for term, weight in fit["weights"].items():
-        table.add_row(term, _fmt_weight(weight))
+        table.add_row(Text(printable(term)), _fmt_weight(weight))
     intercept = fit["intercept"]
     shown = "none (model.bias = false)" if intercept is None else _fmt_weight(intercept)
     table.add_row("intercept", shown)
@@ -109,7 +114,7 @@ def _fmt_weight(value) -> str:
 
 def summary_lines(snap: Snapshot) -> list[str]:
     lines = [
-        f"status: {snap.status} - {snap.explanation}",
+        f"status: {snap.status} - {printable(snap.explanation)}",
         f"{snap.step} steps in {snap.elapsed_s:.2f} s of training "
         f"({snap.steps_per_s:,.0f} steps/s)",
     ]
@@ -144,23 +149,30 @@ def run_headless(
         )
         return EXIT_BAD_INPUT
     if snap.state == RunState.ERROR:
-        err.print(f"[red]groklab: the run failed[/red]\n{snap.error}", markup=True, highlight=False)
+        err.print("groklab: the run failed", style="red", highlight=False)
+        err.print(printable(snap.error, newlines=True), markup=False, highlight=False)
         return 1
     console.print(summary_table(snap, runner.summary))
     fit = fit_table(runner.summary)
     if fit is not None:
         console.print(fit)
     for line in summary_lines(snap):
-        console.print(line, highlight=False, soft_wrap=True)
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
     if runner.out_dir is not None:
         console.print(
-            f"run directory: {Path(runner.out_dir)}", markup=False, highlight=False, soft_wrap=True
+            f"run directory: {printable(Path(runner.out_dir))}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
         )
         step = runner.checkpoint_step
         if step is not None:
             where = Path(runner.out_dir) / "checkpoint.npz"
             console.print(
-                f"checkpoint: {where} (step {step})", markup=False, highlight=False, soft_wrap=True
+                f"checkpoint: {printable(where)} (step {step})",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
             )
     if interrupts.signum is not None:
         said = f"interrupted at step {snap.step}: {saved}"
@@ -240,16 +252,19 @@ def _unsaved(runner: Runner) -> str:
 
 def _follow_with_bar(runner: Runner, console: Console, interrupts: Interrupts) -> None:
     columns = (
-        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.description}", style="bold", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"),
+        TextColumn("{task.fields[rate]}", markup=False),
         TimeElapsedColumn(),
-        TextColumn("{task.fields[info]}"),
+        TextColumn("{task.fields[info]}", markup=False),
     )
     with Progress(*columns, console=console, transient=False) as bar:
         task = bar.add_task(
-            runner.config.name, total=runner.config.train.steps, rate="", info="compiling"
+            printable(runner.config.name),
+            total=runner.config.train.steps,
+            rate="",
+            info="compiling",
         )
         while not runner.wait(0.1) and interrupts.signum is None:
             _update_bar(bar, task, runner.snapshot())
@@ -277,6 +292,6 @@ def _follow_with_lines(runner: Runner, console: Console, interrupts: Interrupts)
             last = now
             snap = runner.snapshot()
             if snap.state != RunState.COMPILING:
-                console.print(_progress_line(snap), highlight=False, soft_wrap=True)
-    console.print(_progress_line(runner.snapshot()), highlight=False, soft_wrap=True)
+                console.print(_progress_line(snap), markup=False, highlight=False, soft_wrap=True)
+    console.print(_progress_line(runner.snapshot()), markup=False, highlight=False, soft_wrap=True)
     sys.stdout.flush()

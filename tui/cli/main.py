@@ -16,9 +16,10 @@ from engine import __version__
 from engine.errors import ConfigError
 
 # Exit statuses: 0 success, 2 bad input (a bug's traceback exits with Python's 1);
-# `replay` exits 1 when the run is not reproduced.
 EXIT_OK = 0
+# `replay` exits 1 when the run is not reproduced, the dashboard when it crashed.
 EXIT_DIFFERS = 1
+EXIT_BUG = 1
 EXIT_BAD_INPUT = 2
 
 # A handler receives the parsed arguments and returns the exit status.
@@ -117,12 +118,28 @@ def _start_run(args: argparse.Namespace, interrupts) -> int:
 
     from tui.app import GroklabApp, build_runner
 
+    # Handed over, not kept: this frame holding it would keep its session alive after a
+    # switch to another preset.
+    unused = [first]
+    del first
+
     def runner_factory(chosen):
         # The first run is the one above; presets picked later start fresh.
-        return first if chosen is cfg else build_runner(chosen)
+        return unused.pop() if chosen is cfg and unused else build_runner(chosen)
 
-    GroklabApp(runner_factory, preset=cfg, output_dir=args.out).run()
-    return EXIT_OK
+    return _run_app(GroklabApp(runner_factory, preset=cfg, output_dir=args.out))
+
+
+def _run_app(app) -> int:
+    """Run the dashboard; an unexpected error (Textual has printed its traceback) is
+    exit status 1 with one more line saying what it was."""
+    from tui.format import printable
+
+    app.run()
+    if app.crash is not None:
+        what = printable(f"{type(app.crash).__name__}: {app.crash}")
+        print(f"groklab: the dashboard stopped on an unexpected error: {what}", file=sys.stderr)
+    return app.return_code or (EXIT_BUG if app.crash is not None else EXIT_OK)
 
 
 def _add_run(subparsers) -> None:
@@ -161,15 +178,17 @@ def _add_run(subparsers) -> None:
 def _list(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from engine.config import list_presets, load_config
+    from tui.format import printable
 
     table = Table(show_header=True, header_style="bold", box=None)
     for column in ("name", "title", "phenomenon"):
         table.add_column(column)
     for name in list_presets():
         cfg = load_config(name)
-        table.add_row(name, cfg.title, cfg.phenomenon)
+        table.add_row(*(Text(printable(v)) for v in (name, cfg.title, cfg.phenomenon)))
     Console().print(table)
     return EXIT_OK
 
@@ -255,8 +274,7 @@ def _add_replay(subparsers) -> None:
 def _picker(args: argparse.Namespace) -> int:
     from tui.app import GroklabApp
 
-    GroklabApp().run()
-    return EXIT_OK
+    return _run_app(GroklabApp())
 
 
 # One entry per subcommand, in help order.

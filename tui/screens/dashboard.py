@@ -20,13 +20,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
 from textual.reactive import reactive
-from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from engine.errors import ConfigError
 from engine.live.control import RunControl
 from engine.live.snapshot import Snapshot
+from engine.store.files import safe_file_stem
 from engine.training.hparams import (
     DEFAULT_WEIGHT_DECAY,
     WEIGHT_DECAY_OFF_BELOW,
@@ -38,6 +38,7 @@ from engine.training.hparams import (
 from engine.vocabulary import RunState
 from tui.screens.help import ErrorScreen, HelpScreen, key_rows
 from tui.screens.host import RunHost
+from tui.screens.live import LiveScreen
 from tui.widgets import EventLog, HParamPanel, MainChart, MetricRow, RunHeader, StatusPanel
 
 POLL_INTERVAL = 1 / 15  # seconds between the end of one poll and the start of the next
@@ -66,7 +67,7 @@ def _same(a: object, b: object) -> bool:
     return a == b
 
 
-class DashboardScreen(Screen[None]):
+class DashboardScreen(LiveScreen):
     """One run: header, sparklines, loss chart, status, hyperparameters, events."""
 
     BINDINGS = [
@@ -254,6 +255,8 @@ class DashboardScreen(Screen[None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        if self.leaving:  # the app quit (or switched on) before the screen was up
+            return
         self._apply_size(self.size.width, self.size.height)
         self._poll()
 
@@ -269,10 +272,15 @@ class DashboardScreen(Screen[None]):
         allocate steadily; what is allocated afterwards is collected as before."""
         if not self._heap_frozen:
             self._heap_frozen = True
+            # Frozen garbage is never collected: what an earlier freeze left behind (the
+            # last run's screen, runner and snapshots) is collected first.
+            gc.unfreeze()
+            gc.collect()
             gc.freeze()
 
     def on_resize(self, event) -> None:
-        self._apply_size(event.size.width, event.size.height)
+        if self.live:  # before on_mount, on_mount applies it; while removed, nothing
+            self._apply_size(event.size.width, event.size.height)
 
     def _apply_size(self, width: int, height: int) -> None:
         compact = height < COMPACT_HEIGHT
@@ -302,6 +310,8 @@ class DashboardScreen(Screen[None]):
 
     def _poll(self) -> None:
         """Read the latest snapshot, redraw if it changed, then arm the next poll."""
+        if self.leaving:  # switched away (or being removed): no widgets to draw on
+            self._stopping_polls = True
         if self._stopping_polls:
             return
         started = time.monotonic()
@@ -366,6 +376,8 @@ class DashboardScreen(Screen[None]):
 
     def _draw_chart(self) -> None:
         """Hand the chart the latest snapshot and options (a hidden chart stays due)."""
+        if self.leaving:  # called after a refresh, which may come once it is gone
+            return
         chart = self.query_one(MainChart)
         if not chart.display:
             return
@@ -390,7 +402,7 @@ class DashboardScreen(Screen[None]):
     def _save_traceback(self, snap: Snapshot) -> str | None:
         try:
             self.output_dir.mkdir(parents=True, exist_ok=True)
-            path = self.output_dir / f"groklab-error-{snap.preset}.txt"
+            path = self.output_dir / f"groklab-error-{safe_file_stem(snap.preset)}.txt"
             path.write_text(snap.error or "", encoding="utf-8")
             return str(path)
         except OSError:
@@ -404,6 +416,8 @@ class DashboardScreen(Screen[None]):
         return RunState(self.snapshot.state) if self.snapshot else RunState.COMPILING
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if not super().check_action(action, parameters):
+            return False  # not mounted yet, or being removed: no widgets to act on
         state = self.run_state
         if action == "pause":
             return state.can_pause
@@ -509,10 +523,15 @@ class DashboardScreen(Screen[None]):
         self.query_one(EventLog).note("test set evaluation requested (once, on demand)")
         self.refresh_from_runner()
 
+    def _export_name(self, suffix: str) -> str:
+        """groklab-PRESET-stepN-TIME.SUFFIX, the preset's name made a safe file name: what
+        e and s write lands in output_dir, whatever the name holds."""
+        snap = self.snapshot
+        preset = safe_file_stem(snap.preset) if snap else "run"
+        return f"groklab-{preset}-step{snap.step if snap else 0}-{_stamp()}.{suffix}"
+
     def action_export(self) -> None:
-        step = self.snapshot.step if self.snapshot else 0
-        preset = self.snapshot.preset if self.snapshot else "run"
-        self._export(self.output_dir / f"groklab-{preset}-step{step}-{_stamp()}.csv")
+        self._export(self.output_dir / self._export_name("csv"))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="export")
     def _export(self, path: Path) -> Path:
@@ -536,17 +555,15 @@ class DashboardScreen(Screen[None]):
             )
 
     def action_screenshot(self) -> None:
-        preset = self.snapshot.preset if self.snapshot else "run"
-        step = self.snapshot.step if self.snapshot else 0
+        # Written here rather than by App.save_screenshot, which expands a leading ~.
+        path = self.output_dir / self._export_name("svg")
         try:
             self.output_dir.mkdir(parents=True, exist_ok=True)
-            path = self.app.save_screenshot(
-                f"groklab-{preset}-step{step}-{_stamp()}.svg", path=str(self.output_dir)
-            )
+            path.write_text(self.app.export_screenshot(), encoding="utf-8")
         except OSError as exc:
             self.notify(str(exc), title="Screenshot failed", severity="error")
             return
-        self.notify(path, title="Screenshot saved")
+        self.notify(str(path), title="Screenshot saved")
 
     def action_toggle_chart(self) -> None:
         self.chart_wanted = not self.chart_visible

@@ -14,6 +14,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from tui.format import printable
+
 
 @dataclass(frozen=True)
 class KeyHelp:
@@ -115,10 +117,11 @@ class ErrorScreen(ModalScreen[None]):
         self.saved_to = saved_to
 
     def compose(self) -> ComposeResult:
-        where = traceback_location(self.traceback)
+        where = printable(traceback_location(self.traceback))
         with Vertical(id="error-box") as box:
             box.border_title = "The run stopped with an error"
-            yield Static(Text(error_message(self.traceback), style="bold"), id="error-message")
+            message = printable(error_message(self.traceback))
+            yield Static(Text(message, style="bold"), id="error-message")
             if where:
                 yield Static(Text(f"at {where}"), id="error-where")
             saved = (
@@ -126,9 +129,9 @@ class ErrorScreen(ModalScreen[None]):
                 if self.saved_to
                 else "Full traceback below (it could not be saved to a file)."
             )
-            yield Static(Text(saved, style="italic"), id="error-saved")
+            yield Static(Text(printable(saved), style="italic"), id="error-saved")
             with VerticalScroll(id="error-traceback"):
-                yield Static(Text(self.traceback))
+                yield Static(Text(printable(self.traceback, newlines=True)))
             yield Button("Close", id="error-close", variant="error")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

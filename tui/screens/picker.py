@@ -12,20 +12,21 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
-from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui.format import printable
 from tui.screens.host import PresetEntry, RunHost
+from tui.screens.live import LiveScreen
 
 
 def one_line(text: str, width: int) -> str:
     """`text` on one line of at most `width` characters, cut with an ellipsis."""
-    flat = " ".join(text.split())
+    flat = " ".join(printable(text).split())
     return flat if len(flat) <= width else flat[: max(0, width - 1)].rstrip() + "…"
 
 
-class PickerScreen(Screen[None]):
+class PickerScreen(LiveScreen):
     """Choose a preset."""
 
     BINDINGS = [
@@ -76,11 +77,11 @@ class PickerScreen(Screen[None]):
     def _prompt(self, entry: PresetEntry, name_width: int, width: int) -> Content:
         """Two lines: name, title and phenomenon; the description cut to one line."""
         head = Content.assemble(
-            (f"{entry.name:<{name_width}}", "bold"),
+            (f"{printable(entry.name):<{name_width}}", "bold"),
             "  ",
-            (entry.title, ""),
+            (printable(entry.title), ""),
             ("  ·  " if entry.phenomenon else "", "$foreground-muted"),
-            (entry.phenomenon, "italic $text-accent"),
+            (printable(entry.phenomenon), "italic $text-accent"),
         )
         body = one_line(entry.error or entry.description, max(10, width - 2))
         style = "$text-error" if entry.error else "$foreground-muted"
@@ -88,7 +89,7 @@ class PickerScreen(Screen[None]):
 
     def _refill(self, query: str) -> None:
         self.shown = [e for e in self.entries if e.matches(query)]
-        name_width = max((len(e.name) for e in self.shown), default=0)
+        name_width = max((len(printable(e.name)) for e in self.shown), default=0)
         option_list = self.query_one(OptionList)
         width = (option_list.scrollable_content_region.width or self.size.width or 80) - 4
         previous = self.highlighted_index
@@ -103,30 +104,41 @@ class PickerScreen(Screen[None]):
         if not total:
             text = "No presets found."
         elif not self.shown:
-            text = f"No preset matches '{query}' (esc clears the filter)."
+            text = f"No preset matches '{printable(query)}' (esc clears the filter)."
         else:
             text = f"{len(self.shown)} of {total} presets · enter starts the highlighted one"
-        self.query_one("#picker-count", Static).update(text)
+        self.query_one("#picker-count", Static).update(Content(text))  # the query is not markup
 
     @on(Input.Changed, "#picker-filter")
     def _filter(self, event: Input.Changed) -> None:
+        if not self.live:  # queued before the screen was switched away
+            return
         self.query_one(OptionList).highlighted = 0
         self._refill(event.value)
 
     def on_resize(self) -> None:
         # the one-line descriptions are cut to the width
-        self.call_after_refresh(self._refill, self.query_one(Input).value)
+        self.call_after_refresh(self._refill_live)
+
+    def _refill_live(self) -> None:
+        if self.live:  # a refresh may come after the screen was switched away
+            self._refill(self.query_one(Input).value)
 
     @on(OptionList.OptionHighlighted)
+    def _highlight_changed(self) -> None:
+        if self.live:
+            self._show_detail()
+
     def _show_detail(self) -> None:
         entry = self.highlighted
         detail = self.query_one("#picker-detail", Static)
         if entry is None:
             detail.update("")
         elif entry.error:
-            detail.update(Content.styled(entry.error, "$text-error"))
+            detail.update(Content.styled(printable(entry.error, newlines=True), "$text-error"))
         else:
-            detail.update(Content.assemble((entry.title, "bold"), "\n", entry.description))
+            title, description = printable(entry.title), printable(entry.description, newlines=True)
+            detail.update(Content.assemble((title, "bold"), "\n", description))
 
     def action_cursor(self, delta: int) -> None:
         option_list = self.query_one(OptionList)
@@ -154,7 +166,8 @@ class PickerScreen(Screen[None]):
 
     @on(OptionList.OptionSelected)
     def _selected(self, event: OptionList.OptionSelected) -> None:
-        self.start(self.shown[event.option_index])
+        if self.live:
+            self.start(self.shown[event.option_index])
 
     def start(self, entry: PresetEntry | None) -> None:
         if entry is None:

@@ -12,6 +12,7 @@ from textual.widgets import RichLog
 
 from engine.live.snapshot import Snapshot
 from engine.vocabulary import Event
+from tui.format import printable
 from tui.widgets.palette import EVENT_COLORS, STATUS_COLORS, status_color
 
 
@@ -32,7 +33,7 @@ def event_line(event: Event, colors: dict[str, str]) -> Text:
     text = Text(no_wrap=False)
     text.append(f"{event.step:>6,} ", style="dim")
     text.append(f"{kind} ", style=Style(color=color, bold=True) if color else "bold")
-    text.append(event.detail)
+    text.append(printable(event.detail))  # may quote a name, a path, a CSV cell
     return text
 
 
@@ -95,7 +96,7 @@ class EventLog(RichLog):
 
     def note(self, message: str) -> None:
         """A line from the UI itself (not a runner event), e.g. a request made."""
-        self._add(Text(f"{'':>6} {message}", style="dim italic"))
+        self._add(Text(f"{'':>6} {printable(message)}", style="dim italic"))
 
     def _add(self, line: Text, kind: str | None = None) -> None:
         fold = (

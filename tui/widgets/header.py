@@ -6,7 +6,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from engine.live.snapshot import Snapshot
-from tui.format import format_value
+from tui.format import format_value, printable
 from tui.widgets.content import set_content
 from tui.widgets.palette import state_style
 
@@ -28,7 +28,7 @@ class RunHeader(Static):
         line = Content.assemble(
             (f" {state} ", state_style(state)),
             " ",
-            (snap.preset, "bold $text-primary"),
+            (printable(snap.preset), "bold $text-primary"),
             sep,
             ("step ", "$foreground-muted"),
             (f"{snap.step:,}{target}", "bold"),
@@ -39,6 +39,6 @@ class RunHeader(Static):
             (speed, "bold"),
             (" steps/s", "$foreground-muted"),
             sep,
-            (snap.title, "italic $foreground-muted"),
+            (printable(snap.title), "italic $foreground-muted"),
         )
         set_content(self, line, layout=False)

@@ -12,7 +12,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from engine.live.snapshot import Snapshot
-from tui.format import format_value
+from tui.format import format_value, printable
 from tui.widgets.content import set_content, set_wrapped_content
 from tui.widgets.palette import status_color
 
@@ -42,10 +42,10 @@ class StatusPanel(VerticalScroll):
         color = status_color(snap.status)
         style = f"bold $text-{color}" if color else "bold"
         set_content(word, Content.styled(snap.status.upper(), style))
-        set_wrapped_content(self.query_one("#status-sentence", Static), Content(snap.sentence))
-        set_wrapped_content(
-            self.query_one("#status-explanation", Static), Content(snap.explanation or "")
-        )
+        sentence = Content(printable(snap.sentence, newlines=True))
+        set_wrapped_content(self.query_one("#status-sentence", Static), sentence)
+        explanation = Content(printable(snap.explanation or "", newlines=True))
+        set_wrapped_content(self.query_one("#status-explanation", Static), explanation)
 
         guarantee = self.query_one("#status-guarantee", Static)
         rows = list(snap.guarantee)
@@ -59,7 +59,7 @@ class StatusPanel(VerticalScroll):
                 table.add_column(ratio=1, style="dim", overflow="fold")
                 table.add_column(justify="right", no_wrap=True)
                 for label, value in rows:
-                    table.add_row(label, str(value))
+                    table.add_row(Text(printable(label)), Text(printable(value)))
                 guarantee.update(
                     Group(Text("guarantee", style="bold"), table),
                     layout=not same_shape,
