@@ -122,7 +122,11 @@ def test_checkpoints_are_written_periodically_between_chunks(tmp_path, monkeypat
     finally:
         runner.stop()
     steps = [step for step, _ in writes]
-    assert steps == sorted(set(steps)) and steps[-1] == runner.snapshot().step
+    # Periodic writes move on; the final one may repeat the last step (a stop right after
+    # a periodic write), rewritten since the end adds the test result and events.
+    periodic = steps[:-1]
+    assert periodic == sorted(set(periodic)) and steps[-1] >= periodic[-1]
+    assert steps[-1] == runner.snapshot().step
     assert runner.summary is not None and runner.summary["checkpoint_step"] == steps[-1]
 
 
