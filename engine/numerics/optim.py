@@ -124,6 +124,18 @@ class BatchSampler:
             self.pos = stop
         return np.ascontiguousarray(np.concatenate(pieces)), ptr
 
+    def mark(self) -> tuple:
+        """A cheap bookmark of where the sampler is (the permutation is replaced on each
+        reshuffle, never changed in place, so holding it needs no copy)."""
+        return self.rng.bit_generator.state, self.pos, self.perm
+
+    def rewind(self, mark: tuple, steps: int, batch_size: int) -> None:
+        """Back to `mark`, then on by `steps` batches: where a chunk that stopped early (a
+        stop, a divergence, the gradient criterion) has really got to."""
+        self.rng.bit_generator.state, self.pos, self.perm = mark
+        if steps:
+            self.next(steps, batch_size)
+
     def state(self) -> tuple[dict, np.ndarray]:
         """JSON-able RNG state and position, and the current permutation as an array."""
         return {"bit_generator": self.rng.bit_generator.state, "pos": self.pos}, self.perm.copy()

@@ -183,6 +183,7 @@ class Trainer:
         when the gradient norm falls below grad_stop (0 = never)."""
         hp = self.hp
         train = self.splits["train"]
+        mark = self.sampler.mark()
         rows, ptr = self.sampler.next(count, hp.batch_size)
         lrs = lr_schedule(hp, self.step, count)
         losses, gnorms, ratios = np.empty(count), np.empty(count), np.empty(count)
@@ -212,6 +213,8 @@ class Trainer:
         if shards > 1:
             self._parallel.record(parallel, time.perf_counter() - started, int(done))
         done = int(done)
+        if done < count:  # the batches drawn for steps never taken are drawn again later
+            self.sampler.rewind(mark, done, hp.batch_size)
         full_batch = rows.shape[0] == 0
         self.rows_seen += done * train.n_rows if full_batch else int(ptr[done] - ptr[0])
         self.step += done

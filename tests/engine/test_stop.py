@@ -37,6 +37,21 @@ def test_a_requested_stop_ends_the_advance_with_nothing_half_done(tmp_path):
     assert session.advance(3).steps_done == 3  # and nothing stays stuck
 
 
+def test_a_minibatch_run_stopped_between_chunks_goes_on_as_if_never_stopped(tmp_path):
+    """The batches drawn for a chunk the stop cut short are drawn again, not skipped."""
+    straight, stopped = (Session(modular(tmp_path, batch=16, steps=1000)) for _ in range(2))
+    for session in (straight, stopped):
+        session.begin()
+    straight.advance(40)
+    stopped.advance(13)
+    stopped.trainer.stop_flag[0] = 1
+    assert stopped.advance(20).steps_done == 0
+    stopped.trainer.stop_flag[0] = 0
+    stopped.advance(27)
+    np.testing.assert_array_equal(stopped.trainer.params, straight.trainer.params)
+    assert stopped.trainer.sampler.pos == straight.trainer.sampler.pos
+
+
 def test_checkpoint_every_s_defaults_to_30_and_must_be_positive():
     assert load_config("linear-regression").train.checkpoint_every_s == 30.0
     cfg = with_overrides(load_config("linear-regression"), ["train.checkpoint_every_s=0.5"])
