@@ -20,7 +20,9 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable
+from contextlib import contextmanager
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -41,6 +43,38 @@ def quit_now(message: str, status: int) -> None:
         os.write(2, f"groklab: {message}\n".encode(errors="replace"))
     finally:
         os._exit(status)
+
+
+BEFORE_TRAINING = "interrupted before training began: no checkpoint or summary written"
+
+
+def _quit_before_training(signum: int, frame) -> None:
+    quit_now(BEFORE_TRAINING, exit_status(signum))
+
+
+@contextmanager
+def quit_early():
+    """From the first line of `main` until a command installs its own: a signal quits at
+    once with its status and one line (nothing has been written yet). The handlers before
+    are put back at the end (main may be called in-process, by tests and scripts); off the
+    main thread, where no handler can be installed, this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, _quit_before_training) for signum in SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def restore_defaults() -> None:
+    """Python's own handlers, for the dashboard: Textual reads Ctrl+C as a key, and a
+    SIGINT or SIGTERM from outside must end it through its normal shutdown, which puts
+    the terminal back."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 class Interrupts:
@@ -88,10 +122,7 @@ class Interrupts:
         if self._over:
             quit_now(f"interrupted while exiting: {self._saved}", exit_status(signum))
         if not self._armed:
-            quit_now(
-                "interrupted before training began: no checkpoint or summary written",
-                exit_status(signum),
-            )
+            quit_now(BEFORE_TRAINING, exit_status(signum))
         try:
             unsaved = self._unsaved()
         except Exception as exc:  # say something, whatever the state

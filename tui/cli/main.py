@@ -133,7 +133,10 @@ def _start_run(args: argparse.Namespace, interrupts) -> int:
 def _run_app(app) -> int:
     """Run the dashboard; an unexpected error (Textual has printed its traceback) is
     exit status 1 with one more line saying what it was."""
+    from tui.cli.interrupts import restore_defaults
     from tui.format import printable
+
+    restore_defaults()
 
     app.run()
     if app.crash is not None:
@@ -296,6 +299,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `groklab` script and `python -m tui`; returns the exit status."""
+    from tui.cli.interrupts import quit_early
+
+    with quit_early():  # a signal while the arguments are read is one line, not a traceback
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
