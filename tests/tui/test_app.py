@@ -705,20 +705,21 @@ def test_layout_classes_follow_the_size():
     async def scenario(pilot):
         await wait_for(pilot, lambda: dash(app).snapshot is not None)
         screen = dash(app)
-        assert not screen.has_class("-compact") and screen.chart_visible
+        assert not screen.has_class("-short") and screen.chart_visible
         await pilot.resize_terminal(80, 24)
-        await wait_for(pilot, lambda: screen.has_class("-compact"), what="the compact layout")
+        await wait_for(pilot, lambda: screen.has_class("-short"), what="the short layout")
         assert screen.has_class("-narrow")
-        assert not screen.chart_visible  # hidden by default when short...
+        assert screen.chart_visible  # 80x24 shows the chart: the sparklines shrink first
+        await pilot.resize_terminal(60, 18)
+        await wait_for(pilot, lambda: screen.has_class("-slim"), what="the slim layout")
+        assert not screen.chart_visible  # hidden by default when it would be too small...
         await press(pilot, "c")
         assert screen.chart_visible  # ...until asked for
         await pilot.resize_terminal(40, 12)
         await wait_for(pilot, lambda: screen.has_class("-tiny"), what="the tiny layout")
         await pilot.resize_terminal(200, 60)
         await wait_for(pilot, lambda: not screen.has_class("-tiny"), what="the full layout")
-        assert screen.chart_visible
-
-    drive(app, scenario)
+        assert screen.has_class("-wide") and screen.chart_visible
 
 
 # -- polling ----------------------------------------------------------------------------
