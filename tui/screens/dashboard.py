@@ -54,6 +54,7 @@ REDRAW_INTERVAL = 0.2
 # Screen-size thresholds (cells) for the layout classes (tui/groklab.tcss draws them).
 CHART_MIN_WIDTH, CHART_MIN_HEIGHT = 80, 20  # below either: the chart waits for `c`
 SHORT_HEIGHT = 30  # below: no event log (the chart's markers show the events)
+INLINE_HEIGHT = 45  # below: the hyperparameters as packed pairs, leaving the status room
 WIDE_WIDTH = 160  # from here: a wider side column
 NARROW_WIDTH = 100  # below: a narrower side column
 SLIM_WIDTH = 80  # below: narrower still
@@ -320,6 +321,7 @@ class DashboardScreen(LiveScreen):
         self.set_class(width < TINY_WIDTH or height < TINY_HEIGHT, "-tiny")
         self.set_class(width < TINY_WIDTH, "-one-column")
         self._chart_fits = width >= CHART_MIN_WIDTH and height >= CHART_MIN_HEIGHT
+        self.query_one(HParamPanel).set_inline(height < INLINE_HEIGHT)
         self._apply_chart_visibility()
 
     @property

@@ -33,9 +33,11 @@ def fit_parts(parts: list[tuple[int, Content]], width: int) -> Content:
 
 
 def _words(content: Content, room: int) -> Content | None:
-    """The longest run of whole words of `content` within `room` cells, or None."""
+    """The longest run of whole words of `content` within `room` cells, or None if
+    fewer than two words fit (one word of a title says little)."""
     cut = content.plain.rfind(" ", 0, room + 1) if room > 0 else -1
-    return content[:cut].rstrip() if cut > 0 else None
+    short = content[:cut].rstrip() if cut > 0 else None
+    return short if short is not None and " " in short.plain else None
 
 
 class RunHeader(Static):
