@@ -77,7 +77,8 @@ def header_text(app) -> str:
 
 
 def hparam_text(app) -> str:
-    return app.screen.query_one(HParamPanel).visual.plain
+    """The hyperparameter panel's text, single-spaced (a table or packed pairs)."""
+    return " ".join(app.screen.query_one(HParamPanel).visual.plain.split())
 
 
 def log_text(app) -> str:
@@ -305,7 +306,7 @@ def test_r_resets_the_run():
         assert shown_step(app) == 0
         assert "reset requested" in log_text(app)
         assert "── new run ──" in log_text(app)
-        assert "lr           0.1" in hparam_text(app)  # the edit outlives the reset
+        assert "lr 0.1" in hparam_text(app)  # the edit outlives the reset
 
     drive(app, scenario)
 
@@ -318,18 +319,18 @@ def test_plus_doubles_lr_and_the_panel_shows_it():
 
     async def scenario(pilot):
         await wait_for(pilot, lambda: dash(app).snapshot is not None)
-        assert "lr           0.05" in hparam_text(app)
+        assert "lr 0.05 " in hparam_text(app)
         await press(pilot, "plus")
         await polls(pilot)
         assert factory.runner.called("set") == [("lr", 0.1)]
         text = hparam_text(app)
-        assert "lr           0.1" in text
+        assert "lr 0.1" in text
         assert "●lr" in text.replace(" ", "").replace("\n", "")  # marked as edited
         assert "lr 0.05 -> 0.1" in log_text(app)
         await press(pilot, "minus", "minus")
         await polls(pilot)
         assert factory.runner.called("set")[1:] == [("lr", 0.05), ("lr", 0.025)]
-        assert "lr           0.025" in hparam_text(app)
+        assert "lr 0.025" in hparam_text(app)
 
     drive(app, scenario)
 
