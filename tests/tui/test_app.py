@@ -77,7 +77,8 @@ def header_text(app) -> str:
 
 
 def hparam_text(app) -> str:
-    return app.screen.query_one(HParamPanel).visual.plain
+    """The hyperparameter panel's text, single-spaced (a table or packed pairs)."""
+    return " ".join(app.screen.query_one(HParamPanel).visual.plain.split())
 
 
 def log_text(app) -> str:
@@ -305,7 +306,7 @@ def test_r_resets_the_run():
         assert shown_step(app) == 0
         assert "reset requested" in log_text(app)
         assert "── new run ──" in log_text(app)
-        assert "lr           0.1" in hparam_text(app)  # the edit outlives the reset
+        assert "lr 0.1" in hparam_text(app)  # the edit outlives the reset
 
     drive(app, scenario)
 
@@ -318,18 +319,18 @@ def test_plus_doubles_lr_and_the_panel_shows_it():
 
     async def scenario(pilot):
         await wait_for(pilot, lambda: dash(app).snapshot is not None)
-        assert "lr           0.05" in hparam_text(app)
+        assert "lr 0.05 " in hparam_text(app)
         await press(pilot, "plus")
         await polls(pilot)
         assert factory.runner.called("set") == [("lr", 0.1)]
         text = hparam_text(app)
-        assert "lr           0.1" in text
+        assert "lr 0.1" in text
         assert "●lr" in text.replace(" ", "").replace("\n", "")  # marked as edited
         assert "lr 0.05 -> 0.1" in log_text(app)
         await press(pilot, "minus", "minus")
         await polls(pilot)
         assert factory.runner.called("set")[1:] == [("lr", 0.05), ("lr", 0.025)]
-        assert "lr           0.025" in hparam_text(app)
+        assert "lr 0.025" in hparam_text(app)
 
     drive(app, scenario)
 
@@ -705,20 +706,21 @@ def test_layout_classes_follow_the_size():
     async def scenario(pilot):
         await wait_for(pilot, lambda: dash(app).snapshot is not None)
         screen = dash(app)
-        assert not screen.has_class("-compact") and screen.chart_visible
+        assert not screen.has_class("-short") and screen.chart_visible
         await pilot.resize_terminal(80, 24)
-        await wait_for(pilot, lambda: screen.has_class("-compact"), what="the compact layout")
+        await wait_for(pilot, lambda: screen.has_class("-short"), what="the short layout")
         assert screen.has_class("-narrow")
-        assert not screen.chart_visible  # hidden by default when short...
+        assert screen.chart_visible  # 80x24 shows the chart: the sparklines shrink first
+        await pilot.resize_terminal(60, 18)
+        await wait_for(pilot, lambda: screen.has_class("-slim"), what="the slim layout")
+        assert not screen.chart_visible  # hidden by default when it would be too small...
         await press(pilot, "c")
         assert screen.chart_visible  # ...until asked for
         await pilot.resize_terminal(40, 12)
         await wait_for(pilot, lambda: screen.has_class("-tiny"), what="the tiny layout")
         await pilot.resize_terminal(200, 60)
         await wait_for(pilot, lambda: not screen.has_class("-tiny"), what="the full layout")
-        assert screen.chart_visible
-
-    drive(app, scenario)
+        assert screen.has_class("-wide") and screen.chart_visible
 
 
 # -- polling ----------------------------------------------------------------------------

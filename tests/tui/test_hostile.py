@@ -66,7 +66,7 @@ def test_hostile_names_are_shown_as_text_and_exports_stay_in_the_folder(tmp_path
         titles = sorted(t.render().plain.split("\n")[0] for t in app.screen.query(Toast))
         assert titles == ["Metrics exported (CSV)", "Screenshot saved"]
 
-    drive_with_toasts(app, scenario)
+    drive_with_toasts(app, scenario, size=(160, 40))  # wide enough for the whole title
 
 
 async def wait_text(pilot, *texts):

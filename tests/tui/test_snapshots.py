@@ -59,6 +59,12 @@ class TestDashboard:
         app = dashboard_app(classifier_config(), prefill=800, state_after_prefill=RunState.RUNNING)
         assert snap_compare(app, terminal_size=(80, 24), run_before=until_drawn)
 
+    @pytest.mark.slow  # the two ends of the range the layout is tested over
+    @pytest.mark.parametrize("size", [(40, 12), (300, 80)], ids=["40x12", "300x80"])
+    def test_classifier_at_the_smallest_and_largest_sizes(self, snap_compare, size):
+        app = dashboard_app(classifier_config(), prefill=800, state_after_prefill=RunState.RUNNING)
+        assert snap_compare(app, terminal_size=size, run_before=until_drawn)
+
     def test_diverged(self, snap_compare):
         app = dashboard_app(make_config(), prefill=400, diverge_at=260)
         assert snap_compare(app, terminal_size=(120, 40), run_before=until_drawn)

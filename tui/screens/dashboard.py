@@ -18,9 +18,8 @@ from pathlib import Path
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Container, Horizontal, Vertical
+from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
-from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from engine.errors import ConfigError
@@ -40,6 +39,8 @@ from tui.screens.help import ErrorScreen, HelpScreen, key_rows
 from tui.screens.host import RunHost
 from tui.screens.live import LiveScreen
 from tui.widgets import EventLog, HParamPanel, MainChart, MetricRow, RunHeader, StatusPanel
+from tui.widgets.key_footer import KeyFooter
+from tui.widgets.palette import SERIES_GLYPHS, TRAIN_COLOR, VAL_COLOR
 
 POLL_INTERVAL = 1 / 15  # seconds between the end of one poll and the start of the next
 # A poll redraws a new snapshot at most this often while the run's state is unchanged. A
@@ -50,10 +51,14 @@ REDRAW_INTERVAL = 0.2
 # The loss chart costs a few ms to redraw (tui/plot/chart.py), so it follows every new
 # snapshot, but at most once per poll: a snapshot marks it due and the poll draws it.
 
-# Screen-size thresholds (cells) for the layout classes.
-COMPACT_HEIGHT = 30  # below: the chart is hidden unless asked for (c)
-NARROW_WIDTH = 100
-TINY_WIDTH, TINY_HEIGHT = 60, 18  # below either: only metrics and status
+# Screen-size thresholds (cells) for the layout classes (tui/groklab.tcss draws them).
+CHART_MIN_WIDTH, CHART_MIN_HEIGHT = 80, 20  # below either: the chart waits for `c`
+SHORT_HEIGHT = 30  # below: no event log (the chart's markers show the events)
+INLINE_HEIGHT = 45  # below: the hyperparameters as packed pairs, leaving the status room
+WIDE_WIDTH = 160  # from here: a wider side column
+NARROW_WIDTH = 100  # below: a narrower side column
+SLIM_WIDTH = 80  # below: narrower still
+TINY_WIDTH, TINY_HEIGHT = 60, 18  # below either: only metrics and status, no borders
 
 _LR = Binding.Group("lr", compact=True)
 _WD = Binding.Group("wd", compact=True)
@@ -199,6 +204,28 @@ class DashboardScreen(LiveScreen):
         ),
     ]
 
+    # What the footer keeps when it cannot show every key (tui/widgets/key_footer.py):
+    # groups of keys, most important first; `?` lists them all.
+    FOOTER_PRIORITY = (
+        ("space",),
+        ("q",),
+        ("question_mark",),
+        ("n",),
+        ("r",),
+        ("plus", "minus"),
+        ("v",),
+        ("d",),
+        ("less_than_sign", "greater_than_sign"),
+        ("f",),
+        ("t",),
+        ("w", "W"),
+        ("b", "B"),
+        ("c",),
+        ("e",),
+        ("s",),
+        ("p",),
+    )
+
     chart_wanted: reactive[bool | None] = reactive(None, init=False)  # None = by size
 
     def __init__(
@@ -224,6 +251,7 @@ class DashboardScreen(LiveScreen):
         self._drawn_at = -math.inf  # time.monotonic() of the last snapshot drawn
         self._stopping_polls = False
         self._heap_frozen = False
+        self._chart_fits = True  # the screen is big enough to show the chart by default
         self.poll_starts: deque[float] = deque(maxlen=4096)  # for `groklab bench --dashboard`
 
     # -- layout ------------------------------------------------------------------
@@ -231,28 +259,31 @@ class DashboardScreen(LiveScreen):
     def compose(self) -> ComposeResult:
         yield RunHeader(id="run-header")
         with Vertical(id="body"):
-            with Horizontal(id="top"):
-                with Vertical(id="metrics") as metrics:
-                    metrics.border_title = "metrics"
-                    yield MetricRow("train_loss", "train loss", log10=True, id="m-train-loss")
-                    yield MetricRow("val_loss", "val loss", log10=True, id="m-val-loss")
-                    yield MetricRow("train_acc", "train acc", id="m-train-2")
-                    yield MetricRow("val_acc", "val acc", id="m-val-2")
-                    yield MetricRow("grad_norm", "grad norm", log10=True, id="m-grad-norm")
-                    yield MetricRow("lr", "lr", id="m-lr")
-                hparams = HParamPanel(id="hparams")
-                hparams.border_title = "hyperparameters"
-                yield hparams
+            with Vertical(id="metrics") as metrics:
+                # the legend: train and val differ in glyph as well as colour (NO_COLOR)
+                train, val = SERIES_GLYPHS["train"][-1], SERIES_GLYPHS["val"][-1]
+                metrics.border_title = (
+                    f"metrics [{TRAIN_COLOR}]{train}[/] train [{VAL_COLOR}]{val}[/] val"
+                )
+                yield MetricRow("train_loss", "train loss", log10=True, id="m-train-loss")
+                yield MetricRow("val_loss", "val loss", log10=True, id="m-val-loss")
+                yield MetricRow("train_acc", "train acc", id="m-train-2")
+                yield MetricRow("val_acc", "val acc", id="m-val-2")
+                yield MetricRow("grad_norm", "grad norm", log10=True, id="m-grad-norm")
+                yield MetricRow("lr", "lr", id="m-lr")
             with Horizontal(id="main"):
                 yield MainChart(view=self.runner.config.train.view, id="chart")
-                with Container(id="side"):
+                with Vertical(id="side"):
                     status = StatusPanel(id="status")
                     status.border_title = "status"
                     yield status
+                    hparams = HParamPanel(id="hparams")
+                    hparams.border_title = "hyperparameters"
+                    yield hparams
                     events = EventLog(id="events")
                     events.border_title = "events"
                     yield events
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         if self.leaving:  # the app quit (or switched on) before the screen was up
@@ -283,23 +314,26 @@ class DashboardScreen(LiveScreen):
             self._apply_size(event.size.width, event.size.height)
 
     def _apply_size(self, width: int, height: int) -> None:
-        compact = height < COMPACT_HEIGHT
-        self.set_class(compact, "-compact")
+        self.set_class(height < SHORT_HEIGHT, "-short")
+        self.set_class(width >= WIDE_WIDTH, "-wide")
         self.set_class(width < NARROW_WIDTH, "-narrow")
+        self.set_class(width < SLIM_WIDTH, "-slim")
         self.set_class(width < TINY_WIDTH or height < TINY_HEIGHT, "-tiny")
-        # At 80 columns the palette's footer key would hide q Quit; ? Help lists it.
-        self.query_one(Footer).show_command_palette = width >= NARROW_WIDTH
+        self.set_class(width < TINY_WIDTH, "-one-column")
+        self._chart_fits = width >= CHART_MIN_WIDTH and height >= CHART_MIN_HEIGHT
+        self.query_one(HParamPanel).set_inline(height < INLINE_HEIGHT)
         self._apply_chart_visibility()
 
     @property
     def chart_visible(self) -> bool:
         if self.chart_wanted is not None:
             return self.chart_wanted
-        return not self.has_class("-compact")
+        return self._chart_fits
 
     def _apply_chart_visibility(self) -> None:
         visible = self.chart_visible
         self.set_class(not visible, "-no-chart")
+        self.set_class(visible, "-chart")
         chart = self.query_one(MainChart)
         if chart.display != visible:
             chart.display = visible

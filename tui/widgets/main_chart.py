@@ -20,6 +20,7 @@ from engine.live.snapshot import Snapshot
 from tui.plot import chart
 from tui.plot import series as S
 from tui.plot import views as V
+from tui.widgets.palette import TRAIN_COLOR, VAL_COLOR
 
 # Component classes: "main-chart--<role>" for each style role of tui.plot.views, plus
 # the axis and the tick labels. A theme (or an app's CSS) restyles them.
@@ -39,12 +40,11 @@ class MainChart(Widget, can_focus=True):
     the values under the cursor (←/→ when focused, Home/End, Escape hides it).
     """
 
-    DEFAULT_CSS = """
+    DEFAULT_CSS = (
+        """
     MainChart { width: 1fr; height: 1fr; border-subtitle-color: $foreground; }
     MainChart > .main-chart--axis { color: $foreground-muted; }
     MainChart > .main-chart--label { color: $foreground; }
-    MainChart > .main-chart--train { color: #40a0ff; }
-    MainChart > .main-chart--val { color: #ff8c28; }
     MainChart > .main-chart--train-faint { color: #3c78b4; }
     MainChart > .main-chart--val-faint { color: #b4703c; }
     MainChart > .main-chart--ghost-train { color: #a0b4c8; }
@@ -55,6 +55,11 @@ class MainChart(Widget, can_focus=True):
     MainChart > .main-chart--edit { color: #d7af5f; }
     MainChart > .main-chart--cursor { color: #ffffff; }
     """
+        + (  # the series colours, the same as the sparklines'
+            f"MainChart > .main-chart--train {{ color: {TRAIN_COLOR}; }}\n"
+            f"MainChart > .main-chart--val {{ color: {VAL_COLOR}; }}\n"
+        )
+    )
     COMPONENT_CLASSES = set(ROLE_CLASSES.values())
 
     BINDINGS = [

@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from engine.vocabulary import RunState, Status
 
+# The train and val series: the same colours in the chart and the sparklines, and
+# glyphs that differ without colour (NO_COLOR): train solid blocks, val braille dots.
+TRAIN_COLOR = "#40a0ff"
+VAL_COLOR = "#ff8c28"
+OTHER_COLOR = "#b48cff"  # gradient norm, lr: neither train nor val
+BLOCKS = "▁▂▃▄▅▆▇█"
+SERIES_GLYPHS = {"train": BLOCKS, "val": "⡀⣀⣄⣤⣦⣶⣷⣿", "other": BLOCKS}
+
 # Style (theme variable) of each run state's badge in the header.
 STATE_STYLES: dict[RunState, str] = {
     RunState.COMPILING: "bold $foreground on $warning-muted",

@@ -22,7 +22,7 @@ class StatusPanel(VerticalScroll):
 
     DEFAULT_CSS = """
     StatusPanel > #status-word { text-style: bold; }
-    StatusPanel > #status-explanation { color: $foreground-muted; }
+    StatusPanel > #status-explanation { color: $foreground-muted; margin: 1 0 0 0; }
     StatusPanel > #status-guarantee { margin: 1 0 0 0; }
     """
 
@@ -33,9 +33,9 @@ class StatusPanel(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield Static("compiling", id="status-word")
         yield Static("", id="status-sentence")  # for a student: what training is doing
-        yield Static("", id="status-explanation")  # beneath it: the numbers that decided
         yield Static("", id="status-extra")  # test result and milestones: above the fold
-        yield Static("", id="status-guarantee")
+        yield Static("", id="status-guarantee")  # the theory, and the rate observed
+        yield Static("", id="status-explanation")  # last: the numbers that decided
 
     def show(self, snap: Snapshot) -> None:
         word = self.query_one("#status-word", Static)
