@@ -35,9 +35,11 @@ RunnerFactory = Callable[[Any], RunControl]
 def build_runner(cfg: Any, **runner_options: Any) -> Runner:
     """The real engine's runner, unstarted. Building it reads the data (a bad CSV raises
     here, and the app shows why) but loads no kernels: its thread does that while the
-    dashboard says `compiling`, so the UI thread never waits for numba."""
+    dashboard says `compiling`, so the UI thread never waits for numba. It trains at the
+    preset's watch pace (train.pace) unless `pace` says otherwise (0: full speed)."""
     from engine.live.runner import Runner
 
+    runner_options.setdefault("pace", cfg.train.pace)
     return Runner(cfg, **runner_options)
 
 

@@ -61,6 +61,7 @@ class Snapshot:
     # square). Full precision, for the chart; the guarantee rows are rounded for reading.
     lstsq_floor: float | None = None
     predicted_contraction: float | None = None
+    pace: float = 0.0  # the steps per second the runner trains at (0 = full speed)
 
     def get_series(self, name: str) -> Series:
         for key, series in self.series:
@@ -81,6 +82,7 @@ def starting_snapshot(
     error: str | None = None,
     version: int = 0,
     train_size: int | None = None,
+    pace: float = 0.0,
 ) -> Snapshot:
     """What a run looks like before its first evaluation: its settings, no numbers yet.
 
@@ -118,4 +120,5 @@ def starting_snapshot(
         error=error,
         version=version,
         train_size=train_size,
+        pace=pace,
     )

@@ -40,6 +40,7 @@ from tui.screens.help import ErrorScreen, HelpScreen, key_rows
 from tui.screens.host import RunHost
 from tui.screens.live import LiveScreen
 from tui.widgets import EventLog, HParamPanel, MainChart, MetricRow, RunHeader, StatusPanel
+from tui.widgets.header import pace_text
 
 POLL_INTERVAL = 1 / 15  # seconds between the end of one poll and the start of the next
 # A poll redraws a new snapshot at most this often while the run's state is unchanged. A
@@ -59,6 +60,11 @@ _LR = Binding.Group("lr", compact=True)
 _WD = Binding.Group("wd", compact=True)
 _BATCH = Binding.Group("batch", compact=True)
 _VIEW = Binding.Group("view", compact=True)
+_PACE = Binding.Group("pace", compact=True)
+# The pace keys stay within these (steps per second); f from a full-speed preset goes to a
+# pace that shows its whole run in about FULL_RUN_S.
+MIN_PACE, MAX_PACE = 0.25, 1e7
+FULL_RUN_S = 20.0
 
 
 def _same(a: object, b: object) -> bool:
@@ -88,6 +94,30 @@ class DashboardScreen(LiveScreen):
             "Reset",
             id="reset",
             tooltip="Restart the run from step 0 (fresh parameters)",
+        ),
+        Binding(
+            "less_than_sign",
+            "pace_down",
+            "pace÷2",
+            id="pace-down",
+            group=_PACE,
+            tooltip="Halve the pace (steps per second; from full speed: half the speed)",
+        ),
+        Binding(
+            "greater_than_sign",
+            "pace_up",
+            "pace×2",
+            id="pace-up",
+            group=_PACE,
+            tooltip="Double the pace (steps per second)",
+        ),
+        Binding(
+            "f",
+            "toggle_full_speed",
+            "full",
+            id="full-speed",
+            group=_PACE,
+            tooltip="Full speed, or back to the pace (the preset's train.pace)",
         ),
         Binding("plus", "lr_up", "lr×2", id="lr-up", group=_LR, tooltip="Double the learning rate"),
         Binding(
@@ -216,6 +246,8 @@ class DashboardScreen(LiveScreen):
         self.redraw_interval = redraw_interval
         self.snapshot: Snapshot | None = None
         self.pending: dict[str, object] = {}  # edits sent, not yet in a snapshot
+        self.pace_sent: float | None = None  # a pace sent, not yet in a snapshot
+        self._paced_at: float | None = None  # the pace f goes back to from full speed
         self._version: int | None = None
         self._state: RunState | None = None
         self._task_kind: str | None = None
@@ -346,6 +378,8 @@ class DashboardScreen(LiveScreen):
         self._version = snap.version
         for name in [n for n, v in self.pending.items() if _same(snap.hparam(n), v)]:
             del self.pending[name]
+        if self.pace_sent is not None and _same(snap.pace, self.pace_sent):
+            self.pace_sent = None
 
         state = RunState(snap.state)
         state_changed = state != self._state
@@ -433,6 +467,9 @@ class DashboardScreen(LiveScreen):
             "batch_up",
             "batch_down",
             "test",
+            "pace_down",
+            "pace_up",
+            "toggle_full_speed",
         ):
             return None  # the runner is gone
         return True
@@ -517,6 +554,50 @@ class DashboardScreen(LiveScreen):
 
     def action_batch_down(self) -> None:
         self._batch(halved_batch)
+
+    # -- pace: how fast the run trains, in steps per second; it changes no number ----
+
+    @property
+    def pace(self) -> float:
+        """The pace in effect, or just sent (0 = full speed)."""
+        if self.pace_sent is not None:
+            return self.pace_sent
+        if self.snapshot is not None:
+            return self.snapshot.pace
+        return self.runner.config.train.pace
+
+    def set_pace(self, pace: float) -> None:
+        if pace > 0:
+            self._paced_at = pace
+        self.pace_sent = pace
+        self.runner.set_pace(pace)
+        self.query_one(EventLog).note(pace_text(pace))
+        self.refresh_from_runner()
+
+    def action_pace_down(self) -> None:
+        pace = self.pace
+        if pace <= 0:  # from full speed: half the speed it runs at
+            speed = self.snapshot.steps_per_s if self.snapshot is not None else 0.0
+            pace = speed if speed > 0 else self._paced_pace()
+        if pace / 2 < MIN_PACE:
+            self.notify(f"The slowest pace is {MIN_PACE:g} steps/s.", title="pace not changed")
+            return
+        self.set_pace(pace / 2)
+
+    def action_pace_up(self) -> None:
+        pace = self.pace
+        if pace <= 0:
+            self.notify("Already at full speed (f goes back to the pace).")
+        else:
+            self.set_pace(min(pace * 2, MAX_PACE))
+
+    def action_toggle_full_speed(self) -> None:
+        self.set_pace(0.0 if self.pace > 0 else self._paced_pace())
+
+    def _paced_pace(self) -> float:
+        """The pace f returns to: the last one used, the preset's, or its run in ~20 s."""
+        cfg = self.runner.config
+        return self._paced_at or cfg.train.pace or max(1.0, round(cfg.train.steps / FULL_RUN_S))
 
     def action_test(self) -> None:
         self.runner.evaluate_test()
