@@ -36,6 +36,7 @@ import tempfile
 import threading
 import time
 import traceback
+import weakref
 from collections import deque
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -191,6 +192,18 @@ def warm_up_kernels(dtype: DTypeLike = np.float64) -> None:
         kernels.evaluate(params, xd, empty_i2, yf, empty_i1, *meta, 0, 0, 16)
 
 
+_RUNNERS: weakref.WeakSet[Runner] = weakref.WeakSet()  # every runner of this process
+
+
+def stop_every_runner() -> None:
+    """Stop every runner of this process and wait for those that trained to write their
+    final files, but not for those stopped while loading their kernels: they write
+    nothing, so the process may end (even by os._exit) while they still compile."""
+    for runner in list(_RUNNERS):
+        if runner.is_alive:
+            runner.stop()
+
+
 class Runner:
     """Drives one Session in its own thread; nothing here assumes it is the only runner.
 
@@ -247,6 +260,7 @@ class Runner:
         self._thread = threading.Thread(
             target=self._main, name=f"groklab-runner-{cfg.name}", daemon=True
         )
+        _RUNNERS.add(self)
 
     # ------------------------------------------------------------------ public API
     def start(self) -> None:

@@ -1,0 +1,61 @@
+"""Details found in use (issue 12): quitting while compiling, export names, the picker's
+keys, single steps, reset in every state, the verdict at step 0."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow  # Pilot scenarios and subprocesses: a second or more each
+
+ROOT = Path(__file__).resolve().parents[2]
+
+QUIT_WHILE_COMPILING = """
+import asyncio, json, sys, time
+from textual import events
+from engine.config import load_config
+from tui.app import GroklabApp, build_runner
+cfg = load_config('spiral')
+app = GroklabApp(build_runner, preset=cfg)
+async def main():
+    async with app.run_test(size=(80, 24)) as pilot:
+        while app.runner is None or app.runner.snapshot().state != 'compiling':
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(1.0)  # well into the compile
+        assert app.runner.snapshot().state == 'compiling'
+        print(json.dumps({'q': time.time()}), flush=True)
+        # Posted, not Pilot.press: that waits for an idle process, which a compile is not.
+        app.post_message(events.Key('q', 'q'))
+        while app.is_running:
+            await asyncio.sleep(0.005)
+asyncio.run(main())
+from tui.cli.main import exit_at_once  # what `groklab run` does once the app has quit
+exit_at_once(0)
+"""
+
+
+def test_quitting_during_a_cold_compile_takes_under_a_second(tmp_path):
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cold-cache")}
+    env["PYTHONPATH"] = str(ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", QUIT_WHILE_COMPILING],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert line, proc.stderr.read() if proc.stderr else "no output"
+    pressed = json.loads(line)["q"]
+    proc.wait(timeout=60)
+    took = time.time() - pressed
+    assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
+    assert took < 1.0, f"quit took {took:.2f} s"
