@@ -22,7 +22,12 @@ from textual.notifications import SeverityLevel
 from engine.live.control import RunControl
 from tui.commands import GroklabCommands, GroklabPalette
 from tui.format import printable
-from tui.screens.dashboard import POLL_INTERVAL, REDRAW_INTERVAL, DashboardScreen
+from tui.screens.dashboard import (
+    POLL_INTERVAL,
+    REDRAW_INTERVAL,
+    DashboardScreen,
+    default_output_dir,
+)
 from tui.screens.host import PresetEntry, PresetSource, bundled_presets, to_entries
 from tui.screens.picker import PickerScreen
 
@@ -72,7 +77,8 @@ class GroklabApp(App[None]):
         self.initial_preset = preset
         self._presets_source = presets
         self._entries: list[PresetEntry] | None = None
-        self.output_dir = Path(output_dir) if output_dir is not None else Path.cwd()
+        # What e and s write (and a crash's traceback): --out, else ./groklab-exports.
+        self.output_dir = Path(output_dir) if output_dir is not None else default_output_dir()
         self.poll_interval = poll_interval  # the dashboard's timers (tests make them short)
         self.redraw_interval = redraw_interval
         self.runner: RunControl | None = None

@@ -59,3 +59,64 @@ def test_quitting_during_a_cold_compile_takes_under_a_second(tmp_path):
     took = time.time() - pressed
     assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
     assert took < 1.0, f"quit took {took:.2f} s"
+
+
+# -- the picker ----------------------------------------------------------------------
+
+from fakes import Factory, LabApp, drive, press, wait_for  # noqa: E402
+from textual import events  # noqa: E402
+
+from tui.screens.help import HelpScreen  # noqa: E402
+from tui.screens.picker import PickerScreen  # noqa: E402
+
+
+def _burst(app, text: str) -> None:
+    """Every key of `text` queued at once, as a fast typist or a paste delivers them."""
+    for char in text:
+        key = "enter" if char == "\n" else char
+        app.post_message(events.Key(key, char if char != "\n" else "\r"))
+
+
+@pytest.mark.parametrize("name", ["spiral", "noisy-labels", "lr-too-low"])
+def test_a_burst_of_keys_starts_the_preset_typed(name):
+    factory = Factory()
+    app = LabApp(factory)  # the bundled presets: "spiral" is in other descriptions too
+
+    async def scenario(pilot):
+        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), what="the picker")
+        _burst(app, name + "\n")
+        await wait_for(pilot, lambda: factory.runners, what="a run started")
+        assert [r.config.name for r in factory.runners] == [name]
+
+    drive(app, scenario)
+
+
+def test_q_and_question_mark_work_in_the_picker_unless_typed_into_the_filter(presets):
+    app = LabApp(Factory(), presets=presets)
+
+    async def scenario(pilot):
+        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), what="the picker")
+        await press(pilot, "question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
+        await press(pilot, "escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), what="back")
+        await press(pilot, "s", "q", "question_mark")
+        from textual.widgets import Input
+
+        assert app.screen.query_one(Input).value == "sq?"  # text in a filter
+        assert app.is_running
+        await press(pilot, "ctrl+q")
+        await wait_for(pilot, lambda: not app.is_running, what="ctrl+q quits")
+
+    drive(app, scenario)
+
+
+def test_q_quits_from_the_empty_picker(presets):
+    app = LabApp(Factory(), presets=presets)
+
+    async def scenario(pilot):
+        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), what="the picker")
+        await press(pilot, "q")
+        await wait_for(pilot, lambda: not app.is_running, what="q quits")
+
+    drive(app, scenario)

@@ -10,6 +10,7 @@ snapshot.version skips the redraw altogether.
 from __future__ import annotations
 
 import gc
+import itertools
 import math
 import time
 from collections import deque
@@ -65,6 +66,13 @@ _PACE = Binding.Group("pace", compact=True)
 # pace that shows its whole run in about FULL_RUN_S.
 MIN_PACE, MAX_PACE = 0.25, 1e7
 FULL_RUN_S = 20.0
+
+
+EXPORTS_DIR = "groklab-exports"  # under the cwd: where e, s and tracebacks go without --out
+
+
+def default_output_dir() -> Path:
+    return Path.cwd() / EXPORTS_DIR
 
 
 def _same(a: object, b: object) -> bool:
@@ -241,7 +249,8 @@ class DashboardScreen(LiveScreen):
     ) -> None:
         super().__init__()
         self.runner = runner
-        self.output_dir = Path(output_dir) if output_dir is not None else Path.cwd()
+        self.output_dir = Path(output_dir) if output_dir is not None else default_output_dir()
+        self._names_given: set[Path] = set()
         self.poll_interval = poll_interval
         self.redraw_interval = redraw_interval
         self.snapshot: Snapshot | None = None
@@ -604,15 +613,23 @@ class DashboardScreen(LiveScreen):
         self.query_one(EventLog).note("test set evaluation requested (once, on demand)")
         self.refresh_from_runner()
 
-    def _export_name(self, suffix: str) -> str:
-        """groklab-PRESET-stepN-TIME.SUFFIX, the preset's name made a safe file name: what
-        e and s write lands in output_dir, whatever the name holds."""
+    def _export_path(self, suffix: str) -> Path:
+        """output_dir/groklab-PRESET-stepN-TIME.SUFFIX, the preset's name made a safe file
+        name (what e and s write lands in output_dir, whatever the name holds), the time
+        to the millisecond and a counter if needed: a name is never used twice."""
         snap = self.snapshot
         preset = safe_file_stem(snap.preset) if snap else "run"
-        return f"groklab-{preset}-step{snap.step if snap else 0}-{_stamp()}.{suffix}"
+        stem = f"groklab-{preset}-step{snap.step if snap else 0}-{_stamp()}"
+        path = self.output_dir / f"{stem}.{suffix}"
+        for n in itertools.count(2):
+            if path not in self._names_given and not path.exists():
+                break
+            path = self.output_dir / f"{stem}-{n}.{suffix}"
+        self._names_given.add(path)  # an export is written later, by a worker
+        return path
 
     def action_export(self) -> None:
-        self._export(self.output_dir / self._export_name("csv"))
+        self._export(self._export_path("csv"))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="export")
     def _export(self, path: Path) -> Path:
@@ -637,7 +654,7 @@ class DashboardScreen(LiveScreen):
 
     def action_screenshot(self) -> None:
         # Written here rather than by App.save_screenshot, which expands a leading ~.
-        path = self.output_dir / self._export_name("svg")
+        path = self._export_path("svg")
         try:
             self.output_dir.mkdir(parents=True, exist_ok=True)
             path.write_text(self.app.export_screenshot(), encoding="utf-8")
@@ -687,4 +704,5 @@ class DashboardScreen(LiveScreen):
 
 
 def _stamp() -> str:
-    return time.strftime("%Y%m%d-%H%M%S")
+    now = time.time()
+    return time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + f"-{int(now * 1000) % 1000:03d}"
