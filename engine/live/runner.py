@@ -640,6 +640,9 @@ class Runner:
             for k, v in record.items()
             if k != "layer_grad_norms"
         )
+        # The last step's own numbers, so a single step (n) shows what it changed before
+        # the next evaluation.
+        latest += tuple((k, session.history.last(k)) for k in ("step_loss", "step_grad_norm"))
         series = []
         for name in session.history.names:
             if session.history.count(name):

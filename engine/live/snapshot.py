@@ -43,7 +43,8 @@ class Snapshot:
     target_steps: int
     hparams: tuple[tuple[str, object], ...]  # rows to show, in order (hparams.shown_hparams)
     edited: frozenset[str]  # hyperparameters changed live
-    latest: tuple[tuple[str, float | None], ...]  # the last evaluation's metrics
+    # The last evaluation's metrics, and the last step's step_loss and step_grad_norm.
+    latest: tuple[tuple[str, float | None], ...]
     series: tuple[tuple[str, Series], ...]
     events: tuple[Event, ...]  # the most recent events, oldest first
     guarantee: tuple[tuple[str, str], ...] = ()  # quadratic problems only

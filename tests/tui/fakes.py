@@ -320,6 +320,10 @@ class FakeRunner:
                 self._blowup *= 4.0
             else:
                 self._progress += lr / self.config.optim.lr
+            # Each step's gradient norm, as the engine's history keeps it.
+            steps, values = self._series.setdefault("step_grad_norm", ([], []))
+            steps.append(self._step)
+            values.append(3.0 * self._loss(self._progress) * self._blowup)
             if self.error_at is not None and self._step >= self.error_at:
                 self._fail()
                 return

@@ -120,3 +120,63 @@ def test_q_quits_from_the_empty_picker(presets):
         await wait_for(pilot, lambda: not app.is_running, what="q quits")
 
     drive(app, scenario)
+
+
+# -- the engine side: single steps and reset in every state ---------------------------
+
+from engine.live.runner import Runner  # noqa: E402
+from engine.vocabulary import RunState  # noqa: E402
+from tests.configs import linear  # noqa: E402
+
+
+def _until(condition, timeout: float = 300.0) -> None:
+    end = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.005)
+
+
+def test_a_single_step_publishes_its_loss_and_gradient_norm(tmp_path):
+    runner = Runner(linear(tmp_path, steps=1000), start_paused=True)  # eval_every 10
+    runner.start()
+    try:
+        _until(lambda: runner.snapshot().state == RunState.PAUSED)
+        seen = []
+        for n in (1, 2):
+            runner.step(1)
+            _until(lambda n=n: runner.snapshot().step == n)
+            snap = runner.snapshot()
+            assert snap.metric("step_grad_norm") == runner.session.history.last("step_grad_norm")
+            assert snap.get_series("step_grad_norm").steps[-1] == n  # the grad norm row's
+            seen.append((snap.metric("step_loss"), snap.metric("step_grad_norm")))
+        assert seen[0] != seen[1] and None not in seen[0]
+    finally:
+        runner.stop()
+
+
+def test_r_resets_to_step_0_in_every_state_and_keeps_running_or_waits_paused(tmp_path):
+    cases = {
+        "running": (linear(tmp_path, steps=10_000_000), False, RunState.RUNNING),
+        "paused": (linear(tmp_path, steps=10_000_000), True, RunState.PAUSED),
+        "done": (linear(tmp_path, steps=50), False, RunState.DONE),
+        "diverged": (linear(tmp_path, lr=50.0, steps=10_000), False, RunState.DIVERGED),
+    }
+    for name, (cfg, paused, state) in cases.items():
+        runner = Runner(cfg, start_paused=paused)
+        runner.start()
+        try:
+            _until(lambda r=runner, s=state: r.snapshot().state == s, 60)
+            if paused:
+                runner.step(5)
+                _until(lambda r=runner: r.snapshot().step == 5, 60)
+            else:
+                _until(lambda r=runner: r.snapshot().step > 0, 60)
+            runner.reset()
+            after = RunState.RUNNING if state == RunState.RUNNING else RunState.PAUSED
+            _until(lambda r=runner: any(e.kind == "reset" for e in r.snapshot().events), 5)
+            snap = runner.snapshot()
+            assert snap.state == after, name
+            if after == RunState.PAUSED:
+                assert snap.step == 0, name
+        finally:
+            runner.stop()

@@ -101,7 +101,8 @@ class DashboardScreen(LiveScreen):
             "reset",
             "Reset",
             id="reset",
-            tooltip="Restart the run from step 0 (fresh parameters)",
+            tooltip="Back to step 0, fresh parameters, same seed, edits kept: a running run "
+            "goes on running, any other waits paused at step 0 (space starts it)",
         ),
         Binding(
             "less_than_sign",
@@ -279,7 +280,7 @@ class DashboardScreen(LiveScreen):
                     yield MetricRow("val_loss", "val loss", log10=True, id="m-val-loss")
                     yield MetricRow("train_acc", "train acc", id="m-train-2")
                     yield MetricRow("val_acc", "val acc", id="m-val-2")
-                    yield MetricRow("grad_norm", "grad norm", log10=True, id="m-grad-norm")
+                    yield MetricRow("step_grad_norm", "grad norm", log10=True, id="m-grad-norm")
                     yield MetricRow("lr", "lr", id="m-lr")
                 hparams = HParamPanel(id="hparams")
                 hparams.border_title = "hyperparameters"
