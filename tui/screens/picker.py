@@ -47,6 +47,7 @@ class PickerScreen(LiveScreen):
             "Start",
             id="picker-start",
             tooltip="Start the highlighted preset",
+            priority=True,
         ),
         Binding("down", "cursor(1)", "Next", id="picker-down", show=False),
         Binding("up", "cursor(-1)", "Previous", id="picker-up", show=False),
@@ -190,16 +191,15 @@ class PickerScreen(LiveScreen):
             return None
         return self.shown[index]
 
-    @on(Input.Submitted, "#picker-filter")
-    def _submitted(self) -> None:
-        # Enter in the filter comes in order after the characters typed before it (a
-        # priority binding ran first, on a filter still missing the end of a burst).
-        if self.live:
-            self.action_start()
-
     def action_start(self) -> None:
-        # Keys typed in one burst ("spiral" then enter) reach the filter before its
-        # Changed messages refill the list: refill now, so enter starts what was typed.
+        # Keys typed in one burst ("spiral" then enter) may still wait in the filter's
+        # queue when this priority binding runs: start from behind them, with the list
+        # made for what the filter then holds.
+        self.query_one(Input).call_later(self._start_typed)
+
+    def _start_typed(self) -> None:
+        if not self.live:
+            return
         query = self.query_one(Input).value
         if query != self._query:
             self.query_one(OptionList).highlighted = 0
