@@ -137,6 +137,10 @@ class TrainConfig:
     precision: str = "float64"
     # What the dashboard's main chart opens on (CHART_VIEWS); v cycles through them.
     view: str = "loss"
+    # Steps per second the dashboard trains at, so a preset's phenomenon unfolds at a speed
+    # a person can follow (0 = full speed). Headless runs and benchmarks ignore it; a pace
+    # only spaces the chunks out in time, so it never changes a number.
+    pace: float = 0.0
     # A run directory's checkpoint.npz is rewritten this often (wall seconds) as well as at
     # the end, so a killed run resumes from at most this far back.
     checkpoint_every_s: float = 30.0
@@ -449,6 +453,7 @@ _TRAIN_CHECKS: dict[str, Check] = {
     "stop_on_converged": _boolean,
     "precision": _choice(PRECISIONS),
     "view": _choice(CHART_VIEWS),
+    "pace": _NON_NEGATIVE,
     "checkpoint_every_s": _POSITIVE,
 }
 _CONVERGENCE_CHECKS: dict[str, Check] = {

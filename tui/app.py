@@ -22,7 +22,12 @@ from textual.notifications import SeverityLevel
 from engine.live.control import RunControl
 from tui.commands import GroklabCommands, GroklabPalette
 from tui.format import printable
-from tui.screens.dashboard import POLL_INTERVAL, REDRAW_INTERVAL, DashboardScreen
+from tui.screens.dashboard import (
+    POLL_INTERVAL,
+    REDRAW_INTERVAL,
+    DashboardScreen,
+    default_output_dir,
+)
 from tui.screens.host import PresetEntry, PresetSource, bundled_presets, to_entries
 from tui.screens.picker import PickerScreen
 
@@ -35,9 +40,11 @@ RunnerFactory = Callable[[Any], RunControl]
 def build_runner(cfg: Any, **runner_options: Any) -> Runner:
     """The real engine's runner, unstarted. Building it reads the data (a bad CSV raises
     here, and the app shows why) but loads no kernels: its thread does that while the
-    dashboard says `compiling`, so the UI thread never waits for numba."""
+    dashboard says `compiling`, so the UI thread never waits for numba. It trains at the
+    preset's watch pace (train.pace) unless `pace` says otherwise (0: full speed)."""
     from engine.live.runner import Runner
 
+    runner_options.setdefault("pace", cfg.train.pace)
     return Runner(cfg, **runner_options)
 
 
@@ -70,7 +77,8 @@ class GroklabApp(App[None]):
         self.initial_preset = preset
         self._presets_source = presets
         self._entries: list[PresetEntry] | None = None
-        self.output_dir = Path(output_dir) if output_dir is not None else Path.cwd()
+        # What e and s write (and a crash's traceback): --out, else ./groklab-exports.
+        self.output_dir = Path(output_dir) if output_dir is not None else default_output_dir()
         self.poll_interval = poll_interval  # the dashboard's timers (tests make them short)
         self.redraw_interval = redraw_interval
         self.runner: RunControl | None = None

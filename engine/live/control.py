@@ -8,6 +8,7 @@ the two from drifting apart.
 
 from __future__ import annotations
 
+import math
 import queue
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,23 @@ class SetHParam:
     value: float | int
 
 
+def valid_pace(steps_per_s: float) -> float:
+    """A pace as the runner takes it: a finite number of steps per second >= 0."""
+    if isinstance(steps_per_s, bool) or not isinstance(steps_per_s, int | float):
+        raise ValueError(f"pace: expected a number of steps per second >= 0, found {steps_per_s!r}")
+    pace = float(steps_per_s)
+    if not math.isfinite(pace) or pace < 0:
+        raise ValueError(f"pace: expected a number of steps per second >= 0, found {pace!r}")
+    return pace
+
+
+@dataclass(frozen=True)
+class SetPace:
+    """Train at `steps_per_s` (0 = full speed); spaces chunks out in time, changes no number."""
+
+    steps_per_s: float
+
+
 @dataclass(frozen=True)
 class EvaluateTest:
     """Score the test set (once per run; a repeat reports the first score)."""
@@ -66,7 +84,7 @@ class Stop:
     """End the runner thread after flushing its files."""
 
 
-Command = Pause | Resume | Step | Reset | SetHParam | EvaluateTest | Export | Stop
+Command = Pause | Resume | Step | Reset | SetHParam | SetPace | EvaluateTest | Export | Stop
 
 
 @runtime_checkable
@@ -96,6 +114,11 @@ class RunControl(Protocol):
 
     def set(self, name: str, value: float | int) -> None:
         """Validate now (ConfigError with the reason), apply between chunks."""
+        ...
+
+    def set_pace(self, steps_per_s: float) -> None:
+        """Train at this many steps per second from now on (0 = full speed); ValueError
+        when it is not a finite number >= 0."""
         ...
 
     def evaluate_test(self) -> None: ...

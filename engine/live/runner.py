@@ -12,6 +12,12 @@ atomic in CPython).
 With a run directory, the checkpoint is rewritten between chunks every
 train.checkpoint_every_s and at the end, with the summary (engine/store/rundir.py).
 
+A run given a pace (steps per second: the dashboard passes train.pace; headless runs and
+benchmarks never do) trains in chunks of PACE_TICK_S worth of steps and waits between
+them on the command queue, so it sleeps rather than spins and a key still takes effect at
+once. A chunk's size never changes a number (Session.advance is chunk-independent), so
+neither does the pace.
+
 A non-finite loss pauses the run and marks it diverged. An exception in the thread is
 caught and published with its traceback (state "error"); the thread never dies silently.
 
@@ -30,6 +36,8 @@ import tempfile
 import threading
 import time
 import traceback
+import weakref
+from collections import deque
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,8 +54,10 @@ from engine.live.control import (
     Reset,
     Resume,
     SetHParam,
+    SetPace,
     Step,
     Stop,
+    valid_pace,
 )
 from engine.live.snapshot import Series, Snapshot, starting_snapshot
 from engine.store.files import RunDirError
@@ -59,6 +69,8 @@ CHUNK_TARGET_S = 0.03  # aim for 30 ms per kernel call: inside the 20-50 ms band
 PUBLISH_EVERY_S = 0.1  # at most 10 new snapshots/s: a redraw costs the UI thread ~30 ms
 MAX_SERIES_POINTS = 1000  # a snapshot's series are decimated to this many points
 MAX_EVENTS = 200  # the snapshot carries the most recent events
+PACE_TICK_S = 0.05  # a paced run trains this much wall time's worth of steps per chunk
+PACE_RATE_WINDOW_S = 1.0  # a paced run's steps/s: steps over about this much wall time
 FLUSH_BEFORE_S = 0.25  # flush the run's files before a chunk expected to take this long
 
 
@@ -180,6 +192,18 @@ def warm_up_kernels(dtype: DTypeLike = np.float64) -> None:
         kernels.evaluate(params, xd, empty_i2, yf, empty_i1, *meta, 0, 0, 16)
 
 
+_RUNNERS: weakref.WeakSet[Runner] = weakref.WeakSet()  # every runner of this process
+
+
+def stop_every_runner() -> None:
+    """Stop every runner of this process and wait for those that trained to write their
+    final files, but not for those stopped while loading their kernels: they write
+    nothing, so the process may end (even by os._exit) while they still compile."""
+    for runner in list(_RUNNERS):
+        if runner.is_alive:
+            runner.stop()
+
+
 class Runner:
     """Drives one Session in its own thread; nothing here assumes it is the only runner.
 
@@ -193,8 +217,12 @@ class Runner:
         start_paused: bool = False,
         resume: Path | str | None = None,
         session_factory: Callable[..., Session] = Session,
+        pace: float = 0.0,
     ) -> None:
         self.config = cfg
+        self._pace = valid_pace(pace)  # steps per second; 0 = full speed
+        self._pace_due = 0.0  # perf_counter() time at which a paced run's next chunk starts
+        self._pace_marks: deque[tuple[float, int]] = deque()  # (time, step) of paced chunks
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self._resume = Path(resume) if resume is not None else None
         self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
@@ -232,6 +260,7 @@ class Runner:
         self._thread = threading.Thread(
             target=self._main, name=f"groklab-runner-{cfg.name}", daemon=True
         )
+        _RUNNERS.add(self)
 
     # ------------------------------------------------------------------ public API
     def start(self) -> None:
@@ -283,6 +312,10 @@ class Runner:
     def set(self, name: str, value: float | int) -> None:
         """Validate now (raise ConfigError with the reason), apply between chunks."""
         self._commands.put(SetHParam(name, validate_hparam(self.config.optim.kind, name, value)))
+
+    def set_pace(self, steps_per_s: float) -> None:
+        """Train at this many steps per second (0 = full speed); ValueError if not >= 0."""
+        self._commands.put(SetPace(valid_pace(steps_per_s)))
 
     def evaluate_test(self) -> None:
         self._commands.put(EvaluateTest())
@@ -392,8 +425,15 @@ class Runner:
         chunk = 1
         while True:
             idle = self._state.is_idle and self._pending_steps == 0
+            paced = self._pace > 0 and not idle and self._pending_steps == 0
+            # A paced run waits for its next chunk's time on the queue: asleep, yet woken
+            # by any command at once.
+            wait = self._pace_due - time.perf_counter() if paced else 0.0
             try:
-                cmd = self._commands.get(timeout=0.1) if idle else self._commands.get_nowait()
+                if idle or wait > 0:
+                    cmd = self._commands.get(timeout=0.1 if idle else min(wait, 0.1))
+                else:
+                    cmd = self._commands.get_nowait()
             except queue.Empty:
                 cmd = None
             if cmd is not None:
@@ -406,7 +446,13 @@ class Runner:
                     self.writer.maybe_flush()
                 self._publish()
                 continue
+            if paced and self._pace_due > time.perf_counter():
+                self._publish()
+                continue
             count = self._pending_steps or chunk
+            if paced:
+                count = min(count, max(1, round(self._pace * PACE_TICK_S)))
+                self._note_paced_chunk(count)
             count = min(count, max(session.target_steps - session.step, 1))
             if self.writer is not None and self.last_chunk[1] > FLUSH_BEFORE_S:
                 self.writer.flush()  # a slow chunk ahead: what is logged reaches the disk
@@ -474,6 +520,11 @@ class Runner:
                 self._pending_steps = 0
             case SetHParam(name=name, value=value):
                 session.apply_hparam(name, value)  # validated by set(), at the boundary
+            case SetPace(steps_per_s=pace):
+                if pace != self._pace:
+                    self._pace = pace
+                    self._pace_due = 0.0
+                    self._pace_marks.clear()
             case EvaluateTest():
                 session.evaluate_test()
             case Export(path=path, reply=reply):
@@ -482,6 +533,28 @@ class Runner:
                 except Exception as exc:
                     reply.put(exc)
         return True
+
+    def _note_paced_chunk(self, count: int) -> None:
+        """Book the time of the paced chunk about to run, and of the one after it."""
+        now = time.perf_counter()
+        # From where the last chunk was due, so the rate holds on average; from now after a
+        # pause or a slow chunk, so a late run never bursts to catch up.
+        start = self._pace_due if now - self._pace_due < PACE_TICK_S else now
+        self._pace_due = start + count / self._pace
+        marks = self._pace_marks
+        if marks and now - marks[-1][0] > PACE_RATE_WINDOW_S:
+            marks.clear()  # resumed after a pause: the rate starts afresh
+        marks.append((now, self.session.step))
+        while len(marks) > 2 and now - marks[1][0] > PACE_RATE_WINDOW_S:
+            marks.popleft()
+
+    def _paced_rate(self) -> float:
+        """Steps per wall second of a paced run over the last PACE_RATE_WINDOW_S."""
+        marks = self._pace_marks
+        if self._state != RunState.RUNNING or len(marks) < 2:
+            return 0.0
+        (t0, s0), (t1, s1) = marks[0], marks[-1]
+        return (s1 - s0) / (t1 - t0) if t1 > t0 else 0.0
 
     def _extend(self, target: int) -> None:
         """Move the step budget; logged with the new target, so a replay can follow."""
@@ -543,7 +616,7 @@ class Runner:
     # ------------------------------------------------------------------ snapshots
     def _empty_snapshot(self) -> Snapshot:
         return starting_snapshot(
-            self.config, self._state, self._error, self._version, self._train_size()
+            self.config, self._state, self._error, self._version, self._train_size(), self._pace
         )
 
     def _train_size(self) -> int:
@@ -567,6 +640,9 @@ class Runner:
             for k, v in record.items()
             if k != "layer_grad_norms"
         )
+        # The last step's own numbers, so a single step (n) shows what it changed before
+        # the next evaluation.
+        latest += tuple((k, session.history.last(k)) for k in ("step_loss", "step_grad_norm"))
         series = []
         for name in session.history.names:
             if session.history.count(name):
@@ -591,7 +667,8 @@ class Runner:
             sentence=verdict.sentence,
             step=session.step,
             epoch=float(session.trainer.epoch),
-            steps_per_s=float(session.steps_per_s),
+            # A paced run's speed is its pace, as measured; else the engine's own rate.
+            steps_per_s=self._paced_rate() if self._pace > 0 else float(session.steps_per_s),
             elapsed_s=float(session.elapsed),
             target_steps=session.target_steps,
             hparams=shown_hparams(session.trainer.hp, session.current_lr()),
@@ -611,4 +688,5 @@ class Runner:
             train_size=self._train_size(),
             lstsq_floor=floor if math.isfinite(floor) else None,
             predicted_contraction=rate if math.isfinite(rate) else None,
+            pace=self._pace,
         )

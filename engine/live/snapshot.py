@@ -43,7 +43,8 @@ class Snapshot:
     target_steps: int
     hparams: tuple[tuple[str, object], ...]  # rows to show, in order (hparams.shown_hparams)
     edited: frozenset[str]  # hyperparameters changed live
-    latest: tuple[tuple[str, float | None], ...]  # the last evaluation's metrics
+    # The last evaluation's metrics, and the last step's step_loss and step_grad_norm.
+    latest: tuple[tuple[str, float | None], ...]
     series: tuple[tuple[str, Series], ...]
     events: tuple[Event, ...]  # the most recent events, oldest first
     guarantee: tuple[tuple[str, str], ...] = ()  # quadratic problems only
@@ -61,6 +62,7 @@ class Snapshot:
     # square). Full precision, for the chart; the guarantee rows are rounded for reading.
     lstsq_floor: float | None = None
     predicted_contraction: float | None = None
+    pace: float = 0.0  # the steps per second the runner trains at (0 = full speed)
 
     def get_series(self, name: str) -> Series:
         for key, series in self.series:
@@ -81,6 +83,7 @@ def starting_snapshot(
     error: str | None = None,
     version: int = 0,
     train_size: int | None = None,
+    pace: float = 0.0,
 ) -> Snapshot:
     """What a run looks like before its first evaluation: its settings, no numbers yet.
 
@@ -118,4 +121,5 @@ def starting_snapshot(
         error=error,
         version=version,
         train_size=train_size,
+        pace=pace,
     )

@@ -295,8 +295,13 @@ def _checkpoint_cases(d: Path) -> list[Case]:
     paths: dict[str, tuple[Path, str]] = {}
     (d / "truncated.npz").write_bytes(data[: len(data) // 2])
     paths["truncated"] = (d / "truncated.npz", "truncated.npz")
+    # Inside a member's bytes (its CRC no longer matches), wherever the layout puts it: a
+    # fixed offset could land in a local header's date, which nothing reads.
+    header = zipfile.ZipFile(good).getinfo("state.npy").header_offset
+    names, extra = (int.from_bytes(data[header + i : header + i + 2], "little") for i in (26, 28))
+    middle = header + 30 + names + extra + 64
     corrupt = bytearray(data)
-    corrupt[len(data) // 3 : len(data) // 3 + 4] = b"\xff\x00\xff\x00"
+    corrupt[middle : middle + 4] = b"\xff\x00\xff\x00"
     (d / "corrupt.npz").write_bytes(bytes(corrupt))
     paths["corrupted-bytes"] = (d / "corrupt.npz", "corrupt.npz")
     np.save(d / "plain.npy", np.zeros(3))

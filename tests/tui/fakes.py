@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 from textual import events
 from textual.notifications import SeverityLevel
 
+from engine.live.control import valid_pace
 from engine.live.snapshot import Series, Snapshot
 from engine.training.data import make_dataset
 from engine.training.hparams import LIVE_HPARAMS, validate_hparam
@@ -92,6 +93,7 @@ class FakeRunner:
         )
         self.train_size = len(make_dataset(cfg).train.y)  # the engine's own split
         self.target_steps = cfg.train.steps
+        self.pace = cfg.train.pace
         self.diverge_lr = diverge_lr if diverge_lr is not None else 16 * cfg.optim.lr
         self.started = False
         self.stopped = False
@@ -172,6 +174,12 @@ class FakeRunner:
         self._event(
             "edit", f"{name} {old:g} -> {value:g}", {"name": name, "from": old, "to": value}
         )
+        self._changed()
+
+    def set_pace(self, steps_per_s: float) -> None:
+        # The fake's clock is the poll, so a pace is only recorded and published.
+        self.calls.append(("set_pace", (steps_per_s,)))
+        self.pace = valid_pace(steps_per_s)
         self._changed()
 
     def evaluate_test(self) -> None:
@@ -312,6 +320,10 @@ class FakeRunner:
                 self._blowup *= 4.0
             else:
                 self._progress += lr / self.config.optim.lr
+            # Each step's gradient norm, as the engine's history keeps it.
+            steps, values = self._series.setdefault("step_grad_norm", ([], []))
+            steps.append(self._step)
+            values.append(3.0 * self._loss(self._progress) * self._blowup)
             if self.error_at is not None and self._step >= self.error_at:
                 self._fail()
                 return
@@ -425,7 +437,7 @@ class FakeRunner:
             sentence=self._sentence,
             step=self._step,
             epoch=self._step / 8.0,
-            steps_per_s=1234.0 if state is RunState.RUNNING else 0.0,
+            steps_per_s=(self.pace or 1234.0) if state is RunState.RUNNING else 0.0,
             elapsed_s=self._step / 1000.0,
             target_steps=self.target_steps,
             hparams=tuple(self._hp.items()),
@@ -445,6 +457,7 @@ class FakeRunner:
             train_size=self.train_size,
             lstsq_floor=self._floor if self.regression_quadratic else None,
             predicted_contraction=FAKE_RATE if self.regression_quadratic else None,
+            pace=self.pace,
         )
 
 
@@ -568,7 +581,14 @@ async def polls(pilot, count: int = 4) -> None:
 
 
 # The characters of the key names the tests press (a letter is its own character).
-KEY_CHARACTERS = {"space": " ", "plus": "+", "minus": "-", "question_mark": "?"}
+KEY_CHARACTERS = {
+    "space": " ",
+    "plus": "+",
+    "minus": "-",
+    "question_mark": "?",
+    "less_than_sign": "<",
+    "greater_than_sign": ">",
+}
 
 
 async def press(pilot, *keys: str) -> None:

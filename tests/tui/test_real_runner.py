@@ -23,6 +23,7 @@ def test_linear_regression_runs_to_converged_and_quits_cleanly():
     app = LabApp(build_runner, preset=load_config("linear-regression"))
 
     async def scenario(pilot):
+        await pilot.press("f")  # full speed: the preset's pace would take ~20 s
         await wait_for(
             pilot,
             lambda: app.runner and app.runner.snapshot().state == RunState.DONE,

@@ -11,6 +11,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from engine import __version__
 from engine.errors import ConfigError
@@ -127,12 +128,18 @@ def _start_run(args: argparse.Namespace, interrupts) -> int:
         # The first run is the one above; presets picked later start fresh.
         return unused.pop() if chosen is cfg and unused else build_runner(chosen)
 
-    return _run_app(GroklabApp(runner_factory, preset=cfg, output_dir=args.out))
+    return _run_app(GroklabApp(runner_factory, preset=cfg, output_dir=args.out), exit_now=True)
 
 
-def _run_app(app) -> int:
+def _run_app(app, exit_now: bool = False) -> int:
     """Run the dashboard; an unexpected error (Textual has printed its traceback) is
-    exit status 1 with one more line saying what it was."""
+    exit status 1 with one more line saying what it was.
+
+    With `exit_now` (the command line, never a caller that goes on) the process ends here
+    once every run's files are written, skipping the interpreter's shutdown: tearing down
+    numba's and Textual's modules took over a second after `q`, and a run quit while its
+    kernels compile has nothing to write (its compile may be abandoned at any moment).
+    """
     from tui.cli.interrupts import restore_defaults
     from tui.format import printable
 
@@ -142,7 +149,21 @@ def _run_app(app) -> int:
     if app.crash is not None:
         what = printable(f"{type(app.crash).__name__}: {app.crash}")
         print(f"groklab: the dashboard stopped on an unexpected error: {what}", file=sys.stderr)
-    return app.return_code or (EXIT_BUG if app.crash is not None else EXIT_OK)
+    status = app.return_code or (EXIT_BUG if app.crash is not None else EXIT_OK)
+    if exit_now:
+        exit_at_once(status)
+    return status
+
+
+def exit_at_once(status: int) -> NoReturn:
+    """End the process once every run's files are written, without the interpreter's
+    shutdown (see _run_app)."""
+    from engine.live.runner import stop_every_runner
+
+    stop_every_runner()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
 
 
 def _add_run(subparsers) -> None:
@@ -277,7 +298,7 @@ def _add_replay(subparsers) -> None:
 def _picker(args: argparse.Namespace) -> int:
     from tui.app import GroklabApp
 
-    return _run_app(GroklabApp())
+    return _run_app(GroklabApp(), exit_now=True)
 
 
 # One entry per subcommand, in help order.

@@ -10,6 +10,7 @@ snapshot.version skips the redraw altogether.
 from __future__ import annotations
 
 import gc
+import itertools
 import math
 import time
 from collections import deque
@@ -39,6 +40,7 @@ from tui.screens.help import ErrorScreen, HelpScreen, key_rows
 from tui.screens.host import RunHost
 from tui.screens.live import LiveScreen
 from tui.widgets import EventLog, HParamPanel, MainChart, MetricRow, RunHeader, StatusPanel
+from tui.widgets.header import pace_text
 from tui.widgets.key_footer import KeyFooter
 from tui.widgets.palette import SERIES_GLYPHS, TRAIN_COLOR, VAL_COLOR
 
@@ -64,6 +66,18 @@ _LR = Binding.Group("lr", compact=True)
 _WD = Binding.Group("wd", compact=True)
 _BATCH = Binding.Group("batch", compact=True)
 _VIEW = Binding.Group("view", compact=True)
+_PACE = Binding.Group("pace", compact=True)
+# The pace keys stay within these (steps per second); f from a full-speed preset goes to a
+# pace that shows its whole run in about FULL_RUN_S.
+MIN_PACE, MAX_PACE = 0.25, 1e7
+FULL_RUN_S = 20.0
+
+
+EXPORTS_DIR = "groklab-exports"  # under the cwd: where e, s and tracebacks go without --out
+
+
+def default_output_dir() -> Path:
+    return Path.cwd() / EXPORTS_DIR
 
 
 def _same(a: object, b: object) -> bool:
@@ -92,7 +106,32 @@ class DashboardScreen(LiveScreen):
             "reset",
             "Reset",
             id="reset",
-            tooltip="Restart the run from step 0 (fresh parameters)",
+            tooltip="Back to step 0, fresh parameters, same seed, edits kept: a running run "
+            "goes on running, any other waits paused at step 0 (space starts it)",
+        ),
+        Binding(
+            "less_than_sign",
+            "pace_down",
+            "pace÷2",
+            id="pace-down",
+            group=_PACE,
+            tooltip="Halve the pace (steps per second; from full speed: half the speed)",
+        ),
+        Binding(
+            "greater_than_sign",
+            "pace_up",
+            "pace×2",
+            id="pace-up",
+            group=_PACE,
+            tooltip="Double the pace (steps per second)",
+        ),
+        Binding(
+            "f",
+            "toggle_full_speed",
+            "full",
+            id="full-speed",
+            group=_PACE,
+            tooltip="Full speed, or back to the pace (the preset's train.pace)",
         ),
         Binding("plus", "lr_up", "lr×2", id="lr-up", group=_LR, tooltip="Double the learning rate"),
         Binding(
@@ -238,11 +277,14 @@ class DashboardScreen(LiveScreen):
     ) -> None:
         super().__init__()
         self.runner = runner
-        self.output_dir = Path(output_dir) if output_dir is not None else Path.cwd()
+        self.output_dir = Path(output_dir) if output_dir is not None else default_output_dir()
+        self._names_given: set[Path] = set()
         self.poll_interval = poll_interval
         self.redraw_interval = redraw_interval
         self.snapshot: Snapshot | None = None
         self.pending: dict[str, object] = {}  # edits sent, not yet in a snapshot
+        self.pace_sent: float | None = None  # a pace sent, not yet in a snapshot
+        self._paced_at: float | None = None  # the pace f goes back to from full speed
         self._version: int | None = None
         self._state: RunState | None = None
         self._task_kind: str | None = None
@@ -269,7 +311,7 @@ class DashboardScreen(LiveScreen):
                 yield MetricRow("val_loss", "val loss", log10=True, id="m-val-loss")
                 yield MetricRow("train_acc", "train acc", id="m-train-2")
                 yield MetricRow("val_acc", "val acc", id="m-val-2")
-                yield MetricRow("grad_norm", "grad norm", log10=True, id="m-grad-norm")
+                yield MetricRow("step_grad_norm", "grad norm", log10=True, id="m-grad-norm")
                 yield MetricRow("lr", "lr", id="m-lr")
             with Horizontal(id="main"):
                 yield MainChart(view=self.runner.config.train.view, id="chart")
@@ -380,6 +422,8 @@ class DashboardScreen(LiveScreen):
         self._version = snap.version
         for name in [n for n, v in self.pending.items() if _same(snap.hparam(n), v)]:
             del self.pending[name]
+        if self.pace_sent is not None and _same(snap.pace, self.pace_sent):
+            self.pace_sent = None
 
         state = RunState(snap.state)
         state_changed = state != self._state
@@ -467,6 +511,9 @@ class DashboardScreen(LiveScreen):
             "batch_up",
             "batch_down",
             "test",
+            "pace_down",
+            "pace_up",
+            "toggle_full_speed",
         ):
             return None  # the runner is gone
         return True
@@ -552,20 +599,72 @@ class DashboardScreen(LiveScreen):
     def action_batch_down(self) -> None:
         self._batch(halved_batch)
 
+    # -- pace: how fast the run trains, in steps per second; it changes no number ----
+
+    @property
+    def pace(self) -> float:
+        """The pace in effect, or just sent (0 = full speed)."""
+        if self.pace_sent is not None:
+            return self.pace_sent
+        if self.snapshot is not None:
+            return self.snapshot.pace
+        return self.runner.config.train.pace
+
+    def set_pace(self, pace: float) -> None:
+        if pace > 0:
+            self._paced_at = pace
+        self.pace_sent = pace
+        self.runner.set_pace(pace)
+        self.query_one(EventLog).note(pace_text(pace))
+        self.refresh_from_runner()
+
+    def action_pace_down(self) -> None:
+        pace = self.pace
+        if pace <= 0:  # from full speed: half the speed it runs at
+            speed = self.snapshot.steps_per_s if self.snapshot is not None else 0.0
+            pace = speed if speed > 0 else self._paced_pace()
+        if pace / 2 < MIN_PACE:
+            self.notify(f"The slowest pace is {MIN_PACE:g} steps/s.", title="pace not changed")
+            return
+        self.set_pace(pace / 2)
+
+    def action_pace_up(self) -> None:
+        pace = self.pace
+        if pace <= 0:
+            self.notify("Already at full speed (f goes back to the pace).")
+        else:
+            self.set_pace(min(pace * 2, MAX_PACE))
+
+    def action_toggle_full_speed(self) -> None:
+        self.set_pace(0.0 if self.pace > 0 else self._paced_pace())
+
+    def _paced_pace(self) -> float:
+        """The pace f returns to: the last one used, the preset's, or its run in ~20 s."""
+        cfg = self.runner.config
+        return self._paced_at or cfg.train.pace or max(1.0, round(cfg.train.steps / FULL_RUN_S))
+
     def action_test(self) -> None:
         self.runner.evaluate_test()
         self.query_one(EventLog).note("test set evaluation requested (once, on demand)")
         self.refresh_from_runner()
 
-    def _export_name(self, suffix: str) -> str:
-        """groklab-PRESET-stepN-TIME.SUFFIX, the preset's name made a safe file name: what
-        e and s write lands in output_dir, whatever the name holds."""
+    def _export_path(self, suffix: str) -> Path:
+        """output_dir/groklab-PRESET-stepN-TIME.SUFFIX, the preset's name made a safe file
+        name (what e and s write lands in output_dir, whatever the name holds), the time
+        to the millisecond and a counter if needed: a name is never used twice."""
         snap = self.snapshot
         preset = safe_file_stem(snap.preset) if snap else "run"
-        return f"groklab-{preset}-step{snap.step if snap else 0}-{_stamp()}.{suffix}"
+        stem = f"groklab-{preset}-step{snap.step if snap else 0}-{_stamp()}"
+        path = self.output_dir / f"{stem}.{suffix}"
+        for n in itertools.count(2):
+            if path not in self._names_given and not path.exists():
+                break
+            path = self.output_dir / f"{stem}-{n}.{suffix}"
+        self._names_given.add(path)  # an export is written later, by a worker
+        return path
 
     def action_export(self) -> None:
-        self._export(self.output_dir / self._export_name("csv"))
+        self._export(self._export_path("csv"))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="export")
     def _export(self, path: Path) -> Path:
@@ -590,7 +689,7 @@ class DashboardScreen(LiveScreen):
 
     def action_screenshot(self) -> None:
         # Written here rather than by App.save_screenshot, which expands a leading ~.
-        path = self.output_dir / self._export_name("svg")
+        path = self._export_path("svg")
         try:
             self.output_dir.mkdir(parents=True, exist_ok=True)
             path.write_text(self.app.export_screenshot(), encoding="utf-8")
@@ -640,4 +739,5 @@ class DashboardScreen(LiveScreen):
 
 
 def _stamp() -> str:
-    return time.strftime("%Y%m%d-%H%M%S")
+    now = time.time()
+    return time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + f"-{int(now * 1000) % 1000:03d}"

@@ -1,7 +1,8 @@
 """The entry screen: every preset with its title, phenomenon and description.
 
 Typing filters the list (all words must match, in any field); up/down move; enter
-starts the highlighted preset.
+starts the highlighted preset. With the filter empty, q quits and ? shows the keys, as
+on the dashboard (typed into a filter they are text); Ctrl+Q and F1 always work.
 """
 
 from __future__ import annotations
@@ -26,6 +27,16 @@ def one_line(text: str, width: int) -> str:
     return flat if len(flat) <= width else flat[: max(0, width - 1)].rstrip() + "…"
 
 
+class FilterInput(Input):
+    """The filter: every key is text, except q and ? while it is empty, which stay the
+    dashboard's quit and help (a preset's name has neither)."""
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        if not self.value and character in ("q", "?"):
+            return False
+        return super().check_consume_key(key, character)
+
+
 class PickerScreen(LiveScreen):
     """Choose a preset."""
 
@@ -45,12 +56,27 @@ class PickerScreen(LiveScreen):
         Binding("escape", "clear", "Clear filter", id="picker-clear", tooltip="Clear the filter"),
         Binding("f1", "help", "Help", id="picker-help", tooltip="List every key"),
         Binding("ctrl+q", "quit", "Quit", id="picker-quit", tooltip="Quit groklab"),
+        # The dashboard's keys, before the filter sees them (priority) while it is empty
+        # (FilterInput gives them up only then).
+        Binding(
+            "q", "quit", "Quit", id="picker-q", show=False, priority=True, tooltip="Quit groklab"
+        ),
+        Binding(
+            "question_mark",
+            "help",
+            "Help",
+            id="picker-question",
+            show=False,
+            priority=True,
+            tooltip="List every key",
+        ),
     ]
 
     def __init__(self, entries: Sequence[PresetEntry]) -> None:
         super().__init__()
         self.entries = list(entries)
         self.shown: list[PresetEntry] = []
+        self._query: str | None = None  # the filter the list was last made for
 
     def compose(self) -> ComposeResult:
         yield Static(
@@ -60,7 +86,7 @@ class PickerScreen(LiveScreen):
             ),
             id="picker-header",
         )
-        yield Input(
+        yield FilterInput(
             placeholder="type to filter presets (name, title, phenomenon, description)",
             id="picker-filter",
         )
@@ -88,6 +114,7 @@ class PickerScreen(LiveScreen):
         return Content.assemble(head, "\n", ("  " + body, style))
 
     def _refill(self, query: str) -> None:
+        changed, self._query = query != self._query, query
         self.shown = [e for e in self.entries if e.matches(query)]
         name_width = max((len(printable(e.name)) for e in self.shown), default=0)
         option_list = self.query_one(OptionList)
@@ -99,6 +126,9 @@ class PickerScreen(LiveScreen):
         )
         if self.shown:
             option_list.highlighted = min(previous or 0, len(self.shown) - 1)
+            named = [i for i, e in enumerate(self.shown) if e.name == query.strip()]
+            if changed and named:  # a preset's full name: that one, wherever it is listed
+                option_list.highlighted = named[0]
         self._show_detail()
         total = len(self.entries)
         if not total:
@@ -162,6 +192,18 @@ class PickerScreen(LiveScreen):
         return self.shown[index]
 
     def action_start(self) -> None:
+        # Keys typed in one burst ("spiral" then enter) may still wait in the filter's
+        # queue when this priority binding runs: start from behind them, with the list
+        # made for what the filter then holds.
+        self.query_one(Input).call_later(self._start_typed)
+
+    def _start_typed(self) -> None:
+        if not self.live:
+            return
+        query = self.query_one(Input).value
+        if query != self._query:
+            self.query_one(OptionList).highlighted = 0
+            self._refill(query)
         self.start(self.highlighted)
 
     @on(OptionList.OptionSelected)

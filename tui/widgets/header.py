@@ -1,4 +1,4 @@
-"""The header line: preset, step, epoch, speed and the run state as one word."""
+"""The header line: preset, step, epoch, speed, pace and the run state as one word."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from engine.live.snapshot import Snapshot
+from engine.vocabulary import RunState
 from tui.format import format_value, printable
 from tui.widgets.content import set_content
 from tui.widgets.palette import state_style
@@ -40,9 +41,17 @@ def _words(content: Content, room: int) -> Content | None:
     return short if short is not None and " " in short.plain else None
 
 
+def pace_text(pace: float) -> str:
+    """'pace 200/s', 'pace 0.5/s' or 'full speed' (pace 0)."""
+    if pace <= 0:
+        return "full speed"
+    return f"pace {pace:,.0f}/s" if pace >= 10 else f"pace {pace:.2g}/s"
+
+
 class RunHeader(Static):
-    """One line: preset, step, epoch, steps/s and the run state as one word; what does
-    not fit the width is left out, least important first (the title, then the epoch)."""
+    """One line: preset, step, epoch, steps/s (while running), pace and the run state as
+    one word; what does not fit the width is left out, least important first (the title,
+    then the epoch)."""
 
     DEFAULT_CSS = """
     RunHeader { height: 1; width: 1fr; background: $panel; color: $foreground; }
@@ -55,16 +64,21 @@ class RunHeader(Static):
         target = f"/{snap.target_steps:,}" if snap.target_steps else ""
         steps = f"{snap.step:,}{target}"
         epoch = format_value(snap.epoch, spec=".2f")
-        speed = format_value(snap.steps_per_s, spec=",.0f")
         state = snap.state if snap.state else "?"
         badge = Content.styled(f" {state} ", state_style(state))
         preset = Content.styled(printable(snap.preset), "bold $text-primary")
         parts = [
             (0, Content.assemble(badge, " ", preset)),
             (1, Content.assemble(("step ", "$foreground-muted"), (steps, "bold"))),
-            (3, Content.assemble(("epoch ", "$foreground-muted"), (epoch, "bold"))),
-            (2, Content.assemble((speed, "bold"), (" steps/s", "$foreground-muted"))),
-            (4, Content.styled(printable(snap.title), "italic $foreground-muted")),
+            (4, Content.assemble(("epoch ", "$foreground-muted"), (epoch, "bold"))),
+        ]
+        # A speed only while training: a paused run's last rate would read as a live one.
+        if snap.state == RunState.RUNNING:
+            speed = format_value(snap.steps_per_s, spec=",.0f")
+            parts.append((3, Content.assemble((speed, "bold"), (" steps/s", "$foreground-muted"))))
+        parts += [
+            (2, Content.styled(pace_text(snap.pace), "$foreground-muted")),
+            (5, Content.styled(printable(snap.title), "italic $foreground-muted")),
         ]
         set_content(self, fit_parts(parts, self.size.width or 80), layout=False)
 
