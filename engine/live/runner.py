@@ -46,11 +46,13 @@ from engine.live.control import (
     Reset,
     Resume,
     SetHParam,
+    ShowDataView,
     Step,
     Stop,
 )
 from engine.live.snapshot import Series, Snapshot, starting_snapshot
 from engine.store.files import RunDirError
+from engine.training.dataview import DataViewFeed
 from engine.training.hparams import shown_hparams, validate_hparam
 from engine.training.session import Session
 from engine.vocabulary import RunState
@@ -178,6 +180,7 @@ def warm_up_kernels(dtype: DTypeLike = np.float64) -> None:
             )
         )
         kernels.evaluate(params, xd, empty_i2, yf, empty_i1, *meta, 0, 0, 16)
+        kernels.predict(params, xd, empty_i2, *meta, 0, 0, 16, np.empty((2, 2), dtype))
 
 
 class Runner:
@@ -228,6 +231,7 @@ class Runner:
         self.writer = None
         self._summary: dict | None = None
         self.last_chunk: tuple[int, float] = (0, 0.0)  # (steps, seconds) of the latest chunk
+        self.data_views = DataViewFeed(self.session.trainer)
         self._snapshot = self._empty_snapshot()
         self._thread = threading.Thread(
             target=self._main, name=f"groklab-runner-{cfg.name}", daemon=True
@@ -286,6 +290,10 @@ class Runner:
 
     def evaluate_test(self) -> None:
         self._commands.put(EvaluateTest())
+
+    def show_data_view(self, resolution: tuple[int, int] | None) -> None:
+        shown = None if resolution is None else (int(resolution[0]), int(resolution[1]))
+        self._commands.put(ShowDataView(shown))
 
     def export(self, path: Path | str | None = None) -> Path:
         """Write the metrics CSV now and return its path (waits for the runner, < 1 chunk)."""
@@ -404,7 +412,8 @@ class Runner:
             if idle:
                 if self.writer is not None:
                     self.writer.maybe_flush()
-                self._publish()
+                viewed = self.data_views.update(time.perf_counter(), training=False)
+                self._publish(force=viewed)
                 continue
             count = self._pending_steps or chunk
             count = min(count, max(session.target_steps - session.step, 1))
@@ -435,6 +444,7 @@ class Runner:
                 self._state = RunState.DONE
                 self._pending_steps = 0
                 self._finish()
+            self.data_views.update(time.perf_counter())
             self._publish(force=result.finished)
 
     def _apply(self, cmd: Command) -> bool:
@@ -472,10 +482,13 @@ class Runner:
                 if state.is_idle:  # a diverged or finished run waits, reset, for a resume
                     self._state = RunState.PAUSED
                 self._pending_steps = 0
+                self.data_views.invalidate()
             case SetHParam(name=name, value=value):
                 session.apply_hparam(name, value)  # validated by set(), at the boundary
             case EvaluateTest():
                 session.evaluate_test()
+            case ShowDataView(resolution=resolution):
+                self.data_views.want(resolution)
             case Export(path=path, reply=reply):
                 try:
                     reply.put(self._export(path))
@@ -610,4 +623,5 @@ class Runner:
             train_size=self._train_size(),
             lstsq_floor=floor if math.isfinite(floor) else None,
             predicted_contraction=rate if math.isfinite(rate) else None,
+            data_view=self.data_views.view,
         )

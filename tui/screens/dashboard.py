@@ -38,7 +38,15 @@ from engine.training.hparams import (
 from engine.vocabulary import RunState
 from tui.screens.help import ErrorScreen, HelpScreen, key_rows
 from tui.screens.host import RunHost
-from tui.widgets import EventLog, HParamPanel, MainChart, MetricRow, RunHeader, StatusPanel
+from tui.widgets import (
+    DataViewPanel,
+    EventLog,
+    HParamPanel,
+    MainChart,
+    MetricRow,
+    RunHeader,
+    StatusPanel,
+)
 
 POLL_INTERVAL = 1 / 15  # seconds between the end of one poll and the start of the next
 # A poll redraws a new snapshot at most this often while the run's state is unchanged. A
@@ -52,6 +60,7 @@ REDRAW_INTERVAL = 0.2
 # Screen-size thresholds (cells) for the layout classes.
 COMPACT_HEIGHT = 30  # below: the chart is hidden unless asked for (c)
 NARROW_WIDTH = 100
+WIDE_WIDTH = 150  # from here the data view (d) goes beside the chart instead of over it
 TINY_WIDTH, TINY_HEIGHT = 60, 18  # below either: only metrics and status
 
 _LR = Binding.Group("lr", compact=True)
@@ -174,6 +183,15 @@ class DashboardScreen(Screen[None]):
             tooltip="Chart view: loss, accuracy or MAD, gradient norm, lr (and the guarantee)",
         ),
         Binding(
+            "d",
+            "toggle_data",
+            "data",
+            id="toggle-data",
+            group=_VIEW,
+            tooltip="Data view: the model's prediction over its data (replaces the chart, "
+            "or beside it on wide terminals)",
+        ),
+        Binding(
             "g",
             "clear_ghost",
             "ghost",
@@ -199,6 +217,7 @@ class DashboardScreen(Screen[None]):
     ]
 
     chart_wanted: reactive[bool | None] = reactive(None, init=False)  # None = by size
+    data_wanted: reactive[bool] = reactive(False, init=False)
 
     def __init__(
         self,
@@ -223,6 +242,7 @@ class DashboardScreen(Screen[None]):
         self._drawn_at = -math.inf  # time.monotonic() of the last snapshot drawn
         self._stopping_polls = False
         self._heap_frozen = False
+        self._data_resolution: tuple[int, int] | None = None  # what the runner was asked
         self.poll_starts: deque[float] = deque(maxlen=4096)  # for `groklab bench --dashboard`
 
     # -- layout ------------------------------------------------------------------
@@ -244,6 +264,9 @@ class DashboardScreen(Screen[None]):
                 yield hparams
             with Horizontal(id="main"):
                 yield MainChart(view=self.runner.config.train.view, id="chart")
+                data = DataViewPanel(id="data")
+                data.display = False  # until d asks for it
+                yield data
                 with Container(id="side"):
                     status = StatusPanel(id="status")
                     status.border_title = "status"
@@ -278,6 +301,7 @@ class DashboardScreen(Screen[None]):
         compact = height < COMPACT_HEIGHT
         self.set_class(compact, "-compact")
         self.set_class(width < NARROW_WIDTH, "-narrow")
+        self.set_class(width >= WIDE_WIDTH, "-wide")
         self.set_class(width < TINY_WIDTH or height < TINY_HEIGHT, "-tiny")
         # At 80 columns the palette's footer key would hide q Quit; ? Help lists it.
         self.query_one(Footer).show_command_palette = width >= NARROW_WIDTH
@@ -290,13 +314,28 @@ class DashboardScreen(Screen[None]):
         return not self.has_class("-compact")
 
     def _apply_chart_visibility(self) -> None:
-        visible = self.chart_visible
-        self.set_class(not visible, "-no-chart")
+        data_shown = self.data_wanted
+        visible = self.chart_visible and (not data_shown or self.has_class("-wide"))
+        self.set_class(not (visible or data_shown), "-no-chart")
         chart = self.query_one(MainChart)
         if chart.display != visible:
             chart.display = visible
             if visible:  # it was not drawn while hidden
                 self.call_after_refresh(self._draw_chart)
+        data = self.query_one(DataViewPanel)
+        if data.display != data_shown:
+            data.display = data_shown
+            data.draw(self.snapshot if data_shown else None)
+        self.call_after_refresh(self._ask_for_data_view)
+
+    def _ask_for_data_view(self) -> None:
+        """Tell the runner the grid the data view needs (None: hidden, which costs the
+        engine nothing); only when that changed."""
+        data = self.query_one(DataViewPanel)
+        wanted = data.resolution if data.display and data.size.area else None
+        if wanted != self._data_resolution:
+            self._data_resolution = wanted
+            self.runner.show_data_view(wanted)
 
     # -- polling -----------------------------------------------------------------
 
@@ -310,6 +349,7 @@ class DashboardScreen(Screen[None]):
             self.refresh_from_runner(throttle=True)
             if self._chart_due:
                 self._draw_chart()
+            self._ask_for_data_view()  # after a resize, or once the view's shape is known
         finally:
             if not self._stopping_polls:
                 # Armed only now, so polls never overlap; the time this one took comes
@@ -345,6 +385,9 @@ class DashboardScreen(Screen[None]):
         self.query_one(HParamPanel).show(snap, self.pending)
         self.query_one(EventLog).show(snap)
         self.query_one(StatusPanel).show(snap)
+        data = self.query_one(DataViewPanel)
+        if data.display:
+            data.draw(snap)
 
         if state_changed:
             previous, self._state = self._state, state
@@ -552,6 +595,12 @@ class DashboardScreen(Screen[None]):
         self.chart_wanted = not self.chart_visible
 
     def watch_chart_wanted(self) -> None:
+        self._apply_chart_visibility()
+
+    def action_toggle_data(self) -> None:
+        self.data_wanted = not self.data_wanted
+
+    def watch_data_wanted(self) -> None:
         self._apply_chart_visibility()
 
     def action_toggle_log(self) -> None:
