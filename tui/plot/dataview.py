@@ -260,7 +260,7 @@ def _plane(canvas: _Canvas, picture: DataPicture, view: DataView, color: bool) -
         legend += [(swatch[1], swatch[0]), (f" {c} ", LABEL)]
     legend += [(" ● train", TRAIN), ("  ○ val", VAL)]
     if flipped.any():
-        legend.append(("  × flipped label", FLIPPED))
+        legend.append(("  × flipped", FLIPPED))
     if color:
         legend.append(("  pale: unsure", AXIS))
     picture.legend = legend
