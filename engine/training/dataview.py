@@ -42,7 +42,7 @@ if TYPE_CHECKING:  # the snapshot imports this module: it need not load the trai
 PLANE, CURVE, TABLE, SCATTER, NONE = "plane", "curve", "table", "scatter", "none"
 
 VIEW_EVERY_S = 0.25  # at most 4 views a second
-VIEW_MAX_SHARE = 0.02  # and at most 2% of the training thread's time
+VIEW_MAX_SHARE = 0.01  # and at most 1% of the training thread's time
 MAX_RESOLUTION = (400, 200)  # grid points across and down, whatever a front end asks
 PLANE_PAD = 0.08  # the plane's box: the points' extent and this fraction each side
 CURVE_PAD = 0.03
@@ -266,7 +266,7 @@ class DataViewer:
             a, b, labels = self._table()
             p = scene.p
             X = np.column_stack([a, b + p])
-            predicted = trainer.predict(X).argmax(axis=1)
+            predicted = trainer.predict(X, probabilities=False).argmax(axis=1)
             correct = np.zeros((p, p), dtype=bool)
             correct[a, b] = predicted == labels
             fields = {"correct": _frozen(correct)}

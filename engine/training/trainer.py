@@ -23,6 +23,9 @@ from engine.training.data import Dataset, make_dataset
 
 # Evaluation works through a split in blocks of this many rows to bound its workspace.
 EVAL_BLOCK = 8192
+# Predictions (the data view, between chunks) in smaller blocks: a workspace of a few MB
+# instead of tens, so each view does not fault in fresh pages under the training thread.
+PREDICT_BLOCK = 1024
 
 
 def _compiled():
@@ -283,16 +286,17 @@ class Trainer:
             )
         return float(loss), float(acc), float(mad)
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
+    def predict(self, X: np.ndarray, probabilities: bool = True) -> np.ndarray:
         """The model's outputs on rows of the data's own inputs (as the splits hold them):
-        class probabilities for a classifier, predictions for regression; (n, outputs)."""
+        class probabilities for a classifier (its logits when not `probabilities`: the
+        same argmax without a softmax), predictions for regression; (n, outputs)."""
         xd, xi = _model_inputs(X, self.data, self._degree, self.dtype)
         out = np.empty((max(xd.shape[0], xi.shape[0]), self.arch.sizes[-1]), self.dtype)
         fan_in, fan_out, w_off, b_off = self._meta
         with kernel_blas(1):  # as evaluate: no spinning second BLAS thread
             self._kernels.predict(
                 self.params, xd, xi, fan_in, fan_out, w_off, b_off,
-                self.arch.act_code, self.arch.loss_code, EVAL_BLOCK, out,
+                self.arch.act_code, self.arch.loss_code if probabilities else 0, PREDICT_BLOCK, out,
             )  # fmt: skip
         return out
 
