@@ -80,11 +80,30 @@ class Export:
 
 
 @dataclass(frozen=True)
+class ShowDataView:
+    """Compute the data view at this grid resolution (points across, down) from now on,
+    or stop computing it (None: hidden)."""
+
+    resolution: tuple[int, int] | None
+
+
+@dataclass(frozen=True)
 class Stop:
     """End the runner thread after flushing its files."""
 
 
-Command = Pause | Resume | Step | Reset | SetHParam | SetPace | EvaluateTest | Export | Stop
+Command = (
+    Pause
+    | Resume
+    | Step
+    | Reset
+    | SetHParam
+    | SetPace
+    | EvaluateTest
+    | Export
+    | ShowDataView
+    | Stop
+)
 
 
 @runtime_checkable
@@ -124,6 +143,12 @@ class RunControl(Protocol):
     def evaluate_test(self) -> None: ...
 
     def export(self, path: Path | str | None = None) -> Path: ...
+
+    def show_data_view(self, resolution: tuple[int, int] | None) -> None:
+        """Put the data view in the snapshots at this grid resolution (engine/training/
+        dataview.py says what it means per task), or take it out (None): while it is
+        out, the view costs the engine nothing."""
+        ...
 
     def stop(self) -> None:
         """Stop and wait for the files to be written (never gives up while a step runs)."""

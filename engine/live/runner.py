@@ -55,12 +55,14 @@ from engine.live.control import (
     Resume,
     SetHParam,
     SetPace,
+    ShowDataView,
     Step,
     Stop,
     valid_pace,
 )
 from engine.live.snapshot import Series, Snapshot, starting_snapshot
 from engine.store.files import RunDirError
+from engine.training.dataview import DataViewFeed
 from engine.training.hparams import shown_hparams, validate_hparam
 from engine.training.session import Session
 from engine.vocabulary import RunState
@@ -190,6 +192,7 @@ def warm_up_kernels(dtype: DTypeLike = np.float64) -> None:
             )
         )
         kernels.evaluate(params, xd, empty_i2, yf, empty_i1, *meta, 0, 0, 16)
+        kernels.predict(params, xd, empty_i2, *meta, 0, 0, 16, np.empty((2, 2), dtype))
 
 
 _RUNNERS: weakref.WeakSet[Runner] = weakref.WeakSet()  # every runner of this process
@@ -256,6 +259,7 @@ class Runner:
         self.writer = None
         self._summary: dict | None = None
         self.last_chunk: tuple[int, float] = (0, 0.0)  # (steps, seconds) of the latest chunk
+        self.data_views = DataViewFeed(self.session.trainer)
         self._snapshot = self._empty_snapshot()
         self._thread = threading.Thread(
             target=self._main, name=f"groklab-runner-{cfg.name}", daemon=True
@@ -319,6 +323,10 @@ class Runner:
 
     def evaluate_test(self) -> None:
         self._commands.put(EvaluateTest())
+
+    def show_data_view(self, resolution: tuple[int, int] | None) -> None:
+        shown = None if resolution is None else (int(resolution[0]), int(resolution[1]))
+        self._commands.put(ShowDataView(shown))
 
     def export(self, path: Path | str | None = None) -> Path:
         """Write the metrics CSV now and return its path (waits for the runner, < 1 chunk)."""
@@ -444,7 +452,8 @@ class Runner:
             if idle:
                 if self.writer is not None:
                     self.writer.maybe_flush()
-                self._publish()
+                viewed = self.data_views.update(time.perf_counter(), training=False)
+                self._publish(force=viewed)
                 continue
             if paced and self._pace_due > time.perf_counter():
                 self._publish()
@@ -481,6 +490,7 @@ class Runner:
                 self._state = RunState.DONE
                 self._pending_steps = 0
                 self._finish()
+            self.data_views.update(time.perf_counter())
             self._publish(force=result.finished)
 
     def _apply(self, cmd: Command) -> bool:
@@ -518,6 +528,7 @@ class Runner:
                 if state.is_idle:  # a diverged or finished run waits, reset, for a resume
                     self._state = RunState.PAUSED
                 self._pending_steps = 0
+                self.data_views.invalidate()
             case SetHParam(name=name, value=value):
                 session.apply_hparam(name, value)  # validated by set(), at the boundary
             case SetPace(steps_per_s=pace):
@@ -527,6 +538,8 @@ class Runner:
                     self._pace_marks.clear()
             case EvaluateTest():
                 session.evaluate_test()
+            case ShowDataView(resolution=resolution):
+                self.data_views.want(resolution)
             case Export(path=path, reply=reply):
                 try:
                     reply.put(self._export(path))
@@ -689,4 +702,5 @@ class Runner:
             lstsq_floor=floor if math.isfinite(floor) else None,
             predicted_contraction=rate if math.isfinite(rate) else None,
             pace=self._pace,
+            data_view=self.data_views.view,
         )

@@ -1,7 +1,8 @@
 """Immutable pictures of a run, published by the runner and read by any thread.
 
-A Snapshot holds only tuples, strings, ints and floats: the UI can keep one as long as it
-likes, read it without locks, and can never reach into the engine's live arrays.
+A Snapshot holds only tuples, strings, ints and floats, and the data view's read-only
+arrays, copied once: the UI can keep one as long as it likes, read it without locks, and
+can never reach into the engine's live arrays.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from engine.errors import ConfigError
 from engine.numerics.optim import HParams, lr_schedule
 from engine.training.data import train_split_size
+from engine.training.dataview import DataView
 from engine.training.hparams import shown_hparams
 from engine.vocabulary import Event, RunState, Status
 
@@ -63,6 +65,9 @@ class Snapshot:
     lstsq_floor: float | None = None
     predicted_contraction: float | None = None
     pace: float = 0.0  # the steps per second the runner trains at (0 = full speed)
+    # The model's predictions over its data (engine/training/dataview.py), only while a
+    # front end shows them (RunControl.show_data_view).
+    data_view: DataView | None = None
 
     def get_series(self, name: str) -> Series:
         for key, series in self.series:

@@ -830,3 +830,43 @@ def evaluate(params, xd, xi, yf, yi, fan_in, fan_out, w_off, b_off, act, loss_co
     if loss_code == 2:
         return loss_sum / n_total, hits / n_total, math.nan
     return loss_sum / n_total, math.nan, abs_sum / (n_total * n_out)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def predict(params, xd, xi, fan_in, fan_out, w_off, b_off, act, loss_code, block, out):
+    """The model's outputs on arbitrary rows (xd dense or xi index inputs, as in evaluate)
+    into out (n x outputs): class probabilities (a softmax) for cross-entropy, the raw
+    outputs otherwise. The data view's grid goes through this; blocks bound the workspace.
+    """
+    n_total = xi.shape[0] if xi.shape[0] > 0 else xd.shape[0]
+    if n_total == 0:
+        return
+    n_block = min(block, n_total)
+    x_cols = xd.shape[1] if xd.shape[0] > 0 else 0
+    ws = np.empty(_workspace_size(fan_out, n_block, x_cols), params.dtype)
+    zs, acts, _, xbuf = _carve_workspace(ws, fan_out, n_block, x_cols)
+    weights, biases = _layer_views(params, fan_in, fan_out, w_off, b_off)
+    last = fan_in.shape[0] - 1
+    n_out = fan_out[last]
+    for start in range(0, n_total, n_block):
+        stop = min(start + n_block, n_total)
+        rows = np.arange(start, stop)
+        n_rows = stop - start
+        _forward(weights, biases, xd, xi, rows, n_rows, act, zs, acts, xbuf)
+        logits = zs[last][:n_rows]
+        for r in range(n_rows):
+            dest = out[start + r]
+            if loss_code != 2:
+                for j in range(n_out):
+                    dest[j] = logits[r, j]
+                continue
+            top = logits[r, 0]
+            for j in range(1, n_out):
+                top = max(top, logits[r, j])
+            norm = 0.0
+            for j in range(n_out):
+                e = math.exp(logits[r, j] - top)
+                dest[j] = e
+                norm += e
+            for j in range(n_out):
+                dest[j] /= norm

@@ -203,3 +203,16 @@ def evaluate(params, xd, xi, yf, yi, fan_in, fan_out, w_off, b_off, act, loss_co
         return loss, float(np.mean(out.argmax(axis=1) == yi)), np.nan
     loss, _ = data_loss(out, yf, loss_code)
     return loss, np.nan, float(np.mean(np.abs(out - yf)))
+
+
+def predict(params, xd, xi, fan_in, fan_out, w_off, b_off, act, loss_code, block, out):
+    """As engine.numerics.kernels.predict (block is ignored: NumPy takes it whole)."""
+    index_input = xi.shape[0] > 0
+    x = xi if index_input else xd
+    if x.shape[0] == 0:
+        return
+    logits = forward(params, x, index_input, fan_in, fan_out, w_off, b_off, act)[-1][0]
+    if loss_code == 2:
+        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+        logits = shifted / shifted.sum(axis=1, keepdims=True)
+    out[...] = logits

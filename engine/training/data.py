@@ -114,6 +114,8 @@ class Dataset:
     target_name: str
     reference: Reference = field(default_factory=lambda: Reference())
     scaling: Scaling | None = None  # None: the features are the data's own
+    # Rows of the training split whose label was flipped (generated label noise), sorted.
+    flipped: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
 
 
 def make_dataset(cfg: RunConfig) -> Dataset:
@@ -149,13 +151,14 @@ def make_dataset(cfg: RunConfig) -> Dataset:
         X, y = X[perm], y[perm]
         sizes = split_sizes(len(y), data, cfg.source, "data.n")
     label_noise = _need(data.label_noise, "label_noise")
-    _flip_labels(y[: sizes[0]], label_noise, classes, rng)
+    flipped = _flip_labels(y[: sizes[0]], label_noise, classes, rng)
     # Its own stream: estimating the floor must not change the data a seed names.
     mc_rng = np.random.default_rng(np.random.SeedSequence([cfg.train.seed, 3]))
     ref = Reference(bayes_acc=bayes_accuracy(data, mc_rng), label_noise=label_noise)
     return _dataset(
-        X, y, sizes, "classification", ("x1", "x2"), "class", n_outputs=classes, reference=ref
-    )
+        X, y, sizes, "classification", ("x1", "x2"), "class", n_outputs=classes, reference=ref,
+        flipped=flipped,
+    )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- splitting
@@ -226,6 +229,7 @@ def _dataset(
     n_inputs: int | None = None,
     reference: Reference | None = None,
     scaling: Scaling | None = None,
+    flipped: np.ndarray | None = None,
 ) -> Dataset:
     """Cut already-shuffled rows into train, val, test (in that order); completes the
     reference with what the splits tell (target variance, majority class, val size)."""
@@ -258,16 +262,19 @@ def _dataset(
         target_name=target_name,
         reference=reference,
         scaling=scaling,
+        flipped=np.sort(flipped) if flipped is not None else np.empty(0, dtype=np.int64),
     )
 
 
 def _flip_labels(
     y_train: np.ndarray, fraction: float, classes: int, rng: np.random.Generator
-) -> None:
-    """Give round(fraction * n) training labels (in place) a different, random class."""
+) -> np.ndarray:
+    """Give round(fraction * n) training labels (in place) a different, random class;
+    returns their rows."""
     n_flip = round(fraction * len(y_train))
     rows = rng.choice(len(y_train), size=n_flip, replace=False)
     y_train[rows] = (y_train[rows] + rng.integers(1, classes, size=n_flip)) % classes
+    return rows.astype(np.int64)
 
 
 # --------------------------------------------------------------------------- regression
@@ -282,20 +289,31 @@ def _linear(d: DataConfig, rng: np.random.Generator) -> Regression:
     return X, y, tuple(f"x{i + 1}" for i in range(n_features))
 
 
+def true_function(d: DataConfig) -> Callable[[np.ndarray], np.ndarray] | None:
+    """The noiseless function of x that a generated one-input regression target samples
+    (polynomial, sine); None for every other kind of data."""
+    if d.kind == "polynomial":
+        coeffs = _need(d.coeffs, "coeffs")
+        return lambda x: np.polynomial.polynomial.polyval(x, coeffs)
+    if d.kind == "sine":
+        amplitude, frequency = _need(d.amplitude, "amplitude"), _need(d.frequency, "frequency")
+        return lambda x: amplitude * np.sin(2.0 * math.pi * frequency * x)
+    return None
+
+
 def _polynomial(d: DataConfig, rng: np.random.Generator) -> Regression:
     """x ~ U[-1,1); y = c0 + c1 x + c2 x^2 + ... + N(0, noise^2)."""
-    n, coeffs, noise = _need(d.n, "n"), _need(d.coeffs, "coeffs"), _need(d.noise, "noise")
+    n, noise = _need(d.n, "n"), _need(d.noise, "noise")
     x = rng.uniform(-1.0, 1.0, n)
-    y = np.polynomial.polynomial.polyval(x, coeffs) + noise * rng.standard_normal(n)
+    y = _need(true_function(d), "coeffs")(x) + noise * rng.standard_normal(n)
     return x.reshape(-1, 1), y, ("x",)
 
 
 def _sine(d: DataConfig, rng: np.random.Generator) -> Regression:
     """x ~ U[-1,1); y = A sin(2 pi f x) + N(0, noise^2)."""
     n, noise = _need(d.n, "n"), _need(d.noise, "noise")
-    amplitude, frequency = _need(d.amplitude, "amplitude"), _need(d.frequency, "frequency")
     x = rng.uniform(-1.0, 1.0, n)
-    y = amplitude * np.sin(2.0 * math.pi * frequency * x) + noise * rng.standard_normal(n)
+    y = _need(true_function(d), "amplitude")(x) + noise * rng.standard_normal(n)
     return x.reshape(-1, 1), y, ("x",)
 
 

@@ -23,6 +23,9 @@ from engine.training.data import Dataset, make_dataset
 
 # Evaluation works through a split in blocks of this many rows to bound its workspace.
 EVAL_BLOCK = 8192
+# Predictions (the data view, between chunks) in smaller blocks: a workspace of a few MB
+# instead of tens, so each view does not fault in fresh pages under the training thread.
+PREDICT_BLOCK = 1024
 
 
 def _compiled():
@@ -77,16 +80,22 @@ def build_architecture(cfg, data: Dataset) -> Architecture:
     )
 
 
-def _split_arrays(split, data: Dataset, degree: int, dtype) -> SplitArrays:
-    """The split in the kernels' dtypes: one float precision throughout, or numba would
-    compile (and run) mixed-precision variants."""
+def _model_inputs(X: np.ndarray, data: Dataset, degree: int, dtype):
+    """(xd, xi) for rows of the data's inputs: the kernels' dtypes, polynomial features
+    added; one float precision throughout, or numba would compile (and run)
+    mixed-precision variants."""
     empty_f, empty_i = np.empty((0, 0), dtype), np.empty((0, 0), dtype=np.int64)
     if data.input_kind == "index":
-        xd, xi = empty_f, np.ascontiguousarray(split.X, dtype=np.int64)
-    else:
-        x = np.asarray(split.X, dtype=np.float64)
-        x = polynomial_features(x, degree) if degree else x
-        xd, xi = np.ascontiguousarray(x, dtype=dtype), empty_i
+        return empty_f, np.ascontiguousarray(X, dtype=np.int64)
+    x = np.asarray(X, dtype=np.float64)
+    x = polynomial_features(x, degree) if degree else x
+    return np.ascontiguousarray(x, dtype=dtype), empty_i
+
+
+def _split_arrays(split, data: Dataset, degree: int, dtype) -> SplitArrays:
+    """The split in the kernels' dtypes (see _model_inputs)."""
+    empty_f = np.empty((0, 0), dtype)
+    xd, xi = _model_inputs(split.X, data, degree, dtype)
     if data.task == "classification":
         yf, yi = empty_f, np.ascontiguousarray(split.y, dtype=np.int64)
     else:
@@ -103,6 +112,7 @@ class Trainer:
         self.data = dataset if dataset is not None else make_dataset(cfg)
         self.arch = build_architecture(cfg, self.data)
         degree = cfg.model.degree if cfg.model.kind == "polynomial" else 0
+        self._degree = degree
         # The NumPy reference is the float64 oracle whatever the config asks for.
         self.dtype = np.dtype(cfg.train.precision if impl == "compiled" else "float64")
         self.splits = {
@@ -278,6 +288,20 @@ class Trainer:
                 EVAL_BLOCK,
             )
         return float(loss), float(acc), float(mad)
+
+    def predict(self, X: np.ndarray, probabilities: bool = True) -> np.ndarray:
+        """The model's outputs on rows of the data's own inputs (as the splits hold them):
+        class probabilities for a classifier (its logits when not `probabilities`: the
+        same argmax without a softmax), predictions for regression; (n, outputs)."""
+        xd, xi = _model_inputs(X, self.data, self._degree, self.dtype)
+        out = np.empty((max(xd.shape[0], xi.shape[0]), self.arch.sizes[-1]), self.dtype)
+        fan_in, fan_out, w_off, b_off = self._meta
+        with kernel_blas(1):  # as evaluate: no spinning second BLAS thread
+            self._kernels.predict(
+                self.params, xd, xi, fan_in, fan_out, w_off, b_off,
+                self.arch.act_code, self.arch.loss_code if probabilities else 0, PREDICT_BLOCK, out,
+            )  # fmt: skip
+        return out
 
     def layer_grad_norms(self) -> tuple[float, ...]:
         """Norm of the last step's gradient, per layer."""

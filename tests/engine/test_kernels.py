@@ -307,6 +307,20 @@ def test_evaluate_matches_reference(act, loss):
     np.testing.assert_allclose(fast, slow, rtol=1e-12, equal_nan=True)
 
 
+@pytest.mark.parametrize("kind", ["mlp", "mlp-index", "polynomial"])
+@pytest.mark.parametrize("loss", LOSS_NAMES)
+def test_predict_matches_the_reference_forward_pass(kind, loss):
+    case = make_case(kind, "tanh" if kind.startswith("mlp") else "linear", loss, True, n=50)
+    args = (case.params, case.xd, case.xi, *case.kernel_args(), 16)
+    n_out = case.arch.sizes[-1]
+    fast, slow = np.full((50, n_out), np.nan), np.full((50, n_out), np.nan)
+    kernels.predict(*args, fast)  # a block smaller than the rows exercises blocking
+    reference.predict(*args, slow)
+    np.testing.assert_allclose(fast, slow, rtol=1e-12, atol=1e-15)
+    if loss == "cross_entropy":  # probabilities
+        np.testing.assert_allclose(fast.sum(axis=1), 1.0, rtol=1e-12)
+
+
 def test_nonfinite_loss_stops_the_chunk_before_updating():
     case = make_case("linear", "linear", "mse", bias=True)
     with np.errstate(over="ignore", invalid="ignore"):  # the reference overflows on purpose

@@ -28,6 +28,7 @@ from textual.notifications import SeverityLevel
 from engine.live.control import valid_pace
 from engine.live.snapshot import Series, Snapshot
 from engine.training.data import make_dataset
+from engine.training.dataview import DataViewFeed
 from engine.training.hparams import LIVE_HPARAMS, validate_hparam
 from engine.vocabulary import Event, RunState, Status
 from tui.app import GroklabApp
@@ -57,6 +58,9 @@ class FakeRunner:
     error_at: the run fails with a traceback when it reaches this step.
     compile_polls: number of snapshot() calls that still say "compiling".
     state_after_prefill: the state to show once prefilled (a still picture of a run).
+    trainer: the model whose data view the snapshots carry while it is shown (a fixed
+        model: the fake's steps do not train it); default: the config's model at its
+        initial parameters, through the NumPy reference (no numba).
     """
 
     def __init__(
@@ -73,8 +77,11 @@ class FakeRunner:
         compile_polls: int = 0,
         state_after_prefill: RunState | None = None,
         diverge_at: int | None = None,
+        trainer=None,
     ) -> None:
         self.config = cfg
+        self._trainer = trainer
+        self._views: DataViewFeed | None = None
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.start_paused = start_paused
         self.chunk = chunk
@@ -204,6 +211,20 @@ class FakeRunner:
         self._test = (("step", self._step), ("test_loss", loss), score)
         detail = f"test set evaluated once at step {self._step}: loss {loss:.4g}, {shown}"
         self._event("test", detail, {"step": self._step, "repeat": False})
+
+    def show_data_view(self, resolution: tuple[int, int] | None) -> None:
+        self.calls.append(("show_data_view", (resolution,)))
+        if self._views is None:
+            if resolution is None:
+                return
+            if self._trainer is None:
+                from engine.training.trainer import Trainer
+
+                self._trainer = Trainer(self.config, impl="reference")
+            self._views = DataViewFeed(self._trainer)
+        self._views.want(resolution)
+        self._views.update(time.perf_counter(), training=False)
+        self._changed()
 
     def export(self, path: Path | str | None = None) -> Path:
         self.calls.append(("export", (path,)))
@@ -458,6 +479,7 @@ class FakeRunner:
             lstsq_floor=self._floor if self.regression_quadratic else None,
             predicted_contraction=FAKE_RATE if self.regression_quadratic else None,
             pace=self.pace,
+            data_view=self._views.view if self._views is not None else None,
         )
 
 

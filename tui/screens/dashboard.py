@@ -39,7 +39,15 @@ from engine.vocabulary import RunState
 from tui.screens.help import ErrorScreen, HelpScreen, key_rows
 from tui.screens.host import RunHost
 from tui.screens.live import LiveScreen
-from tui.widgets import EventLog, HParamPanel, MainChart, MetricRow, RunHeader, StatusPanel
+from tui.widgets import (
+    DataViewPanel,
+    EventLog,
+    HParamPanel,
+    MainChart,
+    MetricRow,
+    RunHeader,
+    StatusPanel,
+)
 from tui.widgets.header import pace_text
 from tui.widgets.key_footer import KeyFooter
 from tui.widgets.palette import SERIES_GLYPHS, TRAIN_COLOR, VAL_COLOR
@@ -57,7 +65,7 @@ REDRAW_INTERVAL = 0.2
 CHART_MIN_WIDTH, CHART_MIN_HEIGHT = 80, 20  # below either: the chart waits for `c`
 SHORT_HEIGHT = 30  # below: no event log (the chart's markers show the events)
 INLINE_HEIGHT = 45  # below: the hyperparameters as packed pairs, leaving the status room
-WIDE_WIDTH = 160  # from here: a wider side column
+WIDE_WIDTH = 160  # from here: a wider side column, and the data view (d) beside the chart
 NARROW_WIDTH = 100  # below: a narrower side column
 SLIM_WIDTH = 80  # below: narrower still
 TINY_WIDTH, TINY_HEIGHT = 60, 18  # below either: only metrics and status, no borders
@@ -219,6 +227,15 @@ class DashboardScreen(LiveScreen):
             tooltip="Chart view: loss, accuracy or MAD, gradient norm, lr (and the guarantee)",
         ),
         Binding(
+            "d",
+            "toggle_data",
+            "data",
+            id="toggle-data",
+            group=_VIEW,
+            tooltip="Data view: the model's prediction over its data (replaces the chart, "
+            "or beside it on wide terminals)",
+        ),
+        Binding(
             "g",
             "clear_ghost",
             "ghost",
@@ -266,6 +283,7 @@ class DashboardScreen(LiveScreen):
     )
 
     chart_wanted: reactive[bool | None] = reactive(None, init=False)  # None = by size
+    data_wanted: reactive[bool] = reactive(False, init=False)
 
     def __init__(
         self,
@@ -294,6 +312,7 @@ class DashboardScreen(LiveScreen):
         self._stopping_polls = False
         self._heap_frozen = False
         self._chart_fits = True  # the screen is big enough to show the chart by default
+        self._data_resolution: tuple[int, int] | None = None  # what the runner was asked
         self.poll_starts: deque[float] = deque(maxlen=4096)  # for `groklab bench --dashboard`
 
     # -- layout ------------------------------------------------------------------
@@ -315,6 +334,9 @@ class DashboardScreen(LiveScreen):
                 yield MetricRow("lr", "lr", id="m-lr")
             with Horizontal(id="main"):
                 yield MainChart(view=self.runner.config.train.view, id="chart")
+                data = DataViewPanel(id="data")
+                data.display = False  # until d asks for it
+                yield data
                 with Vertical(id="side"):
                     status = StatusPanel(id="status")
                     status.border_title = "status"
@@ -373,14 +395,30 @@ class DashboardScreen(LiveScreen):
         return self._chart_fits
 
     def _apply_chart_visibility(self) -> None:
-        visible = self.chart_visible
-        self.set_class(not visible, "-no-chart")
-        self.set_class(visible, "-chart")
+        data_shown = self.data_wanted
+        # The data view takes the chart's place, or sits beside it on a wide screen.
+        visible = self.chart_visible and (not data_shown or self.has_class("-wide"))
+        self.set_class(not (visible or data_shown), "-no-chart")
+        self.set_class(visible or data_shown, "-chart")
         chart = self.query_one(MainChart)
         if chart.display != visible:
             chart.display = visible
             if visible:  # it was not drawn while hidden
                 self.call_after_refresh(self._draw_chart)
+        data = self.query_one(DataViewPanel)
+        if data.display != data_shown:
+            data.display = data_shown
+            data.draw(self.snapshot if data_shown else None)
+        self.call_after_refresh(self._ask_for_data_view)
+
+    def _ask_for_data_view(self) -> None:
+        """Tell the runner the grid the data view needs (None: hidden, which costs the
+        engine nothing); only when that changed."""
+        data = self.query_one(DataViewPanel)
+        wanted = data.resolution if data.display and data.size.area else None
+        if wanted != self._data_resolution:
+            self._data_resolution = wanted
+            self.runner.show_data_view(wanted)
 
     # -- polling -----------------------------------------------------------------
 
@@ -396,6 +434,7 @@ class DashboardScreen(LiveScreen):
             self.refresh_from_runner(throttle=True)
             if self._chart_due:
                 self._draw_chart()
+            self._ask_for_data_view()  # after a resize, or once the view's shape is known
         finally:
             if not self._stopping_polls:
                 # Armed only now, so polls never overlap; the time this one took comes
@@ -433,6 +472,9 @@ class DashboardScreen(LiveScreen):
         self.query_one(HParamPanel).show(snap, self.pending)
         self.query_one(EventLog).show(snap)
         self.query_one(StatusPanel).show(snap)
+        data = self.query_one(DataViewPanel)
+        if data.display:
+            data.draw(snap)
 
         if state_changed:
             previous, self._state = self._state, state
@@ -702,6 +744,12 @@ class DashboardScreen(LiveScreen):
         self.chart_wanted = not self.chart_visible
 
     def watch_chart_wanted(self) -> None:
+        self._apply_chart_visibility()
+
+    def action_toggle_data(self) -> None:
+        self.data_wanted = not self.data_wanted
+
+    def watch_data_wanted(self) -> None:
         self._apply_chart_visibility()
 
     def action_toggle_log(self) -> None:

@@ -5,6 +5,7 @@ latest snapshot. Everything drawn goes through tui.plot.series first, so NaN, in
 series are harmless.
 """
 
+from tui.widgets.data_view import DataViewPanel
 from tui.widgets.event_log import EventLog
 from tui.widgets.header import RunHeader
 from tui.widgets.hparam_panel import HParamPanel
@@ -12,4 +13,12 @@ from tui.widgets.main_chart import MainChart
 from tui.widgets.metric_row import MetricRow
 from tui.widgets.status_panel import StatusPanel
 
-__all__ = ["EventLog", "HParamPanel", "MainChart", "MetricRow", "RunHeader", "StatusPanel"]
+__all__ = [
+    "DataViewPanel",
+    "EventLog",
+    "HParamPanel",
+    "MainChart",
+    "MetricRow",
+    "RunHeader",
+    "StatusPanel",
+]
