@@ -175,7 +175,7 @@ def test_a_switch_releases_the_previous_run(presets):
 
 DASHBOARD_KEYS = [
     "space", "n", "r", "plus", "minus", "w", "W", "b", "B", "t", "e", "s", "c", "l", "m",
-    "v", "x", "g", "f", "less_than_sign", "greater_than_sign", "left", "right",
+    "v", "x", "g", "d", "f", "less_than_sign", "greater_than_sign", "left", "right",
     "question_mark", "escape",
 ]  # fmt: skip
 PICKER_KEYS = ["down", "up", "pagedown", "pageup", "enter", "escape", "f1", "o", "y"]

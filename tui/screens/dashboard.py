@@ -414,6 +414,8 @@ class DashboardScreen(LiveScreen):
     def _ask_for_data_view(self) -> None:
         """Tell the runner the grid the data view needs (None: hidden, which costs the
         engine nothing); only when that changed."""
+        if self.leaving:  # called after a refresh, which may come once it is gone
+            return
         data = self.query_one(DataViewPanel)
         wanted = data.resolution if data.display and data.size.area else None
         if wanted != self._data_resolution:
