@@ -187,6 +187,7 @@ def test_a_runner_that_cannot_start_is_reported(presets):
 # -- pause, step, reset -------------------------------------------------------------
 
 
+@pytest.mark.slow  # about 2 s of redraw timing
 def test_polls_redraw_a_running_run_at_most_every_redraw_interval_keys_at_once(monkeypatch):
     """Every poll brings a new snapshot here, but drawing each one cost the training
     thread a third of a core; a key's effect is still drawn at once."""
@@ -520,6 +521,7 @@ def test_q_quits_and_stops_the_runner():
     drive(app, scenario)
 
 
+@pytest.mark.slow  # over a second of Pilot
 def test_p_goes_back_to_the_picker_and_stops_the_run(presets):
     factory = Factory()
     app = LabApp(factory, presets[0], presets=presets)
@@ -547,6 +549,7 @@ def test_preset_by_name_is_loaded_before_the_ui_starts():
 # -- divergence, errors, bad numbers ---------------------------------------------------
 
 
+@pytest.mark.slow  # about 2 s
 def test_a_diverged_run_shows_diverged_and_the_app_keeps_responding():
     # lr 0.05 is above what this fake model tolerates (0.04): the loss overflows.
     app, factory = start_on_dashboard(diverge_lr=0.04)
@@ -582,6 +585,7 @@ def test_a_diverged_run_shows_diverged_and_the_app_keeps_responding():
     drive(app, scenario)
 
 
+@pytest.mark.slow  # over a second of Pilot
 def test_a_runner_error_is_shown_once_in_a_modal(tmp_path):
     app, factory = start_on_dashboard(tmp_path=tmp_path, error_at=60)
 
@@ -656,7 +660,7 @@ HOSTILE = {
 }
 
 
-@pytest.mark.parametrize("size", [(40, 12), (120, 40)])
+@pytest.mark.parametrize("size", [(40, 12), pytest.param((120, 40), marks=pytest.mark.slow)])
 def test_nan_inf_and_empty_series_never_crash(size):
     # One app per size is served each hostile snapshot in turn (a new version each, so
     # the dashboard redraws), and every view is toggled over each of them.
@@ -676,7 +680,7 @@ def test_nan_inf_and_empty_series_never_crash(size):
 
 
 @pytest.mark.parametrize(
-    "size", [pytest.param((40, 12), marks=pytest.mark.slow), (80, 24), (200, 60)]
+    "size", [pytest.param(size, marks=pytest.mark.slow) for size in ((40, 12), (80, 24), (200, 60))]
 )
 def test_sizes_render_without_error(size, presets):
     factory = Factory(prefill=400, diverge_at=430)
@@ -819,6 +823,7 @@ def dashboard_bindings() -> list[Binding]:
     return bindings
 
 
+@pytest.mark.slow  # over a second of Pilot
 def test_help_lists_every_key():
     app, _ = start_on_dashboard(prefill=30, start_paused=True)
 

@@ -50,6 +50,7 @@ class TestPicker:
         assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)
 
 
+@pytest.mark.slow  # 1.4-4.5 s each
 class TestDashboard:
     def test_running_regression(self, snap_compare):
         app = dashboard_app(make_config(), prefill=500, state_after_prefill=RunState.RUNNING)
