@@ -115,6 +115,15 @@ class GroklabApp(App[None]):
         if self.use_command_palette and not GroklabPalette.is_open(cast(Any, self)):
             self.push_screen(GroklabPalette(id="--command-palette"))
 
+    def search_themes(self) -> None:
+        """App.search_themes (the palette's "Change theme"), in the palette that survives
+        fast keys."""
+        from textual.theme import ThemeProvider
+
+        self.push_screen(
+            GroklabPalette(providers=[ThemeProvider], placeholder="Search for themes…")
+        )
+
     # -- presets -------------------------------------------------------------------
 
     def preset_entries(self) -> list[PresetEntry]:
