@@ -48,11 +48,19 @@ async def show_data(pilot) -> None:
     await press(pilot, "d")
     panel = app.screen.query_one(DataViewPanel)
     await wait_for(pilot, lambda: panel.view is not None, what="a data view")
-    await polls(pilot, 3)  # the resolution that fits is asked for once the scene is known
     view = panel.view
     assert view is not None
     if view.kind in (PLANE, CURVE):  # the grid that fills the panel (the others: their rows)
-        assert view.resolution == clamp_resolution(panel.resolution)
+        # Asked for once the scene is known and the layout has settled (on a slow machine
+        # the panel may still be a row high for a poll or two).
+        await wait_for(
+            pilot,
+            lambda: (
+                panel.view is not None
+                and panel.view.resolution == clamp_resolution(panel.resolution)
+            ),
+            what="the view at the panel's size",
+        )
 
 
 @pytest.mark.slow  # an app driven for a second or two
