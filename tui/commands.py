@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -31,10 +32,8 @@ class GroklabPalette(CommandPalette):
     (NoMatches: its widgets are gone). Then the key, or the late result, does nothing."""
 
     def _action_command_list(self, action: str) -> None:
-        try:
+        with contextlib.suppress(KeyError, IndexError):  # the list is not laid out yet
             super()._action_command_list(action)
-        except (KeyError, IndexError):
-            pass
 
     def _refresh_command_list(
         self, command_list: CommandList, commands: list[Command], clear_current: bool

@@ -17,6 +17,7 @@ in order; the new lines are appended after them.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import errno
 import io
@@ -243,10 +244,9 @@ class _LineFile:
                 done += _write(self.fd, data[done:])
         except OSError as exc:
             whole = data[:done].rfind(b"\n") + 1
-            try:
+            # The cut needs no space; if even it fails there is nothing left to try.
+            with contextlib.suppress(OSError):
                 os.ftruncate(self.fd, self.size + whole)
-            except OSError:
-                pass  # the cut needs no space; if even it fails there is nothing left to try
             self.close()
             raise RunDirError(self.path, exc) from None
         self.size += done
@@ -319,10 +319,9 @@ class RunWriter:
             self._metrics.pending.append(_csv_line(self.session.csv_row(payload)))
         else:
             self._events.pending.append(_event_line(payload))
-        try:
+        # A failure is kept in `failure`: the runner's next flush raises it, between chunks.
+        with contextlib.suppress(RunDirError):
             self.maybe_flush()
-        except RunDirError:
-            pass  # kept in `failure`: the runner's next flush raises it, between chunks
 
     def maybe_flush(self) -> None:
         if self.failure is not None or time.perf_counter() - self._last_flush >= FLUSH_EVERY_S:
@@ -381,10 +380,10 @@ class RunWriter:
 
     def close(self) -> None:
         try:
-            if self.failure is None:
-                self.flush()
-        except RunDirError:
-            pass  # kept in `failure` for whoever reports the run's end
+            # A failure is kept in `failure` for whoever reports the run's end.
+            with contextlib.suppress(RunDirError):
+                if self.failure is None:
+                    self.flush()
         finally:
             self._metrics.close()
             self._events.close()

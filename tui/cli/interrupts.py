@@ -17,6 +17,7 @@ the handler may interrupt a write to sys.stderr, which a second write would not 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -35,10 +36,9 @@ def exit_status(signum: int) -> int:
 def quit_now(message: str, status: int) -> None:
     """Flush what can be flushed, say `message` on stderr, exit without the shutdown."""
     for stream in (sys.stdout, sys.stderr):
-        try:
+        # A flush the signal interrupted, or a closed pipe: go on.
+        with contextlib.suppress(Exception):
             stream.flush()
-        except Exception:  # a flush the signal interrupted, or a closed pipe: go on
-            pass
     try:
         os.write(2, f"groklab: {message}\n".encode(errors="replace"))
     finally:
