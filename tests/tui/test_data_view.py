@@ -108,3 +108,16 @@ class TestDataViewPictures:
         app = app_for(kind)
         assert app.no_color
         assert snap_compare(app, terminal_size=(80, 24), run_before=show_data)
+
+
+@pytest.mark.slow
+def test_the_benchs_data_view_row_measures_a_view_that_follows_the_run(monkeypatch):
+    import asyncio
+
+    from tui.cli import bench_dashboard
+
+    monkeypatch.setattr(bench_dashboard, "DATA_VIEW_WINDOW_S", 0.4)
+    monkeypatch.setattr(bench_dashboard, "DATA_VIEW_PAIRS", 2)
+    # Raises unless the real runner recomputed the view in every shown window.
+    ratio, pairs = asyncio.run(bench_dashboard._data_view_cost("spiral"))
+    assert pairs == 2 and 0.2 < ratio < 5.0

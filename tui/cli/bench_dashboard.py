@@ -5,6 +5,10 @@ Throughput: W1 and W2 run once headless (the runner alone) and once inside the d
 the engine's steps/s inside the dashboard relative to headless, and the p99 interval
 between the dashboard's polls (its UI timer).
 
+Data view: spiral and grokking-mod97 inside the dashboard at 120x40 at full speed, the
+data view shown and hidden in alternating windows of the same run; the result is the
+engine's steps/s with the view shown relative to the hidden windows around it.
+
 Start-up: `groklab run grokking-mod97` in a fresh process, timed from launch to the first
 frame and to the first training step, with an empty Numba cache and with a warm one.
 """
@@ -22,13 +26,16 @@ import numpy as np
 
 from engine.bench.launch import python_command
 from engine.bench.workloads import workload_config
-from engine.config import with_overrides
+from engine.config import load_config, with_overrides
 from engine.live.runner import Runner
 from engine.vocabulary import RunState
 
 MEASURE_S = 4.0  # seconds of steady training measured per mode
 WARM_S = 1.0  # seconds skipped after the run starts (chunk sizing settles)
 POLL_HZ = 20.0
+DATA_VIEW_PRESETS = ("spiral", "grokking-mod97")
+DATA_VIEW_WINDOW_S = 1.5  # one shown or hidden window
+DATA_VIEW_PAIRS = 6  # shown windows, each between two hidden ones
 
 
 def _bench_config(name: str):
@@ -77,6 +84,42 @@ async def _dashboard_rate(name: str) -> tuple[float, float]:
     intervals = np.diff(starts) * 1000.0
     p99 = float(np.percentile(intervals, 99)) if intervals.size else float("nan")
     return rate, p99
+
+
+async def _data_view_cost(preset: str) -> tuple[float, int]:
+    """Steps/s with the data view shown over steps/s with it hidden: the median over the
+    shown windows of each one's rate against the mean of the hidden windows either side
+    (alternating windows cancel the drift of a long run and of the machine's load)."""
+    from tui.app import GroklabApp
+    from tui.screens.dashboard import DashboardScreen
+
+    cfg = with_overrides(
+        load_config(preset),
+        ["train.steps=100000000", "train.stop_on_converged=false", "train.pace=0"],
+    )
+    app = GroklabApp(lambda c: Runner(c), preset=cfg, poll_interval=1.0 / POLL_HZ)
+    rates: list[float] = []
+    views_seen: set[int] = set()
+    async with app.run_test(size=(120, 40)) as pilot:
+        while app.runner is None or app.runner.snapshot().state != RunState.RUNNING:
+            await pilot.pause(0.01)
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        await asyncio.sleep(WARM_S)
+        for window in range(2 * DATA_VIEW_PAIRS + 1):
+            screen.data_wanted = window % 2 == 1
+            await asyncio.sleep(0.2)  # the view's first grid is asked for and drawn
+            s0, t0 = app.runner.snapshot().step, time.perf_counter()
+            await asyncio.sleep(DATA_VIEW_WINDOW_S)
+            snap = app.runner.snapshot()
+            rates.append((snap.step - s0) / (time.perf_counter() - t0))
+            if snap.data_view is not None and window % 2 == 1:
+                views_seen.add(snap.data_view.step)
+        await pilot.press("q")
+    if len(views_seen) < DATA_VIEW_PAIRS:  # the view must have followed the run
+        raise RuntimeError(f"{preset}: the data view was computed at {len(views_seen)} steps")
+    paired = [rates[i] / ((rates[i - 1] + rates[i + 1]) / 2) for i in range(1, len(rates) - 1, 2)]
+    return float(np.median(paired)), len(paired)
 
 
 def startup_times(warm: bool) -> dict:
@@ -142,6 +185,20 @@ def measure_dashboard() -> list[dict]:
                 "gflops": None,
                 "peak_gflops": None,
                 "note": f"{inside / headless:.0%} of headless, UI p99 {p99:.0f} ms",
+            }
+        )
+    for preset in DATA_VIEW_PRESETS:
+        ratio, pairs = asyncio.run(_data_view_cost(preset))
+        rows.append(
+            {
+                "workload": preset,
+                "impl": "data view",
+                "steps_per_s": None,
+                "ratio_vs_hidden": ratio,
+                "ratio_vs_numpy": None,
+                "gflops": None,
+                "peak_gflops": None,
+                "note": f"data view shown: {ratio:.0%} of hidden (median of {pairs} windows)",
             }
         )
     for warm in (False, True):
