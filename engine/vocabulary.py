@@ -1,4 +1,4 @@
-"""The words every layer shares: run states, convergence statuses and events.
+"""The words every layer shares: run states, convergence statuses, phases and events.
 
 Engine, UI and test fakes import these instead of spelling the words themselves, so a
 rule such as "a paused or finished run can be stepped" is written once, here. Both
@@ -63,6 +63,20 @@ class Status(StrEnum):
     UNDERFITTING = "underfitting"
     MEMORIZING = "memorizing"
     GROKKED = "grokked"
+
+
+class Phase(StrEnum):
+    """How a classifier's run ended, in the words of Liu et al. 2022's phase diagrams.
+
+    The monitor decides it (engine/training/monitor.py `judge_generalization`); a sweep
+    colours its cells by it.
+    """
+
+    COMPREHENSION = "comprehension"  # train and validation accuracy came together
+    GROKKING = "grokking"  # validation followed memorization after a long delay
+    MEMORIZATION = "memorization"  # the training set fitted, validation never
+    CONFUSION = "confusion"  # neither
+    DIVERGED = "diverged"  # the loss blew up
 
 
 def _frozen(data: dict[str, Any] | None) -> MappingProxyType:

@@ -21,6 +21,7 @@ LAYERS = (
     ("engine.training", "engine.training.budget"),
     ("engine.store",),
     ("engine.live",),
+    ("engine.sweep",),
     ("engine.bench",),
     ("tui.format", "tui.plot"),
     ("tui.widgets",),
@@ -145,6 +146,22 @@ def test_the_import_graph_has_no_cycle():
 )
 def test_the_cycle_finder_finds_cycles(graph, expected):
     assert cycles(graph) == expected
+
+
+def test_only_the_sweep_imports_dask():
+    # Dask is heavy to import and only sweeps use it: every other command starts without it.
+    outside = []
+    for name, path in project_modules().items():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                found = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found = [node.module]
+            else:
+                continue
+            if any(f.split(".")[0] in ("dask", "distributed") for f in found):
+                outside += [] if name.startswith("engine.sweep.") else [name]
+    assert outside == []
 
 
 def test_the_layer_check_sees_an_upward_import():

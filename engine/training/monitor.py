@@ -94,7 +94,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.training.data import Reference
-from engine.vocabulary import Status
+from engine.vocabulary import Phase, Status
 
 STATE_VERSION = 2
 
@@ -216,7 +216,7 @@ class MonitorEvent:
 class Generalization:
     """What ``judge_generalization`` concludes about a classifier's run."""
 
-    kind: str  # "grokking" | "ordinary learning" | "memorization" | "confusion"
+    kind: Phase  # grokking, comprehension (ordinary learning), memorization or confusion
     delay: int | None  # generalized_step - memorized_step, when both exist
     required_delay: int | None  # the delay grokking needs
     sentence: str
@@ -232,7 +232,7 @@ def judge_generalization(
     grok_acc: float = 0.95,
     eval_gap: int = 1,
 ) -> Generalization:
-    """Grokking, ordinary learning, memorization or confusion, from steps and accuracies.
+    """Grokking, comprehension, memorization or confusion, from steps and accuracies.
 
     memorized_step: where train accuracy crossed memorize_acc while validation was near
     chance (None: never). generalized_step: where validation accuracy crossed grok_acc
@@ -243,15 +243,17 @@ def judge_generalization(
       eval_gap): **grokking** (generalization came at least as long again after
       memorization as memorization took: Liu et al. 2022's delayed generalization, scaled
       to the run);
-    - generalized otherwise (sooner, or without memorizing first): **ordinary learning**;
+    - generalized otherwise (sooner, or without memorizing first): ordinary learning,
+      **comprehension** in Liu et al.'s phase diagrams;
     - not generalized, but memorized (or final train acc >= memorize_acc): **memorization**;
     - neither: **confusion** (the model fits neither its training set nor new data).
-    Pure: no state, safe to call from a sweep over many runs.
+    Pure: no state. The one definition of these phases: ``ConvergenceMonitor.phase`` (and so
+    a sweep's phase diagram) asks it.
     """
     if generalized_step is not None:
         if memorized_step is None or generalized_step <= memorized_step:
             return Generalization(
-                "ordinary learning",
+                Phase.COMPREHENSION,
                 None,
                 None,
                 f"validation accuracy reached {_acc(grok_acc)} at step "
@@ -262,7 +264,7 @@ def judge_generalization(
         need = round(max(memorized_step, GROK_MIN_GAPS * eval_gap))
         if delay >= need:
             return Generalization(
-                "grokking",
+                Phase.GROKKING,
                 delay,
                 need,
                 f"the model memorized its training set by step {round(memorized_step)}, "
@@ -270,7 +272,7 @@ def judge_generalization(
                 f"{round(generalized_step)}): grokking",
             )
         return Generalization(
-            "ordinary learning",
+            Phase.COMPREHENSION,
             delay,
             need,
             f"validation accuracy followed memorization after only {delay} steps "
@@ -281,14 +283,14 @@ def judge_generalization(
     )
     if fits:
         return Generalization(
-            "memorization",
+            Phase.MEMORIZATION,
             None,
             None,
             f"train accuracy {_acc(final_train_acc)} but validation only "
             f"{_acc(final_val_acc)}: the model memorized without generalizing",
         )
     return Generalization(
-        "confusion",
+        Phase.CONFUSION,
         None,
         None,
         f"train accuracy {_acc(final_train_acc)} and validation {_acc(final_val_acc)}: "
@@ -551,6 +553,25 @@ class ConvergenceMonitor:
         return self._grok_kind
 
     @property
+    def phase(self) -> Phase | None:
+        """The run's phase so far (Liu et al. 2022): diverged, else judge_generalization's
+        word on its milestones and latest accuracies; None for a regression or before any
+        evaluation with accuracies."""
+        if self._status == Status.DIVERGED:
+            return Phase.DIVERGED
+        if self._grok_kind is not None:
+            return Phase(self._grok_kind)
+        last = self._records[-1] if self._records else None
+        if self.settings.task != "classification" or last is None or last[3] is None:
+            return None
+        s = self.settings
+        judged = judge_generalization(
+            self._memorized_step, None, last[3], last[4],
+            memorize_acc=s.memorize_acc, grok_acc=s.grok_acc,
+        )  # fmt: skip
+        return judged.kind
+
+    @property
     def best_step(self) -> int | None:
         """Step of the best validation so far (what early stopping restores), None before any."""
         return self._best_step
@@ -787,7 +808,7 @@ class ConvergenceMonitor:
         )
         self._grok_kind = judged.kind
         self._grok_delay = judged.delay
-        if judged.kind == "grokking":
+        if judged.kind == Phase.GROKKING:
             self._grokked_step = self._generalized_step
             return []  # the status change carries it (and its milestone event)
         if self._memorized_step is None:

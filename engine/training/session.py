@@ -675,6 +675,7 @@ class Session:
         for key in ("memorized_step", "grokked_step", "converged_step", "diverged_step"):
             summary[key] = milestones.get(key)
         summary["grok_delay"] = self.monitor.grok_delay
+        summary["phase"] = self.monitor.phase
         if self.guarantee is not None:
             g = self.guarantee
             summary["guarantee"] = {

@@ -355,18 +355,18 @@ def test_quick_generalization_after_memorizing_is_ordinary_learning():
     events, statuses = feed(mon, grok_stream(500, 650, every=50))
     assert "grokked" not in statuses and mon.milestones["grokked_step"] is None
     (gen,) = [e for e in events if e.kind == "generalized"]
-    assert dict(gen.data)["kind"] == "ordinary learning"
+    assert dict(gen.data)["kind"] == "comprehension"
 
 
 def test_judge_generalization_names_the_four_stories():
     j = judge_generalization
     assert j(100, 1000, 1.0, 0.99).kind == "grokking"
-    assert j(100, 150, 1.0, 0.99).kind == "ordinary learning"
-    assert j(None, 150, 1.0, 0.99).kind == "ordinary learning"
+    assert j(100, 150, 1.0, 0.99).kind == "comprehension"
+    assert j(None, 150, 1.0, 0.99).kind == "comprehension"
     assert j(100, None, 1.0, 0.05).kind == "memorization"
     assert j(None, None, 0.3, 0.2).kind == "confusion"
     # the delay must be resolvable at the cadence: 3 evaluation gaps at least
-    assert j(10, 150, 1.0, 0.99, eval_gap=100).kind == "ordinary learning"
+    assert j(10, 150, 1.0, 0.99, eval_gap=100).kind == "comprehension"
     assert j(10, 350, 1.0, 0.99, eval_gap=100).kind == "grokking"
 
 
@@ -488,3 +488,43 @@ def test_sentences_and_numbers_are_one_line_without_nan_text():
             mon.update(r)
             for text in (mon.verdict.sentence, mon.verdict.explanation):
                 assert text and "nan" not in text and "\n" not in text
+
+
+def _curve(train_acc, val_acc, every=50, end=2000, loss=None):
+    """Records whose accuracies are the given functions of the step."""
+    return [
+        rec(s, (loss or (lambda s: 1.0 / (1 + s)))(s), 3.0, tacc=train_acc(s), vacc=val_acc(s))
+        for s in range(0, end + 1, every)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("train_acc", "val_acc", "phase"),
+    [
+        # memorized by 100, validation at chance until 1,200: grokking
+        (lambda s: min(1.0, 0.1 + s / 100), lambda s: 1.0 if s >= 1200 else 0.1, "grokking"),
+        # both rise together: comprehension
+        (lambda s: min(1.0, 0.1 + s / 300), lambda s: min(0.98, 0.1 + s / 300), "comprehension"),
+        # memorized soon after and validation close behind: comprehension, not grokking
+        (lambda s: min(1.0, 0.1 + s / 100), lambda s: 1.0 if s >= 150 else 0.1, "comprehension"),
+        # train fitted, validation never: memorization
+        (lambda s: min(1.0, 0.1 + s / 100), lambda s: 0.12, "memorization"),
+        # neither
+        (lambda s: 0.3, lambda s: 0.2, "confusion"),
+    ],
+)
+def test_phase_on_constructed_curves(train_acc, val_acc, phase):
+    mon = ConvergenceMonitor(clf(eval_every=50))
+    feed(mon, _curve(train_acc, val_acc))
+    assert mon.phase == phase
+    assert (mon.status == "grokked") == (phase == "grokking")
+
+
+def test_phase_of_a_diverged_run_and_of_a_regression():
+    mon = ConvergenceMonitor(clf(eval_every=50))
+    feed(mon, grok_stream(100, 1200, every=50, end=300))
+    mon.note_nonfinite(320)
+    assert mon.phase == "diverged"
+    regression = ConvergenceMonitor(reg())
+    feed(regression, decay(range(0, 500, 50), 1.0, 0.1, 0.01))
+    assert regression.phase is None

@@ -51,6 +51,8 @@ def test_preset_meets_its_expectations(name):
         assert summary["grok_delay"] >= cfg.expect.min_grok_delay
         grokked = [e for e in session.events if e.kind == "grokked"]
         assert [e.data["kind"] for e in grokked] == ["grokking"]
+    # a sweep's phase is the monitor's own grokking judgment, on every preset
+    assert (summary["phase"] == "grokking") == (summary["status"] == "grokked"), name
     if cfg.train.early_stopping or cfg.expect.max_test_mad is not None:
         assert summary["test"] is not None, f"{name}: the test set was never scored"
 

@@ -295,6 +295,52 @@ def _add_replay(subparsers) -> None:
     parser.set_defaults(handler=_replay)
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from tui.cli.sweep import run_sweep
+
+    return run_sweep(args)
+
+
+def _add_sweep(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "sweep",
+        help="run a grid of configs x seeds on a Dask cluster; the phase diagram, live",
+        description="One headless run per cell (grid point x seed) into DIR/cells/, "
+        "DIR/sweep.csv a row per finished cell, DIR/sweep.toml the grid; on a local Dask "
+        "cluster (--workers) or the one at --scheduler.",
+    )
+    parser.add_argument("spec", metavar="PRESET_OR_FILE", nargs="?", default=None)
+    parser.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2,...|KEY=lo:hi:n[:log]",
+        help="an axis of the grid (repeatable): values, or n values from lo to hi",
+    )
+    parser.add_argument("--seeds", type=int, default=None, help="seeds per grid point (1)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override one config value in every cell (repeatable)",
+    )
+    parser.add_argument("--out", default=None, metavar="DIR", help="the sweep's directory")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers", type=int, default=None, help="local worker processes (default: cores)"
+    )
+    where.add_argument(
+        "--scheduler", default=None, metavar="ADDRESS", help="a Dask scheduler, tcp://HOST:PORT"
+    )
+    parser.add_argument("--headless", action="store_true", help="a progress bar, no view")
+    shown = parser.add_mutually_exclusive_group()
+    shown.add_argument("--resume", default=None, metavar="DIR", help="continue a sweep")
+    shown.add_argument("--show", default=None, metavar="DIR", help="the diagram of a sweep")
+    parser.set_defaults(handler=_sweep)
+
+
 def _picker(args: argparse.Namespace) -> int:
     from tui.app import GroklabApp
 
@@ -302,7 +348,9 @@ def _picker(args: argparse.Namespace) -> int:
 
 
 # One entry per subcommand, in help order.
-SUBCOMMANDS: list[AddSubcommand] = [_add_run, _add_list, _add_show, _add_replay, _add_bench]
+SUBCOMMANDS: list[AddSubcommand] = [
+    _add_run, _add_list, _add_show, _add_replay, _add_bench, _add_sweep,
+]  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:

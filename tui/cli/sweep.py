@@ -1,0 +1,226 @@
+"""`groklab sweep`: a grid of runs on a Dask cluster, and its phase diagram.
+
+`groklab sweep PRESET_OR_FILE --grid KEY=V1,V2,... --out DIR` (or a bundled sweep's name),
+`groklab sweep --resume DIR`, `groklab sweep --show DIR`. A progress bar on a terminal
+(plain lines off one) and, at the end, the diagram as a table.
+Ctrl+C stops handing out cells; what finished is kept, `--resume DIR` goes on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from engine.errors import ConfigError
+from engine.sweep.bundled import bundled_sweep
+from engine.sweep.plan import SweepPlan, load_plan, plan_from_args
+from engine.sweep.store import SweepDir
+from engine.sweep.table import field_text, phases_by_point
+from engine.sweep.where import check_address, check_workers
+from engine.vocabulary import Phase
+from tui.cli.interrupts import Interrupts
+from tui.format import printable
+
+if TYPE_CHECKING:
+    from engine.sweep.driver import SweepDriver, SweepProgress
+
+PLAIN_EVERY_S = 2.0
+PHASE_RGB = {
+    Phase.COMPREHENSION: (90, 200, 90),
+    Phase.GROKKING: (64, 150, 255),
+    Phase.MEMORIZATION: (255, 140, 40),
+    Phase.CONFUSION: (150, 150, 160),
+    Phase.DIVERGED: (225, 60, 60),
+}
+
+
+def _plan(args: argparse.Namespace) -> tuple[SweepPlan, Path]:
+    """The sweep the arguments ask for and its directory."""
+    if args.resume is not None:
+        folder = Path(args.resume)
+        plan = load_plan(folder)
+        if args.spec is not None or args.grid:
+            asked = _asked(args)
+            problem = plan.difference(asked, str(folder / "sweep.toml"))
+            if problem is not None:
+                raise problem
+        return plan, folder
+    if args.spec is None:
+        raise ConfigError("sweep", "PRESET_OR_FILE", "a preset, a .toml file or a sweep", "none")
+    if args.out is None:
+        raise ConfigError("sweep", "--out", "a directory for the sweep (--out DIR)", "none")
+    return _asked(args), Path(args.out)
+
+
+def _asked(args: argparse.Namespace) -> SweepPlan:
+    spec: str = args.spec
+    grid, seeds, overrides = list(args.grid), args.seeds, list(args.overrides)
+    bundled = bundled_sweep(spec) if spec is not None else None
+    if bundled is not None:
+        spec = bundled.preset
+        # the command line's --grid replaces the bundled axis of the same key
+        given = {text.partition("=")[0].strip() for text in grid}
+        grid = [t for t in bundled.grid if t.partition("=")[0] not in given] + grid
+        seeds = seeds if seeds is not None else bundled.seeds
+        overrides = [*bundled.overrides, *overrides]
+    return plan_from_args(spec, grid, seeds if seeds is not None else 1, overrides)
+
+
+def run_sweep(args: argparse.Namespace) -> int:
+    if args.show is not None:
+        return _show(args)
+    plan, folder_path = _plan(args)
+    if args.scheduler is not None:
+        check_address(args.scheduler)
+    else:
+        check_workers(args.workers)
+    folder = SweepDir(folder_path)
+    folder.open(plan)
+    # Here, not at the top: Dask takes a second to import, and bad input needs none of it.
+    from engine.sweep.driver import SweepDriver
+
+    driver = SweepDriver(plan, folder, workers=args.workers, scheduler=args.scheduler)
+    err = Console(stderr=True, highlight=False)
+    left = len(plan.cells) - len(folder.finished() & {c.name for c in plan.cells})
+    where = (
+        f"the Dask scheduler at {args.scheduler}"
+        if args.scheduler
+        else f"a local Dask cluster of {driver.n_workers} workers"
+    )
+    err.print(
+        f"sweep: {len(plan.cells)} cells, {left} to run, on {printable(where)}; "
+        f"directory {printable(folder_path)}",
+        markup=False,
+        soft_wrap=True,
+    )
+    with Interrupts() as interrupts:
+        interrupts.arm(lambda: "cells still running are not recorded: --resume runs them")
+        driver.connect()
+        return _headless(plan, driver, interrupts, folder_path)
+
+
+def _headless(plan: SweepPlan, driver: SweepDriver, interrupts: Interrupts, folder: Path) -> int:
+    console = Console()
+    driver.start()
+    if console.is_terminal:
+        _follow_with_bar(driver, console, interrupts)
+    else:
+        _follow_with_lines(driver, console, interrupts)
+    if interrupts.signum is not None:
+        driver.stop()
+    driver.join()
+    final = driver.progress()
+    interrupts.disarm("the sweep had stopped")
+    for table in diagram_tables(plan, final.rows):
+        console.print(table)
+    console.print(_line(final), markup=False, highlight=False, soft_wrap=True)
+    console.print(f"sweep directory: {printable(folder)}", markup=False, soft_wrap=True)
+    if final.state == "error":
+        err = Console(stderr=True)
+        err.print(f"groklab: error: {final.message}", markup=False, highlight=False)
+        return 2
+    if interrupts.signum is not None:
+        return interrupts.status
+    return 0
+
+
+def _line(p: SweepProgress) -> str:
+    rate = f"{p.cells_per_min:.1f} cells/min" if p.cells_per_min else "- cells/min"
+    eta = f"ETA {_duration(p.eta_s)}" if p.eta_s is not None else "ETA -"
+    failed = f", {p.failed} failed" if p.failed else ""
+    said = f" ({p.message})" if p.message else ""
+    return (
+        f"{p.state}{said}: {p.done}/{p.total} done, {p.running} running, {p.queued} queued"
+        f"{failed}; {rate}, {eta}; {len(p.workers)} workers"
+    )
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+def _follow_with_bar(driver: SweepDriver, console: Console, interrupts: Interrupts) -> None:
+    columns = (
+        TextColumn("sweep", style="bold"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[info]}", markup=False),
+    )
+    with Progress(*columns, console=console) as bar:
+        p = driver.progress()
+        task = bar.add_task("sweep", total=p.total, completed=p.done, info="")
+        while not driver.join(0.2) and interrupts.signum is None:
+            p = driver.progress()
+            bar.update(task, completed=p.done, info=_line(p))
+        bar.update(task, completed=driver.progress().done, info=_line(driver.progress()))
+
+
+def _follow_with_lines(driver: SweepDriver, console: Console, interrupts: Interrupts) -> None:
+    last = 0.0
+    while not driver.join(0.2) and interrupts.signum is None:
+        now = time.perf_counter()
+        if now - last >= PLAIN_EVERY_S:
+            last = now
+            console.print(_line(driver.progress()), markup=False, highlight=False)
+
+
+def diagram_tables(plan: SweepPlan, rows) -> list[Table]:
+    """The phase diagram as rich tables: the first key across, the second down, one table
+    per value of any further key."""
+    keys = list(plan.keys)
+    texts = {k: [field_text(v) for v in values] for k, values in plan.axes}
+    phases = phases_by_point(rows, keys)
+    x_key, y_key = keys[0], keys[1] if len(keys) > 1 else None
+    rest = keys[2:]
+    combos: list[tuple[str, ...]] = [()]
+    for key in rest:
+        combos = [(*c, v) for c in combos for v in texts[key]]
+    tables = []
+    for combo in combos:
+        held = dict(zip(rest, combo))
+        title = "phase diagram" + "".join(f"  {k}={v}" for k, v in held.items())
+        table = Table(title=Text(printable(title)), header_style="bold")
+        table.add_column(Text(printable(f"{y_key} \\ {x_key}" if y_key else x_key)))
+        for x in texts[x_key]:
+            table.add_column(Text(printable(x)), justify="center")
+        for y in texts[y_key] if y_key else [""]:
+            cells = []
+            for x in texts[x_key]:
+                chosen = {x_key: x, **({y_key: y} if y_key else {}), **held}
+                found = phases.get(tuple(chosen[k] for k in keys))
+                cells.append(_phase_text(found))
+            table.add_row(Text(printable(y)), *cells)
+        tables.append(table)
+    return tables
+
+
+def _phase_text(found) -> Text:
+    if found is None:
+        return Text("-", style="dim")
+    if found.phase is None:
+        return Text(f"no phase {found.seeds}", style="dim")
+    rgb = PHASE_RGB.get(found.phase)  # type: ignore[arg-type]
+    style = f"rgb({rgb[0]},{rgb[1]},{rgb[2]})" if rgb else ""
+    agree = f" {found.agree}/{found.seeds}" if found.seeds > 1 else ""
+    return Text(f"{found.phase}{agree}", style=style)
+
+
+def _show(args: argparse.Namespace) -> int:
+    folder = Path(args.show)
+    plan = load_plan(folder)
+    rows = SweepDir(folder).rows()
+    console = Console()
+    for table in diagram_tables(plan, rows):
+        console.print(table)
+    done = len({r["cell"] for r in rows} & {c.name for c in plan.cells})
+    console.print(f"{done}/{len(plan.cells)} cells finished", highlight=False)
+    return 0
