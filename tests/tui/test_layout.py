@@ -24,7 +24,7 @@ from tui.screens.dashboard import DashboardScreen
 from tui.widgets import MainChart, RunHeader, StatusPanel
 from tui.widgets.header import fit_parts
 from tui.widgets.key_footer import KeyFooter
-from tui.widgets.metric_row import FIXED_SCALES, SparkBars, series_role, spark_bars
+from tui.widgets.metric_row import FIXED_SCALES, MetricRow, series_role, spark_bars
 from tui.widgets.palette import SERIES_GLYPHS
 
 SIZES = [(40, 12), (60, 18), (80, 24), (100, 32), (120, 40), (200, 50), (300, 80)]
@@ -131,7 +131,8 @@ def test_train_and_val_bars_differ_without_colour():
     assert series_role("grad_norm") == "other"
     train, val = SERIES_GLYPHS["train"], SERIES_GLYPHS["val"]
     assert len(train) == len(val) and not set(train) & set(val)
-    assert SparkBars.DEFAULT_CSS  # each role has its colour, the same as the chart's
+    for role in ("train", "val", "other"):  # each role has its colour, the chart's
+        assert f"metric-row--{role}" in MetricRow.COMPONENT_CLASSES
 
 
 def test_header_leaves_out_whole_parts_least_important_first():

@@ -20,7 +20,8 @@ def run_bench(workloads, repeat: int, as_json: bool, dashboard: bool) -> int:
         raise ConfigError("--repeat", "repeat", "a whole number >= 1", repeat)
     if not bench.torch_available() and not as_json:
         console.print(
-            "PyTorch is not installed: its comparison is skipped (pip install torch to include it)."
+            "PyTorch is not installed: its comparison is skipped "
+            "(pip install -e '.[bench]' to include it)."
         )
     rows = []
     peaks = []
