@@ -105,6 +105,6 @@ def train_chunk_args(
         *outputs,
         np.zeros(1, dtype=np.int64) if stop is None else stop,
         shards,
-        parallel,
+        True if parallel else None,  # None: the variant compiled without the parallel loop
         scratch,
     )

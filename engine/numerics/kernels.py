@@ -190,8 +190,12 @@ def _forward(weights, biases, xd, xi, rows, n_rows, act, zs, acts, xbuf):
                 inp = acts[layer - 1][:n_rows]
             elif rows.shape[0] > 0:
                 inp = xbuf[:n_rows]
+                # Element by element: a slice assignment compiles numba's shape-mismatch
+                # message formatting, which took a third of the kernels' compile time.
                 for r in range(n_rows):
-                    inp[r, :] = xd[rows[r], :]
+                    src = rows[r]
+                    for c in range(inp.shape[1]):
+                        inp[r, c] = xd[src, c]
             else:
                 inp = xd[:n_rows]
             _gemm(inp, weight, z)
@@ -410,41 +414,10 @@ def _update(
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _gradient(
-    weights,
-    biases,
-    grad_weights,
-    grad_biases,
-    xd,
-    xi,
-    yf,
-    yi,
-    rows,
-    n_rows,
-    grad_rows,
-    act,
-    loss_code,
-    zs,
-    acts,
-    deltas,
-    xbuf,
-):
-    """Forward and backward over n_rows rows: the data-loss gradient (of a mean over
-    grad_rows rows) into the gradient views; returns the mean loss over these rows."""
-    last = len(weights) - 1
-    _forward(weights, biases, xd, xi, rows, n_rows, act, zs, acts, xbuf)
-    loss = _loss_and_output_grad(
-        zs[last][:n_rows], yf, yi, rows, n_rows, loss_code, deltas[last][:n_rows], True, grad_rows
-    )
-    _backward(weights, grad_weights, grad_biases, xd, xi, rows, n_rows, act, zs, acts, xbuf, deltas)
-    return loss
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
 def _shard_gradient(
     t,
     params,
-    shard_grads,
+    grads,
     ws,
     shard_loss,
     xd,
@@ -462,59 +435,31 @@ def _shard_gradient(
     shard_rows,
     x_cols,
 ):
-    """Shard t of the step's n_rows rows: its part of the gradient into shard_grads[t], its
-    summed loss into shard_loss[t]."""
-    n_shards = shard_grads.shape[0]
+    """Shard t of the step's n_rows rows, forward and backward: its part of the data-loss
+    gradient (of the mean over all n_rows) into grads[t], and into shard_loss[t] the mean
+    loss when it is the only shard, else its summed loss (the caller adds the shards)."""
+    n_shards = grads.shape[0]
     lo = (n_rows * t) // n_shards  # at most shard_rows rows each
     hi = (n_rows * (t + 1)) // n_shards
     if hi == lo:  # fewer rows than shards
-        shard_grads[t, :] = 0.0
+        grads[t, :] = 0.0
         shard_loss[t] = 0.0
         return
     weights, biases = _layer_views(params, fan_in, fan_out, w_off, b_off)
-    grad_weights, grad_biases = _layer_views(shard_grads[t], fan_in, fan_out, w_off, b_off)
+    grad_weights, grad_biases = _layer_views(grads[t], fan_in, fan_out, w_off, b_off)
     zs, acts, deltas, xbuf = _carve_workspace(ws[t], fan_out, shard_rows, x_cols)
     if rows.shape[0] > 0:  # a minibatch: its shard is a slice of the row indices
-        loss = _gradient(
-            weights,
-            biases,
-            grad_weights,
-            grad_biases,
-            xd,
-            xi,
-            yf,
-            yi,
-            rows[lo:hi],
-            hi - lo,
-            n_rows,
-            act,
-            loss_code,
-            zs,
-            acts,
-            deltas,
-            xbuf,
-        )
+        rows = rows[lo:hi]
     else:  # the full batch: its shard is a slice of the data
-        loss = _gradient(
-            weights,
-            biases,
-            grad_weights,
-            grad_biases,
-            xd[lo:hi],
-            xi[lo:hi],
-            yf[lo:hi],
-            yi[lo:hi],
-            rows,
-            hi - lo,
-            n_rows,
-            act,
-            loss_code,
-            zs,
-            acts,
-            deltas,
-            xbuf,
-        )
-    shard_loss[t] = loss * (hi - lo)
+        xd, xi, yf, yi = xd[lo:hi], xi[lo:hi], yf[lo:hi], yi[lo:hi]
+    count = hi - lo
+    last = len(weights) - 1
+    _forward(weights, biases, xd, xi, rows, count, act, zs, acts, xbuf)
+    loss = _loss_and_output_grad(
+        zs[last][:count], yf, yi, rows, count, loss_code, deltas[last][:count], True, n_rows
+    )
+    _backward(weights, grad_weights, grad_biases, xd, xi, rows, count, act, zs, acts, xbuf, deltas)
+    shard_loss[t] = loss if n_shards == 1 else loss * count
 
 
 @njit(cache=True, nogil=True, error_model="numpy", parallel=True)
@@ -541,52 +486,6 @@ def _shard_gradients_parallel(
     """Every shard at once on Numba's thread pool. Only this loop is parallel, so a kernel
     that does not shard in parallel never starts the pool."""
     for t in prange(shard_grads.shape[0]):
-        _shard_gradient(
-            t,
-            params,
-            shard_grads,
-            ws,
-            shard_loss,
-            xd,
-            xi,
-            yf,
-            yi,
-            fan_in,
-            fan_out,
-            w_off,
-            b_off,
-            act,
-            loss_code,
-            rows,
-            n_rows,
-            shard_rows,
-            x_cols,
-        )
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _shard_gradients_serial(
-    params,
-    shard_grads,
-    ws,
-    shard_loss,
-    xd,
-    xi,
-    yf,
-    yi,
-    fan_in,
-    fan_out,
-    w_off,
-    b_off,
-    act,
-    loss_code,
-    rows,
-    n_rows,
-    shard_rows,
-    x_cols,
-):
-    """The same shards one after another: the same numbers as in parallel."""
-    for t in range(shard_grads.shape[0]):
         _shard_gradient(
             t,
             params,
@@ -646,7 +545,7 @@ def train_chunk(
     out_ratio,
     stop,
     n_shards=1,
-    parallel=True,
+    parallel=None,
     scratch=None,
 ):
     """Run len(lrs) steps in place on params / m / v; return how many updates were applied.
@@ -669,9 +568,12 @@ def train_chunk(
     norm is never negative).
 
     n_shards > 1 splits each step's rows into that many shards whose gradients are computed
-    (in parallel, one thread each with single-threaded BLAS inside, or one after another
-    when not `parallel`) and then summed in shard order: the result depends on n_shards,
-    never on `parallel` or on timing. The caller chooses both (engine/numerics/parallel.py).
+    (in parallel, one thread each with single-threaded BLAS inside, when `parallel` is True,
+    or one after another when it is None) and then summed in shard order: the result depends
+    on n_shards, never on `parallel` or on timing. The caller chooses both
+    (engine/numerics/parallel.py). None and True are two compiled variants: only True's
+    contains the parallel loop, whose compile is the slowest, so serial training can start
+    before it exists.
 
     scratch: a flat buffer of the parameters' dtype holding the workspaces when it has at
     least scratch_size(...) elements; otherwise they are allocated for this call. Passing
@@ -698,66 +600,49 @@ def train_chunk(
         (n_shards if n_shards > 1 else 0, n_params)
     )
     shard_loss = np.empty(n_shards)
-    zs, acts, deltas, xbuf = _carve_workspace(ws[0], fan_out, shard_rows, x_cols)
-    weights, biases = _layer_views(params, fan_in, fan_out, w_off, b_off)
-    grad_weights, grad_biases = _layer_views(grad, fan_in, fan_out, w_off, b_off)
+    # One shard computes straight into grad (as a 1 x n_params view).
+    grads = shard_grads if n_shards > 1 else grad.reshape((1, n_params))
     for k in range(n_steps):
         if stop[0] != 0:
             out_gnorm[k] = -1.0
             return k
         rows = batch_rows if full_batch else batch_rows[batch_ptr[k] : batch_ptr[k + 1]]
         n_rows = n_total if full_batch else rows.shape[0]
-        if n_shards > 1:
-            shard_args = (
-                params,
-                shard_grads,
-                ws,
-                shard_loss,
-                xd,
-                xi,
-                yf,
-                yi,
-                fan_in,
-                fan_out,
-                w_off,
-                b_off,
-                act,
-                loss_code,
-                rows,
-                n_rows,
-                shard_rows,
-                x_cols,
-            )
-            if parallel:
-                _shard_gradients_parallel(*shard_args)
-            else:
-                _shard_gradients_serial(*shard_args)
+        shard_args = (
+            params,
+            grads,
+            ws,
+            shard_loss,
+            xd,
+            xi,
+            yf,
+            yi,
+            fan_in,
+            fan_out,
+            w_off,
+            b_off,
+            act,
+            loss_code,
+            rows,
+            n_rows,
+            shard_rows,
+            x_cols,
+        )
+        # Decided when the kernel compiles (numba prunes `is None` on an argument).
+        if parallel is None or n_shards == 1:
+            for t in range(n_shards):
+                _shard_gradient(t, *shard_args)
+        else:
+            _shard_gradients_parallel(*shard_args)
+        if n_shards == 1:
+            loss = shard_loss[0]
+        else:
             loss = shard_loss.sum() / n_rows
             for i in range(n_params):  # in shard order: the same sum whatever the timing
                 total = shard_grads[0, i]
                 for t in range(1, n_shards):
                     total += shard_grads[t, i]
                 grad[i] = total
-        else:
-            loss = _gradient(
-                weights,
-                biases,
-                grad_weights,
-                grad_biases,
-                xd,
-                xi,
-                yf,
-                yi,
-                rows,
-                n_rows,
-                n_rows,
-                act,
-                loss_code,
-                zs,
-                acts,
-                deltas,
-                xbuf,
-            )
         gnorm = _penalise_and_norm(params, grad, weight_mask, l1, l2)
         out_loss[k] = loss
         out_gnorm[k] = gnorm
