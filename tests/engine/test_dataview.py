@@ -203,9 +203,13 @@ def test_the_runner_calls_predict_only_while_the_view_is_shown(monkeypatch):
         time.sleep(0.5)
         assert calls == [] and runner.snapshot().data_view is None
         runner.show_data_view((20, 10))
-        time.sleep(1.0)
+        asked = time.perf_counter()
+        while len(calls) < 2:  # a loaded machine may take longer than one view period
+            assert time.perf_counter() < asked + 60
+            time.sleep(0.01)
         shown = len(calls)
-        assert 2 <= shown <= 1.0 / DV.VIEW_EVERY_S + 2
+        # Never faster than its rate: at most one view per VIEW_EVERY_S (plus the first).
+        assert shown <= (time.perf_counter() - asked) / DV.VIEW_EVERY_S + 2
         view = runner.snapshot().data_view
         assert view is not None and view.resolution == (20, 10) and view.step > 0
         runner.show_data_view(None)
