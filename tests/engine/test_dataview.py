@@ -205,7 +205,7 @@ def test_the_runner_calls_predict_only_while_the_view_is_shown(monkeypatch):
         runner.show_data_view((20, 10))
         asked = time.perf_counter()
         while len(calls) < 2:  # a loaded machine may take longer than one view period
-            assert time.perf_counter() < asked + 60
+            assert time.perf_counter() < asked + 300  # a cold cache compiles predict first
             time.sleep(0.01)
         shown = len(calls)
         # Never faster than its rate: at most one view per VIEW_EVERY_S (plus the first).
