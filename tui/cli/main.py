@@ -30,16 +30,20 @@ Handler = Callable[[argparse.Namespace], int]
 AddSubcommand = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
 
-def _add_config_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seed", type=int, default=None, help="override train.seed")
+def _add_set_option(parser: argparse.ArgumentParser, help: str) -> None:
     parser.add_argument(
         "--set",
         dest="overrides",
         action="append",
         default=[],
         metavar="SECTION.KEY=VALUE",
-        help="override one config value (repeatable), e.g. --set optim.lr=0.1",
+        help=help,
     )
+
+
+def _add_config_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seed", type=int, default=None, help="override train.seed")
+    _add_set_option(parser, "override one config value (repeatable), e.g. --set optim.lr=0.1")
 
 
 def _resolve_config(args: argparse.Namespace):
@@ -318,14 +322,7 @@ def _add_sweep(subparsers) -> None:
         help="an axis of the grid (repeatable): values, or n values from lo to hi",
     )
     parser.add_argument("--seeds", type=int, default=None, help="seeds per grid point (1)")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="SECTION.KEY=VALUE",
-        help="override one config value in every cell (repeatable)",
-    )
+    _add_set_option(parser, "override one config value in every cell (repeatable)")
     parser.add_argument("--out", default=None, metavar="DIR", help="the sweep's directory")
     where = parser.add_mutually_exclusive_group()
     where.add_argument(
