@@ -19,9 +19,10 @@ from engine.training.trainer import Trainer
 from engine.vocabulary import RunState
 
 
-def config(data: dict, model: dict, loss: str, steps: int = 200, **train):
+def config(data: dict, model: dict, loss: str, steps: int = 200, convergence=None, **train):
     return config_from_dict(
         {
+            "convergence": convergence or {},
             "name": "dv",
             "title": "data view",
             "description": "d",
@@ -191,7 +192,10 @@ def test_the_runner_calls_predict_only_while_the_view_is_shown(monkeypatch):
         calls.append(time.perf_counter())
         return real(*args)
 
-    cfg = config(SPIRAL_DATA, {"kind": "mlp", "hidden": [8]}, "cross_entropy", steps=10**8)
+    # A gradient-norm tolerance it never reaches: a fast machine otherwise converges (and
+    # stops stepping, so the view is never stale again) within a second.
+    never = {"grad_tol": 1e-300}
+    cfg = config(SPIRAL_DATA, {"kind": "mlp", "hidden": [8]}, "cross_entropy", 10**8, never)
     runner = Runner(cfg)
     runner.start()
     try:
