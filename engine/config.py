@@ -30,6 +30,11 @@ REGRESSION_DATA = ("linear", "polynomial", "sine")
 CLASSIFICATION_DATA = ("circles", "xor", "gaussians", "spiral", "moons", "modular")
 LOSS_KINDS = ("mse", "mae", "cross_entropy")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "square", "linear")
+# model.init: "auto" scales each layer for its activation (He for relu) and counts an index
+# input's active entries as its fan-in; "normal" and "uniform" use the layer's true fan-in,
+# and "uniform" with init_scale 1 is PyTorch's default for Linear layers
+# (engine/numerics/model.py).
+INITS = ("auto", "normal", "uniform")
 MODULAR_OPS = ("add", "sub", "mul", "div")
 SCHEDULES = ("constant", "step", "cosine", "warmup")
 
@@ -43,6 +48,7 @@ MAX_INT = 1 << 53  # every count, seed and step: exact as a float, safe in int64
 MAX_FEATURES = 1_000_000  # data.n_features: its default weights are built when resolving
 MAX_P = 1_000_000  # data.p: primality is checked by trial division when resolving
 MAX_LAYERS = 100  # model.hidden: hidden layers
+MAX_EMBEDDING = 1_000_000  # model.embedding: the width of one token's row
 MAX_LIST = 1_000_000  # data.weights, data.coeffs: numbers in one list
 MAX_NAME_CHARS = 200  # name, title
 MAX_TEXT_CHARS = 10_000  # description, phenomenon, data.path, data.target
@@ -87,10 +93,16 @@ class ModelConfig:
 
     kind: str
     bias: bool | None = None
-    init_scale: float | None = None  # 0: all-zero weights (not for an MLP)
+    # 0: all-zero weights (not for an MLP); a list gives each layer its own scale, the
+    # embedding first when there is one.
+    init_scale: float | tuple[float, ...] | None = None
+    init: str | None = None
     degree: int | None = None
     hidden: tuple[int, ...] | None = None
     activation: str | None = None
+    # Index inputs only: one table of rows this wide, shared by every operand, the rows
+    # concatenated before the first dense layer (0: none).
+    embedding: int | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +119,9 @@ class OptimConfig:
     kind: str
     lr: float | None = None
     weight_decay: float | None = None
+    # Weight decay and the l1/l2 penalties on every parameter (biases too, as PyTorch's
+    # AdamW does), not on the weights only.
+    decay_biases: bool | None = None
     l1: float | None = None
     l2: float | None = None
     clip_norm: float | None = None
@@ -197,6 +212,14 @@ class RunConfig:
     # What resolving the config changed on the user's behalf, in plain words; the run says
     # each one at start. Not part of equality (nor of the dict or the TOML).
     notes: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def is_classification(self) -> bool:
+        """Labels to predict (a CSV is classification only when trained with cross_entropy;
+        a generated data kind decides by itself, whatever the loss)."""
+        if self.data.kind == "csv":
+            return self.loss.kind == "cross_entropy"
+        return self.data.kind in CLASSIFICATION_DATA
 
 
 # --------------------------------------------------------------------------- value checks
@@ -338,6 +361,20 @@ _FRACTION = _number(0.0, 1.0, hi_open=True)
 _NON_NEGATIVE = _number(0.0)
 _POSITIVE = _number(0.0, lo_open=True)
 
+
+def _scale_or_scales(value: object) -> float | tuple[float, ...]:
+    """model.init_scale: one number >= 0 for every layer, or a list of them, one per layer."""
+    if isinstance(value, list | tuple):
+        expected = f"a number >= 0 or a non-empty list of at most {MAX_LAYERS + 2} of them"
+        if not 0 < len(value) <= MAX_LAYERS + 2:
+            raise _Invalid(expected)
+        try:
+            return tuple(_NON_NEGATIVE(v) for v in value)
+        except _Invalid:
+            raise _Invalid(expected) from None
+    return _NON_NEGATIVE(value)
+
+
 # Per section: the check of every key. Per kind: the keys it allows and their defaults.
 _DATA_CHECKS: dict[str, Check] = {
     "n": _integer(4),
@@ -391,17 +428,19 @@ _DATA_DEFAULTS: dict[str, dict[str, object]] = {
 
 _MODEL_CHECKS: dict[str, Check] = {
     "bias": _boolean,
-    "init_scale": _NON_NEGATIVE,
+    "init_scale": _scale_or_scales,
+    "init": _choice(INITS),
+    "embedding": _integer(0, MAX_EMBEDDING),
     "degree": _integer(1),
     "hidden": _integers(1, MAX_LAYERS),
     "activation": _choice(ACTIVATIONS),
 }
-_MODEL_COMMON = {"bias": True, "init_scale": 1.0}
+_MODEL_COMMON = {"bias": True, "init_scale": 1.0, "init": "auto"}
 _MODEL_DEFAULTS: dict[str, dict[str, object]] = {
     "linear": _MODEL_COMMON,
     "polynomial": {"degree": 3, **_MODEL_COMMON},
-    "softmax": _MODEL_COMMON,
-    "mlp": {"hidden": (64,), "activation": "relu", **_MODEL_COMMON},
+    "softmax": {"embedding": 0, **_MODEL_COMMON},
+    "mlp": {"hidden": (64,), "activation": "relu", "embedding": 0, **_MODEL_COMMON},
 }
 
 _LOSS_DEFAULTS: dict[str, dict[str, object]] = {kind: {} for kind in LOSS_KINDS}
@@ -409,6 +448,7 @@ _LOSS_DEFAULTS: dict[str, dict[str, object]] = {kind: {} for kind in LOSS_KINDS}
 _OPTIM_CHECKS: dict[str, Check] = {
     "lr": _POSITIVE,
     "weight_decay": _NON_NEGATIVE,
+    "decay_biases": _boolean,
     "l1": _NON_NEGATIVE,
     "l2": _NON_NEGATIVE,
     "clip_norm": _NON_NEGATIVE,
@@ -424,7 +464,8 @@ _OPTIM_CHECKS: dict[str, Check] = {
     "eps": _POSITIVE,
 }
 _OPTIM_COMMON = {
-    "lr": 0.01, "weight_decay": 0.0, "l1": 0.0, "l2": 0.0, "clip_norm": 0.0, "batch_size": 0,
+    "lr": 0.01, "weight_decay": 0.0, "decay_biases": False, "l1": 0.0, "l2": 0.0,
+    "clip_norm": 0.0, "batch_size": 0,
     "schedule": "constant", "warmup_steps": 0, "step_every": 1000, "step_gamma": 0.5,
     "min_lr": 0.0,
 }  # fmt: skip
@@ -676,6 +717,12 @@ def _is_prime(p: int) -> bool:
     return p >= 2 and all(p % d for d in range(2, math.isqrt(p) + 1))
 
 
+def model_layer_count(model: ModelConfig) -> int:
+    """Layers with parameters: the embedding (when there is one), hidden layers, output."""
+    hidden = len(model.hidden or ()) if model.kind == "mlp" else 0
+    return (1 if model.embedding else 0) + hidden + 1
+
+
 def _check_rules(cfg: RunConfig, raw: dict[str, _RawSection]) -> None:
     data, loss, optim, model = cfg.data, cfg.loss, cfg.optim, cfg.model
     # _fill gave every key of the data kind a value, so the kind's fractions are set.
@@ -694,14 +741,23 @@ def _check_rules(cfg: RunConfig, raw: dict[str, _RawSection]) -> None:
 
     if loss.kind == "cross_entropy" and data.kind in REGRESSION_DATA:
         raise raw["loss"].error("kind", f"'mse' or 'mae' for data.kind={data.kind!r}", loss.kind)
-    if loss.kind != "cross_entropy" and data.kind in CLASSIFICATION_DATA:
-        raise raw["loss"].error("kind", f"'cross_entropy' for data.kind={data.kind!r}", loss.kind)
+    if loss.kind == "mae" and data.kind in CLASSIFICATION_DATA:
+        expected = f"'cross_entropy' or 'mse' (on one-hot targets) for data.kind={data.kind!r}"
+        raise raw["loss"].error("kind", expected, loss.kind)
     if model.kind == "softmax" and loss.kind != "cross_entropy":
         raise raw["loss"].error("kind", "'cross_entropy' for model.kind='softmax'", loss.kind)
 
-    if model.kind == "mlp" and model.init_scale == 0:
+    if model.embedding and data.kind != "modular":
+        expected = "0 unless the inputs are indices (data.kind='modular')"
+        raise raw["model"].error("embedding", expected, model.embedding)
+    scales = model.init_scale if isinstance(model.init_scale, tuple) else None
+    layers = model_layer_count(model)
+    if scales is not None and len(scales) != layers:
+        expected = f"one number, or a list of {layers} (one per layer, the embedding first)"
+        raise raw["model"].error("init_scale", expected, list(scales))
+    if model.kind == "mlp" and 0 in (scales or (model.init_scale,)):
         expected = (
-            "a number > 0 for model.kind='mlp' (all-zero weights give every hidden unit the "
+            "numbers > 0 for model.kind='mlp' (all-zero weights give every hidden unit the "
             "same zero gradient: the network never learns features; 0 is for one-layer models)"
         )
         raise raw["model"].error("init_scale", expected, model.init_scale)

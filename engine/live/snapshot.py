@@ -109,7 +109,7 @@ def starting_snapshot(
     return Snapshot(
         preset=cfg.name,
         title=cfg.title,
-        task="classification" if cfg.loss.kind == "cross_entropy" else "regression",
+        task="classification" if cfg.is_classification else "regression",
         state=state,
         status=Status.COMPILING,
         explanation=explanation,

@@ -23,7 +23,7 @@ import numpy as np
 from numba import njit, prange
 from numba.core import config as numba_config
 
-from engine.numerics.model import OPT_ADAM, OPT_MOMENTUM, OPT_SGD
+from engine.numerics.model import EMBEDDING, OPT_ADAM, OPT_MOMENTUM, OPT_SGD
 
 # numba.core.config sets its settings through globals(), so no stub declares them: hence
 # the two pyright ignores below.
@@ -126,30 +126,42 @@ def _layer_views(flat, fan_in, fan_out, w_off, b_off):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _workspace_size(fan_out, max_rows, x_cols):
-    """Elements of one flat workspace (see _carve_workspace)."""
-    return max_rows * (3 * fan_out.sum() + x_cols)
+def _widths(fan_in, fan_out):
+    """Each layer's output width: the next layer's fan-in (an embedding's k rows side by
+    side are k times its fan-out), the last layer's fan-out."""
+    widths = fan_out.copy()
+    for i in range(fan_out.shape[0] - 1):  # a loop: see _forward on slice assignments
+        widths[i] = fan_in[i + 1]
+    return widths
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def scratch_size(fan_out, shard_rows, x_cols, n_shards, n_params):
+def _workspace_size(fan_in, fan_out, max_rows, x_cols):
+    """Elements of one flat workspace (see _carve_workspace)."""
+    return max_rows * (3 * _widths(fan_in, fan_out).sum() + x_cols)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def scratch_size(fan_in, fan_out, shard_rows, x_cols, n_shards, n_params):
     """Elements of train_chunk's scratch: a workspace per shard, and a gradient per shard
     when there are several."""
     grads = n_shards * n_params if n_shards > 1 else 0
-    return n_shards * _workspace_size(fan_out, shard_rows, x_cols) + grads
+    return n_shards * _workspace_size(fan_in, fan_out, shard_rows, x_cols) + grads
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _carve_workspace(ws, fan_out, max_rows, x_cols):
-    """Per-layer pre-activation, activation and delta buffers (max_rows x fan_out[l]) and
-    the gathered-input buffer (max_rows x x_cols; x_cols = 0 unless dense minibatches),
-    as views into one flat buffer: one allocation, and one per shard when sharded."""
+def _carve_workspace(ws, fan_in, fan_out, max_rows, x_cols):
+    """Per-layer pre-activation, activation and delta buffers (max_rows x the layer's
+    output width) and the gathered-input buffer (max_rows x x_cols; x_cols = 0 unless
+    dense minibatches), as views into one flat buffer: one allocation, and one per shard
+    when sharded."""
+    widths = _widths(fan_in, fan_out)
     n_layers = fan_out.shape[0]
     offsets = np.zeros(3 * n_layers + 1, np.int64)
     for i in range(3 * n_layers):
-        offsets[i + 1] = offsets[i] + max_rows * fan_out[i % n_layers]
+        offsets[i + 1] = offsets[i] + max_rows * widths[i % n_layers]
     views = [
-        ws[offsets[i] : offsets[i + 1]].reshape((max_rows, fan_out[i % n_layers]))
+        ws[offsets[i] : offsets[i + 1]].reshape((max_rows, widths[i % n_layers]))
         for i in range(3 * n_layers)
     ]
     top = offsets[3 * n_layers]
@@ -173,16 +185,34 @@ def _first_layer_index(xi, rows, n_rows, weight, bias, z):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _forward(weights, biases, xd, xi, rows, n_rows, act, zs, acts, xbuf):
+def _embed(xi, rows, n_rows, table, z):
+    """A shared embedding: operand c's row of the table (its index minus c * vocab) into
+    columns c * D to (c + 1) * D of z."""
+    vocab, width = table.shape
+    for r in range(n_rows):
+        src = rows[r] if rows.shape[0] > 0 else r
+        for c in range(xi.shape[1]):
+            token = xi[src, c] - c * vocab
+            for j in range(width):
+                z[r, c * width + j] = table[token, j]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _forward(weights, biases, embedded, xd, xi, rows, n_rows, act, zs, acts, xbuf):
     """Forward pass for n_rows rows (rows = their indices, or empty for rows 0..n_rows-1).
 
     zs[l] / acts[l] receive layer l's pre-activation and activation in their first n_rows
-    rows; the last layer is linear, so its output is zs[-1].
+    rows; the last layer is linear, so its output is zs[-1]. With `embedded`, layer 0 is a
+    shared embedding table, whose output is its picked rows (no activation).
     """
     n_layers = len(weights)
     for layer in range(n_layers):
         weight, bias = weights[layer], biases[layer]
         z = zs[layer][:n_rows]
+        if layer == 0 and embedded:
+            _embed(xi, rows, n_rows, weight, z)
+            _activate(z, acts[0][:n_rows], 0)
+            continue
         if layer == 0 and xi.shape[0] > 0:
             _first_layer_index(xi, rows, n_rows, weight, bias, z)
         else:
@@ -279,6 +309,15 @@ def _loss_and_output_grad(out, yf, yi, rows, n_rows, loss_code, dout, want_grad,
     scale = 1.0 / (n_rows * n_out)
     grad_scale = 1.0 / (grad_rows * n_out)
     gathered = rows.shape[0] > 0
+    if loss_code == 0 and yi.shape[0] > 0:  # mse on one-hot targets: labels are classes
+        for r in range(n_rows):
+            label = yi[rows[r] if gathered else r]
+            for j in range(n_out):
+                err = out[r, j] - (1.0 if j == label else 0.0)
+                total += err * err
+                if want_grad:
+                    dout[r, j] = 2.0 * err * grad_scale
+        return total * scale
     if loss_code == 0:  # mse; one loop per loss keeps the branch out of the inner loop
         for r in range(n_rows):
             src = rows[r] if gathered else r
@@ -300,15 +339,26 @@ def _loss_and_output_grad(out, yf, yi, rows, n_rows, loss_code, dout, want_grad,
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _backward(
-    weights, grad_weights, grad_biases, xd, xi, rows, n_rows, act, zs, acts, xbuf, deltas
-):
+    weights, grad_weights, grad_biases, embedded, xd, xi, rows, n_rows, act, zs, acts, xbuf,
+    deltas,
+):  # fmt: skip
     """Backpropagate deltas[-1] (d loss / d output) into the gradient views."""
     n_layers = len(weights)
     for layer in range(n_layers - 1, -1, -1):
         dz = deltas[layer][:n_rows]
+        gw, gb = grad_weights[layer], grad_biases[layer]
+        if layer == 0 and embedded:  # scatter-add each operand's columns into its row
+            vocab, width = gw.shape
+            gw[:, :] = 0.0
+            for r in range(n_rows):
+                src = rows[r] if rows.shape[0] > 0 else r
+                for c in range(xi.shape[1]):
+                    token = xi[src, c] - c * vocab
+                    for j in range(width):
+                        gw[token, j] += dz[r, c * width + j]
+            continue
         if layer < n_layers - 1:
             _activation_backward(zs[layer][:n_rows], acts[layer][:n_rows], dz, act)
-        gw, gb = grad_weights[layer], grad_biases[layer]
         if gb.shape[0] > 0:
             gb[:] = 0.0
             for r in range(n_rows):
@@ -447,18 +497,22 @@ def _shard_gradient(
         return
     weights, biases = _layer_views(params, fan_in, fan_out, w_off, b_off)
     grad_weights, grad_biases = _layer_views(grads[t], fan_in, fan_out, w_off, b_off)
-    zs, acts, deltas, xbuf = _carve_workspace(ws[t], fan_out, shard_rows, x_cols)
+    zs, acts, deltas, xbuf = _carve_workspace(ws[t], fan_in, fan_out, shard_rows, x_cols)
+    embedded = b_off[0] == EMBEDDING
     if rows.shape[0] > 0:  # a minibatch: its shard is a slice of the row indices
         rows = rows[lo:hi]
     else:  # the full batch: its shard is a slice of the data
         xd, xi, yf, yi = xd[lo:hi], xi[lo:hi], yf[lo:hi], yi[lo:hi]
     count = hi - lo
     last = len(weights) - 1
-    _forward(weights, biases, xd, xi, rows, count, act, zs, acts, xbuf)
+    _forward(weights, biases, embedded, xd, xi, rows, count, act, zs, acts, xbuf)
     loss = _loss_and_output_grad(
         zs[last][:count], yf, yi, rows, count, loss_code, deltas[last][:count], True, n_rows
     )
-    _backward(weights, grad_weights, grad_biases, xd, xi, rows, count, act, zs, acts, xbuf, deltas)
+    _backward(
+        weights, grad_weights, grad_biases, embedded, xd, xi, rows, count, act, zs, acts, xbuf,
+        deltas,
+    )  # fmt: skip
     shard_loss[t] = loss if n_shards == 1 else loss * count
 
 
@@ -591,10 +645,10 @@ def train_chunk(
     x_cols = xd.shape[1] if (not full_batch) and xi.shape[0] == 0 else 0
     n_params = params.shape[0]
     shard_rows = (max_rows + n_shards - 1) // n_shards
-    need = scratch_size(fan_out, shard_rows, x_cols, n_shards, n_params)
+    need = scratch_size(fan_in, fan_out, shard_rows, x_cols, n_shards, n_params)
     if scratch is None or scratch.shape[0] < need:
         scratch = np.empty(need, params.dtype)
-    per_shard = _workspace_size(fan_out, shard_rows, x_cols)
+    per_shard = _workspace_size(fan_in, fan_out, shard_rows, x_cols)
     ws = scratch[: n_shards * per_shard].reshape((n_shards, per_shard))
     shard_grads = scratch[n_shards * per_shard : need].reshape(
         (n_shards if n_shards > 1 else 0, n_params)
@@ -683,9 +737,11 @@ def evaluate(params, xd, xi, yf, yi, fan_in, fan_out, w_off, b_off, act, loss_co
         return math.nan, math.nan, math.nan
     n_block = min(block, n_total)
     x_cols = xd.shape[1] if xd.shape[0] > 0 else 0
-    ws = np.empty(_workspace_size(fan_out, n_block, x_cols), params.dtype)
-    zs, acts, deltas, xbuf = _carve_workspace(ws, fan_out, n_block, x_cols)
+    ws = np.empty(_workspace_size(fan_in, fan_out, n_block, x_cols), params.dtype)
+    zs, acts, deltas, xbuf = _carve_workspace(ws, fan_in, fan_out, n_block, x_cols)
     weights, biases = _layer_views(params, fan_in, fan_out, w_off, b_off)
+    embedded = b_off[0] == EMBEDDING
+    classify = yi.shape[0] > 0  # labels: accuracy by argmax, whatever the loss
     last = fan_in.shape[0] - 1
     n_out = fan_out[last]
     loss_sum = 0.0
@@ -695,14 +751,14 @@ def evaluate(params, xd, xi, yf, yi, fan_in, fan_out, w_off, b_off, act, loss_co
         stop = min(start + n_block, n_total)
         rows = np.arange(start, stop)
         n_rows = stop - start
-        _forward(weights, biases, xd, xi, rows, n_rows, act, zs, acts, xbuf)
+        _forward(weights, biases, embedded, xd, xi, rows, n_rows, act, zs, acts, xbuf)
         out = zs[last][:n_rows]
         loss_sum += n_rows * _loss_and_output_grad(
             out, yf, yi, rows, n_rows, loss_code, deltas[last][:0], False, n_rows
         )
         for r in range(n_rows):
             src = rows[r]
-            if loss_code == 2:
+            if classify:
                 best = 0
                 for j in range(1, n_out):
                     if out[r, j] > out[r, best]:
@@ -712,7 +768,7 @@ def evaluate(params, xd, xi, yf, yi, fan_in, fan_out, w_off, b_off, act, loss_co
             else:
                 for j in range(n_out):
                     abs_sum += abs(out[r, j] - yf[src, j])
-    if loss_code == 2:
+    if classify:
         return loss_sum / n_total, hits / n_total, math.nan
     return loss_sum / n_total, math.nan, abs_sum / (n_total * n_out)
 
@@ -728,16 +784,17 @@ def predict(params, xd, xi, fan_in, fan_out, w_off, b_off, act, loss_code, block
         return
     n_block = min(block, n_total)
     x_cols = xd.shape[1] if xd.shape[0] > 0 else 0
-    ws = np.empty(_workspace_size(fan_out, n_block, x_cols), params.dtype)
-    zs, acts, _, xbuf = _carve_workspace(ws, fan_out, n_block, x_cols)
+    ws = np.empty(_workspace_size(fan_in, fan_out, n_block, x_cols), params.dtype)
+    zs, acts, _, xbuf = _carve_workspace(ws, fan_in, fan_out, n_block, x_cols)
     weights, biases = _layer_views(params, fan_in, fan_out, w_off, b_off)
+    embedded = b_off[0] == EMBEDDING
     last = fan_in.shape[0] - 1
     n_out = fan_out[last]
     for start in range(0, n_total, n_block):
         stop = min(start + n_block, n_total)
         rows = np.arange(start, stop)
         n_rows = stop - start
-        _forward(weights, biases, xd, xi, rows, n_rows, act, zs, acts, xbuf)
+        _forward(weights, biases, embedded, xd, xi, rows, n_rows, act, zs, acts, xbuf)
         logits = zs[last][:n_rows]
         for r in range(n_rows):
             dest = out[start + r]

@@ -7,6 +7,11 @@ contiguous vectors with named per-layer views.
 
 Layout of the flat vector, layer by layer: weight (fan_in x fan_out, row-major), then bias
 (fan_out) when biases are on.
+
+A shared embedding (index inputs only) is layer 0: a table of `vocab` rows of width D, with
+no bias (its b_offset is EMBEDDING). Each row's c-th index picks a row (the index minus
+c * vocab: operand c's one-hot block), and the picked rows, concatenated, are the next
+layer's k * D inputs. The kernels recognise it by that b_offset and by layer 1's fan-in.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ LOSSES = {"mse": 0, "mae": 1, "cross_entropy": 2}
 # Optimizer update rules (engine/numerics/optim.py maps the config's kinds onto them). Here,
 # not in the kernels' module, so that choosing one does not import numba.
 OPT_SGD, OPT_MOMENTUM, OPT_NESTEROV, OPT_ADAM = 0, 1, 2, 3
+# b_offset of a shared embedding table (an ordinary layer without bias has -1).
+EMBEDDING = -2
 
 # Init gain per activation: He for relu, Glorot-like for the rest.
 _INIT_GAIN = {"linear": 1.0, "relu": 2.0, "tanh": 1.0, "sigmoid": 1.0, "square": 1.0}
@@ -31,7 +38,7 @@ class Layer:
     fan_in: int
     fan_out: int
     w_offset: int
-    b_offset: int  # -1 when the model has no biases
+    b_offset: int  # -1 when the model has no biases, EMBEDDING for the embedding table
 
     @property
     def end(self) -> int:
@@ -49,11 +56,21 @@ class Architecture:
     bias: bool
     input_kind: str  # "dense" or "index" (one-hot inputs given as column indices)
     index_width: int = 0  # for index inputs: active one-hot entries per row (2 for a, b)
+    embedding: int = 0  # width of a shared embedding's rows (index inputs; 0: none)
+
+    @property
+    def vocab(self) -> int:
+        """Rows of the embedding table: the one-hot width of one operand."""
+        return self.sizes[0] // self.index_width if self.index_width else 0
 
     @property
     def layers(self) -> tuple[Layer, ...]:
-        layers, offset = [], 0
-        for fan_in, fan_out in zip(self.sizes[:-1], self.sizes[1:]):
+        layers, offset, sizes = [], 0, self.sizes
+        if self.embedding:
+            layers.append(Layer(self.vocab, self.embedding, 0, EMBEDDING))
+            offset = layers[0].end
+            sizes = (self.index_width * self.embedding, *sizes[1:])
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
             b_offset = offset + fan_in * fan_out if self.bias else -1
             layer = Layer(fan_in, fan_out, offset, b_offset)
             layers.append(layer)
@@ -83,8 +100,11 @@ class Architecture:
             as_array([lay.b_offset for lay in layers]),
         )
 
-    def weight_mask(self) -> np.ndarray:
-        """1.0 on weights, 0.0 on biases: penalties and weight decay skip biases."""
+    def weight_mask(self, decay_biases: bool = False) -> np.ndarray:
+        """1.0 where penalties and weight decay apply: weights and the embedding, and the
+        biases too with decay_biases."""
+        if decay_biases:
+            return np.ones(self.n_params)
         mask = np.zeros(self.n_params)
         for layer in self.layers:
             mask[layer.w_offset : layer.w_offset + layer.fan_in * layer.fan_out] = 1.0
@@ -106,24 +126,47 @@ class Architecture:
         return [slice(layer.w_offset, layer.end) for layer in self.layers]
 
 
-def init_params(arch: Architecture, rng: np.random.Generator, init_scale: float) -> np.ndarray:
-    """Gaussian weights with std init_scale * sqrt(gain / fan_in); zero biases.
+def init_params(
+    arch: Architecture,
+    rng: np.random.Generator,
+    init_scale: float | tuple[float, ...],
+    init: str = "auto",
+) -> np.ndarray:
+    """Initial parameters, layer by layer with scale s (init_scale, or its entry per layer):
 
-    init_scale 0 is all zeros (the seed's start for a convex one-layer model; the config
-    refuses it for an MLP, whose hidden units would never differ), and draws nothing.
-    For index inputs only `index_width` one-hot entries are active per row, so that count,
-    not the one-hot width, is the fan-in that sets the pre-activation scale.
+    - "auto": Gaussian weights with std s * sqrt(gain / fan_in), gain 2 before a relu (He)
+      and 1 otherwise; zero biases. For index inputs only `index_width` one-hot entries are
+      active per row, so that count, not the one-hot width, is layer 0's fan-in.
+    - "normal": Gaussian weights with std s / sqrt(fan_in); zero biases.
+    - "uniform": weights and biases uniform in +-s / sqrt(fan_in): with s = 1, PyTorch's
+      default for nn.Linear.
+    An embedding table is always N(0, s^2), PyTorch's default for nn.Embedding.
+    Scale 0 is all zeros (the seed's start for a convex one-layer model; the config refuses
+    it for an MLP, whose hidden units would never differ) and draws nothing.
     """
     params = np.zeros(arch.n_params)
-    if init_scale == 0:
-        return params
-    for i, (weight, _bias) in enumerate(arch.views(params)):
+    layers = arch.layers
+    scales = init_scale if isinstance(init_scale, tuple) else (init_scale,) * len(layers)
+    for i, (layer, (weight, bias), scale) in enumerate(zip(layers, arch.views(params), scales)):
+        if scale == 0:
+            continue
+        if layer.b_offset == EMBEDDING:
+            weight[...] = rng.normal(0.0, scale, size=weight.shape)
+            continue
         fan_in = weight.shape[0]
-        if i == 0 and arch.input_kind == "index":
-            fan_in = arch.index_width
-        hidden = i < len(arch.sizes) - 2
-        gain = _INIT_GAIN[arch.activation] if hidden else 1.0
-        weight[...] = rng.normal(0.0, init_scale * np.sqrt(gain / fan_in), size=weight.shape)
+        if init == "uniform":
+            bound = scale / np.sqrt(fan_in)
+            weight[...] = rng.uniform(-bound, bound, size=weight.shape)
+            if bias is not None:
+                bias[...] = rng.uniform(-bound, bound, size=bias.shape)
+            continue
+        gain = 1.0
+        if init == "auto":
+            if i == 0 and arch.input_kind == "index":
+                fan_in = arch.index_width
+            hidden = i < len(layers) - 1
+            gain = _INIT_GAIN[arch.activation] if hidden else 1.0
+        weight[...] = rng.normal(0.0, scale * np.sqrt(gain / fan_in), size=weight.shape)
     return params
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.numerics.model import OPT_ADAM, OPT_MOMENTUM, OPT_NESTEROV, OPT_SGD
+from engine.numerics.model import EMBEDDING, OPT_ADAM, OPT_MOMENTUM, OPT_NESTEROV, OPT_SGD
 
 
 def _activate(z: np.ndarray, act: int) -> np.ndarray:
@@ -46,12 +46,22 @@ def _layers(params, fan_in, fan_out, w_off, b_off):
     return out
 
 
+def _tokens(x, vocab):
+    """Each operand's row of a shared embedding: index minus c * vocab in column c."""
+    return x - vocab * np.arange(x.shape[1])
+
+
 def forward(params, x, index_input, fan_in, fan_out, w_off, b_off, act):
     """Return the list of (pre-activation, activation) per layer; the last is linear."""
     layers = _layers(params, fan_in, fan_out, w_off, b_off)
     cache = []
     inp = x
     for i, (weight, bias) in enumerate(layers):
+        if i == 0 and b_off[0] == EMBEDDING:  # the operands' rows, side by side
+            z = weight[_tokens(x, weight.shape[0])].reshape(x.shape[0], -1)
+            cache.append((z, z))
+            inp = z
+            continue
         if i == 0 and index_input:
             z = weight[x].sum(axis=1)  # sum of the rows picked by each one-hot index
         else:
@@ -65,8 +75,11 @@ def forward(params, x, index_input, fan_in, fan_out, w_off, b_off, act):
 
 
 def data_loss(out, y, loss_code):
-    """Mean loss and its gradient with respect to the outputs."""
+    """Mean loss and its gradient with respect to the outputs; class labels y (1-D
+    integers) are one-hot targets for mse."""
     n = out.shape[0]
+    if loss_code != 2 and y.ndim == 1:
+        y = np.eye(out.shape[1])[y]
     if loss_code == 2:
         shifted = out - out.max(axis=1, keepdims=True)
         log_norm = np.log(np.exp(shifted).sum(axis=1))
@@ -89,9 +102,14 @@ def loss_and_grad(params, x, y, index_input, fan_in, fan_out, w_off, b_off, act,
     weights = _layers(params, fan_in, fan_out, w_off, b_off)
     for i in range(len(weights) - 1, -1, -1):
         z, a = cache[i]
+        gw, gb = grad_layers[i]
+        if i == 0 and b_off[0] == EMBEDDING:  # no activation: scatter-add each operand's part
+            tokens, width = _tokens(x, gw.shape[0]), gw.shape[1]
+            for c in range(x.shape[1]):
+                np.add.at(gw, tokens[:, c], delta[:, c * width : (c + 1) * width])
+            continue
         if i < len(weights) - 1:
             delta = delta * _activation_derivative(z, a, act)
-        gw, gb = grad_layers[i]
         if gb is not None:
             gb[:] = delta.sum(axis=0)
         if i == 0 and index_input:
@@ -147,7 +165,7 @@ def train_chunk(
     only the speed)."""
     index_input = xi.shape[0] > 0
     x_all = xi if index_input else xd
-    y_all = yi if loss_code == 2 else yf
+    y_all = yi if yi.shape[0] > 0 else yf
     for k, lr in enumerate(lrs):
         if stop[0] != 0:
             out_gnorm[k] = -1.0
@@ -198,7 +216,7 @@ def evaluate(params, xd, xi, yf, yi, fan_in, fan_out, w_off, b_off, act, loss_co
     if x.shape[0] == 0:
         return np.nan, np.nan, np.nan
     out = forward(params, x, index_input, fan_in, fan_out, w_off, b_off, act)[-1][0]
-    if loss_code == 2:
+    if yi.shape[0] > 0:  # labels: accuracy by argmax, whatever the loss
         loss, _ = data_loss(out, yi, loss_code)
         return loss, float(np.mean(out.argmax(axis=1) == yi)), np.nan
     loss, _ = data_loss(out, yf, loss_code)

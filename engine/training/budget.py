@@ -92,7 +92,7 @@ def _csv_shape(cfg: RunConfig) -> _Shape | None:
     except OSError:
         return None
     columns = header.count(b",") + 1
-    classes = MAX_CSV_CLASSES if cfg.loss.kind == "cross_entropy" else 1
+    classes = MAX_CSV_CLASSES if cfg.is_classification else 1
     rows = max(lines, 1)
     return _Shape(rows, rows, columns, columns - 1, classes, "data.path", "data.path", "data.path")
 
@@ -120,8 +120,16 @@ def _shape(cfg: RunConfig) -> _Shape | None:
 
 
 def _layer_sizes(cfg: RunConfig, shape: _Shape) -> list[int]:
+    """The dense layers' widths: a shared embedding's rows, side by side, are the first."""
     hidden = list(cfg.model.hidden or ()) if cfg.model.kind == "mlp" else []
-    return [shape.inputs, *hidden, shape.outputs]
+    inputs = shape.x_cols * cfg.model.embedding if cfg.model.embedding else shape.inputs
+    return [inputs, *hidden, shape.outputs]
+
+
+def _embedding_params(cfg: RunConfig, shape: _Shape) -> int:
+    """The shared embedding table: one row per token (one operand's one-hot width)."""
+    width = cfg.model.embedding or 0
+    return shape.inputs // shape.x_cols * width if width else 0
 
 
 def _params_key(shape: _Shape, sizes: list[int]) -> str:
@@ -143,8 +151,13 @@ def needs(cfg: RunConfig) -> list[Need]:
     item = 4 if cfg.train.precision == "float32" else 8
     sizes = _layer_sizes(cfg, shape)
     bias = bool(cfg.model.bias)
-    n_params = sum(a * b + (b if bias else 0) for a, b in zip(sizes[:-1], sizes[1:]))
-    width = sum(sizes[1:])  # every layer's outputs: a step keeps three buffers of each
+    table = _embedding_params(cfg, shape)
+    dense = [a * b + (b if bias else 0) for a, b in zip(sizes[:-1], sizes[1:])]
+    n_params = table + sum(dense)
+    params_key = "model.embedding" if table > max(dense) else _params_key(shape, sizes)
+    # Every layer's outputs (the embedding's are the first dense layer's inputs): a step
+    # keeps three buffers of each.
+    width = sum(sizes[1:]) + (sizes[0] if table else 0)
     batch = cfg.optim.batch_size or 0
     minibatch = 0 < batch < shape.train_rows
     step_rows = batch if minibatch else shape.train_rows
@@ -153,7 +166,7 @@ def needs(cfg: RunConfig) -> list[Need]:
     out = [
         Need(
             f"{n_params:,} parameters with their gradient, moments and checkpoint copies",
-            _params_key(shape, sizes),
+            params_key,
             n_params * item * _PARAM_COPIES,
         ),
         Need(

@@ -125,7 +125,7 @@ def make_dataset(cfg: RunConfig) -> Dataset:
     if data.kind == "modular":
         return _modular(data, rng, cfg.source)
     if data.kind == "csv":
-        return _csv(data, cfg.loss.kind == "cross_entropy", rng)
+        return _csv(data, cfg.is_classification, rng)
     if data.kind in _REGRESSION:
         generate = _REGRESSION[data.kind]
         if _draws_held_out(data):

@@ -244,7 +244,9 @@ class Session:
 
     @property
     def is_quadratic(self) -> bool:
-        return self.cfg.model.kind in ("linear", "polynomial") and self.cfg.loss.kind == "mse"
+        cfg = self.cfg
+        regression = not cfg.is_classification  # mse on one-hot targets has no guarantee here
+        return cfg.model.kind in ("linear", "polynomial") and cfg.loss.kind == "mse" and regression
 
     def _monitor_settings(self) -> MonitorSettings:
         conv = self.cfg.convergence

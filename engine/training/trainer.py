@@ -77,6 +77,7 @@ def build_architecture(cfg, data: Dataset) -> Architecture:
         bias=bool(model.bias),
         input_kind=data.input_kind,
         index_width=data.train.X.shape[1] if data.input_kind == "index" else 0,
+        embedding=model.embedding or 0,
     )
 
 
@@ -121,7 +122,8 @@ class Trainer:
         }
         self.impl = impl
         self._meta = self.arch.meta()
-        self._mask = self.arch.weight_mask().astype(self.dtype)
+        # Where weight decay and the penalties apply (see Architecture.weight_mask).
+        self.decay_mask = self.arch.weight_mask(bool(cfg.optim.decay_biases)).astype(self.dtype)
         self.hp = HParams.from_config(cfg)
         self._parallel = ParallelChoice()
         self._scratch = np.empty(0, self.dtype)
@@ -138,7 +140,10 @@ class Trainer:
         seed = self.cfg.train.seed if seed is None else seed
         self.seed = seed
         init_rng = np.random.default_rng(np.random.SeedSequence([seed, 0]))
-        self.params = init_params(self.arch, init_rng, self.cfg.model.init_scale).astype(self.dtype)
+        model = self.cfg.model
+        self.params = init_params(
+            self.arch, init_rng, model.init_scale, model.init or "auto"
+        ).astype(self.dtype)
         self.grad = np.zeros_like(self.params)
         self.m = np.zeros_like(self.params)
         self.v = np.zeros_like(self.params)
@@ -210,7 +215,7 @@ class Trainer:
                     batches=(rows, ptr),
                     lrs=lrs,
                     **optimizer_scalars(hp),
-                    weight_mask=self._mask,
+                    weight_mask=self.decay_mask,
                     step0=self.step,
                     grad_stop=grad_stop,
                     outputs=(losses, gnorms, ratios),
@@ -250,7 +255,7 @@ class Trainer:
         minibatch = rows < train.n_rows
         x_cols = train.xd.shape[1] if minibatch and train.xi.shape[0] == 0 else 0
         need = _compiled().scratch_size(
-            self._meta[1], -(-rows // shards), x_cols, shards, self.params.shape[0]
+            self._meta[0], self._meta[1], -(-rows // shards), x_cols, shards, self.params.shape[0]
         )
         if self._scratch.shape[0] < need:
             self._scratch = np.empty(need, self.dtype)

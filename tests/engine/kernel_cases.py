@@ -14,7 +14,9 @@ from engine.numerics.model import (
     polynomial_features,
 )
 
-MODEL_KINDS = ("linear", "polynomial", "softmax", "mlp", "mlp-index")
+MODEL_KINDS = ("linear", "polynomial", "softmax", "mlp", "mlp-index", "mlp-embed")
+"""mlp-index: one-hot inputs given as indices; mlp-embed: the same through a shared
+embedding table of width 4."""
 
 
 @dataclass
@@ -25,6 +27,7 @@ class Case:
     xi: np.ndarray
     yf: np.ndarray
     yi: np.ndarray
+    labels: bool  # class labels in yi (cross_entropy, or mse on one-hot targets)
 
     @property
     def x(self):
@@ -32,7 +35,7 @@ class Case:
 
     @property
     def y(self):
-        return self.yi if self.arch.loss == "cross_entropy" else self.yf
+        return self.yi if self.labels else self.yf
 
     def kernel_args(self):
         fan_in, fan_out, w_off, b_off = self.arch.meta()
@@ -47,12 +50,21 @@ class Case:
 
 
 def make_case(
-    kind: str, activation: str, loss: str, bias: bool, n: int = 23, seed: int = 0
+    kind: str,
+    activation: str,
+    loss: str,
+    bias: bool,
+    n: int = 23,
+    seed: int = 0,
+    labels: bool | None = None,
 ) -> Case:
+    """labels (default: for cross_entropy) gives the case class labels: with mse, one-hot
+    targets."""
+    labels = loss == "cross_entropy" if labels is None else labels
     rng = np.random.default_rng(seed)
-    n_out = 3 if loss == "cross_entropy" else 2
+    n_out = 3 if labels else 2
     p = 5
-    if kind == "mlp-index":
+    if kind in ("mlp-index", "mlp-embed"):
         a, b = rng.integers(0, p, n), rng.integers(0, p, n)
         xi = np.ascontiguousarray(np.stack([a, b + p], axis=1).astype(np.int64))
         xd = np.empty((0, 0))
@@ -71,8 +83,9 @@ def make_case(
         bias=bias,
         input_kind=input_kind,
         index_width=2 if input_kind == "index" else 0,
+        embedding=4 if kind == "mlp-embed" else 0,
     )
-    if loss == "cross_entropy":
+    if labels:
         yi = rng.integers(0, n_out, n).astype(np.int64)
         yf = np.empty((0, 0))
     else:
@@ -81,6 +94,6 @@ def make_case(
     params = init_params(arch, rng, 1.0)
     if bias:  # non-zero biases so their gradients are exercised
         for _w, b_view in arch.views(params):
-            assert b_view is not None  # bias=True gives every layer one
-            b_view[:] = rng.normal(0.0, 0.1, b_view.shape)
-    return Case(arch, params, xd, xi, yf, yi)
+            if b_view is not None:  # every dense layer has one (an embedding has none)
+                b_view[:] = rng.normal(0.0, 0.1, b_view.shape)
+    return Case(arch, params, xd, xi, yf, yi, labels)

@@ -22,7 +22,13 @@ def _grad_cases():
     for kind, loss, bias in itertools.product(MODEL_KINDS, LOSS_NAMES, (True, False)):
         acts = ACT_NAMES if kind.startswith("mlp") else ("linear",)
         for act in acts:
-            yield kind, act, loss, bias
+            yield kind, act, loss, bias, loss == "cross_entropy"
+    # mse on one-hot targets: class labels, a squared error on every output
+    for kind, act, bias in itertools.product(
+        ("softmax", "mlp", "mlp-index", "mlp-embed"), ("square", "relu", "tanh"), (True, False)
+    ):
+        if kind != "softmax" or act == "tanh":
+            yield kind, act if kind != "softmax" else "linear", "mse", bias, True
 
 
 def _loss(case, params):
@@ -66,9 +72,9 @@ def _compiled_grad(case):
     return out[0][0], grad
 
 
-@pytest.mark.parametrize("kind,act,loss,bias", list(_grad_cases()))
-def test_gradient_matches_central_differences(kind, act, loss, bias):
-    case = make_case(kind, act, loss, bias)
+@pytest.mark.parametrize("kind,act,loss,bias,labels", list(_grad_cases()))
+def test_gradient_matches_central_differences(kind, act, loss, bias, labels):
+    case = make_case(kind, act, loss, bias, labels=labels)
     fan_in, fan_out, w_off, b_off, act_code, loss_code = case.kernel_args()
     ref_loss, ref_grad = reference.loss_and_grad(
         case.params,
@@ -188,10 +194,13 @@ REGULARIZERS = {
 
 @pytest.mark.parametrize("opt", list(OPTIMIZER_CODES))
 @pytest.mark.parametrize("reg", list(REGULARIZERS))
-@pytest.mark.parametrize("kind", ["mlp", "mlp-index", "softmax"])
+@pytest.mark.parametrize("kind", ["mlp", "mlp-index", "softmax", "mlp-embed", "mse-labels"])
 def test_compiled_matches_reference_after_50_steps(opt, reg, kind):
-    loss = "cross_entropy" if kind != "mlp" else "mse"
-    case = make_case(kind, "tanh", loss, bias=True, n=40)
+    if kind == "mse-labels":  # mse on one-hot targets, through a shared embedding
+        case = make_case("mlp-embed", "tanh", "mse", bias=True, n=40, labels=True)
+    else:
+        loss = "cross_entropy" if kind != "mlp" else "mse"
+        case = make_case(kind, "tanh", loss, bias=True, n=40)
     batch = 8 if opt != "gd" else 0
     fast, slow = _run_both(case, 50, opt, batch=batch, **REGULARIZERS[reg])
     assert fast[0] == slow[0] == 50
@@ -201,7 +210,8 @@ def test_compiled_matches_reference_after_50_steps(opt, reg, kind):
 
 @pytest.mark.parametrize("shards", [2, 3])
 @pytest.mark.parametrize(
-    ("kind", "batch"), [("mlp-index", 0), ("mlp-index", 9), ("mlp", 0), ("mlp", 9), ("softmax", 2)]
+    ("kind", "batch"),
+    [("mlp-index", 0), ("mlp-index", 9), ("mlp", 0), ("mlp", 9), ("softmax", 2), ("mlp-embed", 9)],
 )
 def test_sharded_steps_match_the_reference(kind, batch, shards):
     """Row shards computed in parallel sum to the same gradient (batch 2 leaves a shard of
@@ -232,11 +242,14 @@ def test_shards_give_the_same_numbers_in_parallel_and_serially(dtype):
 
 
 @pytest.mark.parametrize("opt", list(OPTIMIZER_CODES))
-@pytest.mark.parametrize("kind", ["mlp-index", "softmax"])
+@pytest.mark.parametrize("kind", ["mlp-index", "softmax", "mlp-embed", "mse-labels"])
 def test_float32_kernel_tracks_the_float64_reference(opt, kind):
     """The float32 path (its own exp, optimizer arithmetic in float32) stays on the
     reference's trajectory to float32 accuracy."""
-    case = make_case(kind, "relu", "cross_entropy", bias=True, n=40)
+    if kind == "mse-labels":
+        case = make_case("mlp-embed", "relu", "mse", bias=True, n=40, labels=True)
+    else:
+        case = make_case(kind, "relu", "cross_entropy", bias=True, n=40)
     batch = 8 if opt != "gd" else 0
     fast, slow = _run_both(case, 50, opt, batch=batch, weight_decay=0.05, dtype=np.float32)
     assert fast[1].dtype == np.float32 and fast[0] == slow[0] == 50
@@ -285,9 +298,12 @@ def test_compiled_matches_reference_with_schedules(schedule):
 
 
 @pytest.mark.parametrize("act", ACT_NAMES)
-@pytest.mark.parametrize("loss", LOSS_NAMES)
+@pytest.mark.parametrize("loss", [*LOSS_NAMES, "mse-labels"])
 def test_evaluate_matches_reference(act, loss):
-    case = make_case("mlp", act, loss, bias=True, n=50)
+    if loss == "mse-labels":  # accuracy by argmax, the loss on one-hot targets
+        case = make_case("mlp-embed", act, "mse", bias=True, n=50, labels=True)
+    else:
+        case = make_case("mlp", act, loss, bias=True, n=50)
     fan_in, fan_out, w_off, b_off, act_code, loss_code = case.kernel_args()
     args = (
         case.params,
@@ -307,7 +323,7 @@ def test_evaluate_matches_reference(act, loss):
     np.testing.assert_allclose(fast, slow, rtol=1e-12, equal_nan=True)
 
 
-@pytest.mark.parametrize("kind", ["mlp", "mlp-index", "polynomial"])
+@pytest.mark.parametrize("kind", ["mlp", "mlp-index", "polynomial", "mlp-embed"])
 @pytest.mark.parametrize("loss", LOSS_NAMES)
 def test_predict_matches_the_reference_forward_pass(kind, loss):
     case = make_case(kind, "tanh" if kind.startswith("mlp") else "linear", loss, True, n=50)

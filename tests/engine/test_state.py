@@ -42,7 +42,7 @@ NOT_STATE: dict[type, dict[str, str]] = {
         "splits": "made from the config's data",
         "impl": "chosen by the caller, not the run",
         "_meta": "made from the architecture",
-        "_mask": "made from the architecture",
+        "decay_mask": "made from the architecture and optim.decay_biases",
         "_scratch": "the kernels' workspace: its contents mean nothing between calls",
         "_parallel": "this machine's timings; serial and parallel shards compute the same bits",
     },
