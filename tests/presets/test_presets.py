@@ -15,7 +15,10 @@ from tests.presets.expect import _series, check_expectations, milestone_only, ru
 PRESETS = list_presets()
 MAX_DESCRIPTION = 600
 # Presets whose run takes several seconds headless: in the full suite, not the quick one.
-LONG_PRESETS = {"grokking-slow", "mlp-128", "grokking-mod97", "overfitting-polynomial"}
+LONG_PRESETS = {
+    "grokking-slow", "mlp-128", "grokking-mod97", "overfitting-polynomial", "grokking-gromov",
+    "grokking-embedding",
+}  # fmt: skip
 RUNS = [pytest.param(n, marks=pytest.mark.slow) if n in LONG_PRESETS else n for n in PRESETS]
 
 
@@ -24,6 +27,7 @@ def test_the_bundled_presets_are_all_there():
         "linear-regression", "lr-too-high", "lr-too-low", "underfitting",
         "overfitting-polynomial", "early-stopping", "noisy-labels", "sgd-vs-gd",
         "adam-vs-sgd", "mlp-128", "spiral", "grokking-mod97", "grokking-slow",
+        "grokking-gromov", "grokking-embedding",
     }  # fmt: skip
     assert expected <= set(PRESETS)
 
@@ -104,6 +108,66 @@ def _grokking_mod97(cfg, session, summary) -> list[str]:
     )
 
 
+GROMOV_PAPER = {30: 0.23, 36: 0.82, 42: 0.999}
+"""Gromov (2023): test accuracy at these epochs; the preset's must be within 10 points."""
+
+
+def _at_step(session, name: str, step: int) -> float | None:
+    steps, values = _series(session, name)
+    hit = np.nonzero(steps == step)[0]
+    return float(values[hit[0]]) if hit.size else None
+
+
+def _grokking_gromov(cfg, session, summary) -> list[str]:
+    grokked = summary["grokked_step"]
+    whole, _ = _rerun(cfg, ["train.steps=42"])  # the check above stopped at grokking
+    failures = _claim(
+        grokked is not None and 37 <= grokked <= 38, f"grokked at epoch {grokked}, not 37-38"
+    )
+    for epoch, paper in GROMOV_PAPER.items():
+        acc = _at_step(whole, "val_acc", epoch)
+        failures += _claim(
+            acc is not None and abs(acc - paper) <= 0.10,
+            f"val accuracy {acc} at epoch {epoch}, the paper's {paper:.1%} +- 10 points",
+        )
+    stated = {30: (0.20, 0.33), 36: (0.80, 0.92), 42: (0.997, 1.0)}  # the description
+    for epoch, (lo, hi) in stated.items():
+        acc = _at_step(whole, "val_acc", epoch)
+        failures += _claim(
+            acc is not None and lo - 5e-4 <= acc <= hi + 5e-4,
+            f"val accuracy {acc} at epoch {epoch}, not {lo:.1%}-{hi:.1%}",
+        )
+    free, free_summary = _rerun(cfg, ["optim.weight_decay=0", "train.steps=50"])
+    at = free_summary["grokked_step"]
+    return failures + _claim(
+        at is not None and 45 <= at <= 48, f"without weight decay grokked at epoch {at}"
+    )
+
+
+def _grokking_embedding(cfg, session, summary) -> list[str]:
+    memorized = summary["memorized_step"]
+    tenth = _first_step(session, "val_acc", lambda a: a >= 0.10)
+    past = _first_step(session, "val_acc", lambda a: a >= 0.95)
+    strong, _ = _rerun(cfg, ["optim.weight_decay=5", "train.steps=100"])
+    strong_past = _first_step(strong, "val_acc", lambda a: a >= 0.95)
+    return (
+        _claim(
+            memorized == 20 and _at_step(session, "train_acc", 20) == 1.0,
+            f"memorized at step {memorized}, not with 100% train accuracy at step 20",
+        )
+        + _claim(
+            tenth is not None and memorized is not None and tenth - memorized >= 1000,
+            f"validation under 10% until step {tenth}: not 1,000 steps after memorizing",
+        )
+        + _claim(tenth is not None and 1500 <= tenth <= 2000, f"validation at 10% at step {tenth}")
+        + _claim(past is not None and 2900 <= past <= 4300, f"validation at 95% at step {past}")
+        + _claim(
+            strong_past is not None and strong_past <= 100,
+            f"with weight decay 5, validation at 95% at step {strong_past}",
+        )
+    )
+
+
 def _grokking_slow(cfg, session, summary) -> list[str]:
     memorized = summary["memorized_step"]
     chance = 1.0 / cfg.data.p
@@ -181,6 +245,8 @@ def _underfitting(cfg, session, summary) -> list[str]:
 DESCRIBED: dict[str, Callable[..., list[str]]] = {
     "adam-vs-sgd": _adam_vs_sgd,
     "early-stopping": _early_stopping,
+    "grokking-embedding": _grokking_embedding,
+    "grokking-gromov": _grokking_gromov,
     "grokking-mod97": _grokking_mod97,
     "grokking-slow": _grokking_slow,
     "lr-too-high": _lr_too_high,
