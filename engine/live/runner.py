@@ -154,16 +154,16 @@ def make_kernel_cache_crash_safe() -> None:
         cls.save = _save_data_before_index
 
 
-def warm_up_kernels(dtype: DTypeLike = np.float64) -> None:
-    """Compile (or load from the cache) the kernels for this precision on a tiny problem.
+def kernel_warmups(dtype: DTypeLike = np.float64) -> list[tuple[str, Callable[[], object]]]:
+    """(what it compiles, a call that compiles or loads it) for each kernel of a precision,
+    on a tiny problem.
 
     Every session passes the kernels arrays of the same dimensions and layouts, and the
     same argument types as here (the shard count as an int, a scratch array: omitting them
-    would be another signature), so these calls cover every model of a precision; the
-    runner says `compiling` meanwhile. train_chunk has a serial and, where shards can run
-    in parallel (parallel.shards_for), a parallel variant: both are compiled here.
+    would be another signature), so these calls cover every model of a precision. Call
+    them under compile_lock (warm_up_kernels does). train_chunk has a serial and, where
+    shards can run in parallel (parallel.shards_for), a parallel variant: both are here.
     """
-    make_kernel_cache_crash_safe()  # before anything compiles: a stop may abandon it
     from engine.numerics import kernels
     from engine.numerics.chunk import PLAIN_SGD, train_chunk_args
     from engine.numerics.parallel import cores, parallel_available
@@ -174,34 +174,49 @@ def warm_up_kernels(dtype: DTypeLike = np.float64) -> None:
     xd, yf = np.ones((2, 1), dtype), np.ones((2, 2), dtype)
     empty_i2, empty_i1 = np.empty((0, 0), dtype=np.int64), np.empty(0, dtype=np.int64)
     buf = np.empty(1)
-    variants = (False, True) if cores() > 1 and parallel_available() else (False,)
-    with compile_lock():
-        for parallel in variants:
-            kernels.train_chunk(
-                *train_chunk_args(
-                    state=(
-                        params,
-                        np.zeros_like(params),
-                        np.zeros_like(params),
-                        np.zeros_like(params),
-                    ),
-                    data=(xd, empty_i2, yf, empty_i1),
-                    layout=(*meta, 0, 0),
-                    batches=(empty_i1, np.zeros(2, dtype=np.int64)),
-                    lrs=np.zeros(1),
-                    **PLAIN_SGD,
-                    weight_mask=np.ones(4, dtype),
-                    step0=0,
-                    grad_stop=0.0,
-                    outputs=(buf, buf.copy(), buf.copy()),
-                    stop=np.zeros(1, dtype=np.int64),
-                    shards=2 if parallel else 1,
-                    parallel=parallel,
-                    scratch=np.empty(0, dtype),
-                )
+
+    def train(parallel: bool) -> object:
+        return kernels.train_chunk(
+            *train_chunk_args(
+                state=(params, np.zeros_like(params), np.zeros_like(params), np.zeros_like(params)),
+                data=(xd, empty_i2, yf, empty_i1),
+                layout=(*meta, 0, 0),
+                batches=(empty_i1, np.zeros(2, dtype=np.int64)),
+                lrs=np.zeros(1),
+                **PLAIN_SGD,
+                weight_mask=np.ones(4, dtype),
+                step0=0,
+                grad_stop=0.0,
+                outputs=(buf, buf.copy(), buf.copy()),
+                stop=np.zeros(1, dtype=np.int64),
+                shards=2 if parallel else 1,
+                parallel=parallel,
+                scratch=np.empty(0, dtype),
             )
-        kernels.evaluate(params, xd, empty_i2, yf, empty_i1, *meta, 0, 0, 16)
-        kernels.predict(params, xd, empty_i2, *meta, 0, 0, 16, np.empty((2, 2), dtype))
+        )
+
+    name = np.dtype(dtype).name
+    steps: list[tuple[str, Callable[[], object]]] = [
+        (f"training, serial ({name})", lambda: train(False))
+    ]
+    if cores() > 1 and parallel_available():
+        steps.append((f"training, parallel shards ({name})", lambda: train(True)))
+    steps += [
+        (f"evaluation ({name})", lambda: kernels.evaluate(
+            params, xd, empty_i2, yf, empty_i1, *meta, 0, 0, 16)),
+        (f"prediction ({name})", lambda: kernels.predict(
+            params, xd, empty_i2, *meta, 0, 0, 16, np.empty((2, 2), dtype))),
+    ]  # fmt: skip
+    return steps
+
+
+def warm_up_kernels(dtype: DTypeLike = np.float64) -> None:
+    """Compile (or load from the cache) every kernel of this precision (kernel_warmups);
+    the runner says `compiling` meanwhile."""
+    make_kernel_cache_crash_safe()  # before anything compiles: a stop may abandon it
+    with compile_lock():
+        for _what, warm_up in kernel_warmups(dtype):
+            warm_up()
 
 
 _RUNNERS: weakref.WeakSet[Runner] = weakref.WeakSet()  # every runner of this process

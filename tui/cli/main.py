@@ -338,6 +338,28 @@ def _add_sweep(subparsers) -> None:
     parser.set_defaults(handler=_sweep)
 
 
+def _warmup(args: argparse.Namespace) -> int:
+    from tui.cli.warmup import run_warmup
+
+    return run_warmup(args)
+
+
+def _add_warmup(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "warmup",
+        help="compile every kernel now (a classroom machine, before the lesson)",
+        description="Compile, or load from Numba's cache, every kernel the presets use, so "
+        "the first run starts training at once.",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=("all", "float64", "float32"),
+        default="all",
+        help="which precision's kernels (default: all; every preset trains in float64)",
+    )
+    parser.set_defaults(handler=_warmup)
+
+
 def _picker(args: argparse.Namespace) -> int:
     from tui.app import GroklabApp
 
@@ -346,7 +368,7 @@ def _picker(args: argparse.Namespace) -> int:
 
 # One entry per subcommand, in help order.
 SUBCOMMANDS: list[AddSubcommand] = [
-    _add_run, _add_list, _add_show, _add_replay, _add_bench, _add_sweep,
+    _add_run, _add_list, _add_show, _add_replay, _add_bench, _add_sweep, _add_warmup,
 ]  # fmt: skip
 
 
