@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.bench.launch import groklab_command
 from engine.config import load_config
+from engine.launch import groklab_command
 from engine.training.trainer import Trainer
 
 WORKLOADS = ("W1", "W2", "W3", "W4", "W5")

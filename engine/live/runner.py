@@ -60,6 +60,7 @@ from engine.live.control import (
     Stop,
     valid_pace,
 )
+from engine.live.parallel_compile import ParallelCompile, parallel_is_cached
 from engine.live.snapshot import Series, Snapshot, starting_snapshot
 from engine.store.files import RunDirError
 from engine.training.dataview import DataViewFeed
@@ -154,7 +155,25 @@ def make_kernel_cache_crash_safe() -> None:
         cls.save = _save_data_before_index
 
 
-def kernel_warmups(dtype: DTypeLike = np.float64) -> list[tuple[str, Callable[[], object]]]:
+# Seconds the parallel variant took to compile on the 2-core development machine (its
+# child's whole run, interpreter start included): what the run's note announces.
+PARALLEL_COMPILE_S = 12
+
+# kernel_warmups' selections: everything, what a run needs before its first step, and
+# the parallel variant a run compiles out of the way (ParallelCompile).
+ALL_KERNELS, FIRST_KERNELS, PARALLEL_KERNEL = "all", "first", "parallel"
+
+
+def parallel_wanted() -> bool:
+    """Whether train_chunk's parallel variant is ever used here (parallel.shards_for)."""
+    from engine.numerics.parallel import cores, parallel_available
+
+    return cores() > 1 and parallel_available()
+
+
+def kernel_warmups(
+    dtype: DTypeLike = np.float64, which: str = ALL_KERNELS
+) -> list[tuple[str, Callable[[], object]]]:
     """(what it compiles, a call that compiles or loads it) for each kernel of a precision,
     on a tiny problem.
 
@@ -162,11 +181,11 @@ def kernel_warmups(dtype: DTypeLike = np.float64) -> list[tuple[str, Callable[[]
     same argument types as here (the shard count as an int, a scratch array: omitting them
     would be another signature), so these calls cover every model of a precision. Call
     them under compile_lock (warm_up_kernels does). train_chunk has a serial and, where
-    shards can run in parallel (parallel.shards_for), a parallel variant: both are here.
+    shards can run in parallel (parallel_wanted), a parallel variant: FIRST_KERNELS is
+    everything but the latter, PARALLEL_KERNEL the latter alone.
     """
     from engine.numerics import kernels
     from engine.numerics.chunk import PLAIN_SGD, train_chunk_args
-    from engine.numerics.parallel import cores, parallel_available
 
     params = np.zeros(4, dtype)
     one = np.array([1], dtype=np.int64)
@@ -196,26 +215,25 @@ def kernel_warmups(dtype: DTypeLike = np.float64) -> list[tuple[str, Callable[[]
         )
 
     name = np.dtype(dtype).name
-    steps: list[tuple[str, Callable[[], object]]] = [
-        (f"training, serial ({name})", lambda: train(False))
-    ]
-    if cores() > 1 and parallel_available():
-        steps.append((f"training, parallel shards ({name})", lambda: train(True)))
-    steps += [
+    first: list[tuple[str, Callable[[], object]]] = [
+        (f"training, serial ({name})", lambda: train(False)),
         (f"evaluation ({name})", lambda: kernels.evaluate(
             params, xd, empty_i2, yf, empty_i1, *meta, 0, 0, 16)),
         (f"prediction ({name})", lambda: kernels.predict(
             params, xd, empty_i2, *meta, 0, 0, 16, np.empty((2, 2), dtype))),
     ]  # fmt: skip
-    return steps
+    parallel = [(f"training, parallel shards ({name})", lambda: train(True))]
+    if which == FIRST_KERNELS or not parallel_wanted():
+        return [] if which == PARALLEL_KERNEL else first
+    return parallel if which == PARALLEL_KERNEL else first[:1] + parallel + first[1:]
 
 
-def warm_up_kernels(dtype: DTypeLike = np.float64) -> None:
-    """Compile (or load from the cache) every kernel of this precision (kernel_warmups);
+def warm_up_kernels(dtype: DTypeLike = np.float64, which: str = ALL_KERNELS) -> None:
+    """Compile (or load from the cache) the kernels of this precision (kernel_warmups);
     the runner says `compiling` meanwhile."""
     make_kernel_cache_crash_safe()  # before anything compiles: a stop may abandon it
     with compile_lock():
-        for _what, warm_up in kernel_warmups(dtype):
+        for _what, warm_up in kernel_warmups(dtype, which):
             warm_up()
 
 
@@ -284,6 +302,7 @@ class Runner:
         self._summary: dict | None = None
         self.last_chunk: tuple[int, float] = (0, 0.0)  # (steps, seconds) of the latest chunk
         self.data_views = DataViewFeed(self.session.trainer)
+        self._parallel_compile: ParallelCompile | None = None  # while a child compiles it
         self._snapshot = self._empty_snapshot()
         self._thread = threading.Thread(
             target=self._main, name=f"groklab-runner-{cfg.name}", daemon=True
@@ -408,7 +427,7 @@ class Runner:
     def _main(self) -> None:
         try:
             self._publish(force=True)
-            warm_up_kernels(self.session.trainer.dtype)
+            self._warm_up()
             with self._phase:
                 if self._stop_requested:
                     return  # stopped while loading: nothing was trained, nothing to write
@@ -430,6 +449,39 @@ class Runner:
         finally:
             self._close_outputs()
             self._publish(force=True)  # the final state: the step the files were written at
+
+    def _warm_up(self) -> None:
+        """The kernels this run needs before its first step. A cold cache's parallel variant
+        is left to a child process (engine/live/parallel_compile.py): the run trains
+        serially meanwhile, with the same numbers, and switches when it is ready."""
+        dtype = self.session.trainer.dtype
+        if not parallel_wanted() or parallel_is_cached(dtype):
+            warm_up_kernels(dtype)
+            return
+        warm_up_kernels(dtype, FIRST_KERNELS)
+        self.session.trainer.parallel_ready = False
+        self._parallel_compile = ParallelCompile(dtype)
+        self.session.note(
+            "kernels",
+            f"training serially while parallel shards compile in the background "
+            f"(about {PARALLEL_COMPILE_S} s on a 2-core machine; the same numbers either way)",
+        )
+
+    def _maybe_switch_to_parallel(self) -> None:
+        """Between chunks: load the parallel variant once its child has compiled it."""
+        compiling = self._parallel_compile
+        if compiling is None:
+            return
+        outcome = compiling.done()
+        if outcome is None:
+            return
+        self._parallel_compile = None
+        if not outcome:
+            self.session.note("kernels", "parallel shards failed to compile: training stays serial")
+            return
+        warm_up_kernels(self.session.trainer.dtype, PARALLEL_KERNEL)  # from the cache
+        self.session.trainer.parallel_ready = True
+        self.session.note("kernels", f"parallel shards ready at step {self.session.step}")
 
     def _prepare_session(self) -> None:
         session = self.session
@@ -482,6 +534,7 @@ class Runner:
             if paced and self._pace_due > time.perf_counter():
                 self._publish()
                 continue
+            self._maybe_switch_to_parallel()
             count = self._pending_steps or chunk
             if paced:
                 count = min(count, max(1, round(self._pace * PACE_TICK_S)))

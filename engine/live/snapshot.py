@@ -96,7 +96,8 @@ def starting_snapshot(
     it without generating the data); a runner that has read the data passes its own.
     """
     explanation = (
-        "compiling the training kernels (cached after the first run)"
+        "loading the training kernels, or compiling them the first time (about 15 s on a "
+        "2-core machine, then cached; groklab warmup compiles them ahead)"
         if error is None
         else error.splitlines()[0]
     )

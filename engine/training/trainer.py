@@ -126,6 +126,9 @@ class Trainer:
         self.decay_mask = self.arch.weight_mask(bool(cfg.optim.decay_biases)).astype(self.dtype)
         self.hp = HParams.from_config(cfg)
         self._parallel = ParallelChoice()
+        # False while train_chunk's parallel variant is not loaded yet (the runner compiles
+        # it out of the way): shards then run serially, with the same numbers.
+        self.parallel_ready = True
         self._scratch = np.empty(0, self.dtype)
         # Set to 1 (from any thread) to end the current chunk before its next step.
         self.stop_flag = np.zeros(1, dtype=np.int64)
@@ -203,7 +206,7 @@ class Trainer:
         lrs = lr_schedule(hp, self.step, count)
         losses, gnorms, ratios = np.empty(count), np.empty(count), np.empty(count)
         shards, blas = self.core_plan(hp.batch_size)
-        parallel = shards > 1 and self._parallel.choose()
+        parallel = shards > 1 and self.parallel_ready and self._parallel.choose()
         scratch = self._scratch_for(shards) if self.impl == "compiled" else None
         started = time.perf_counter()
         with kernel_blas(1 if parallel else blas):

@@ -9,8 +9,8 @@ import sys
 import pytest
 from rich.console import Console
 
-from engine.bench.launch import groklab_command, python_command
 from engine.config import load_config
+from engine.launch import groklab_command, python_command
 from engine.live.runner import Runner
 from engine.store.files import safe_file_stem
 from tests.conftest import child_env

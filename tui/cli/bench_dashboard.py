@@ -24,9 +24,9 @@ import time
 
 import numpy as np
 
-from engine.bench.launch import python_command
 from engine.bench.workloads import workload_config
 from engine.config import load_config, with_overrides
+from engine.launch import python_command
 from engine.live.runner import Runner
 from engine.vocabulary import RunState
 

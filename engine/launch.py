@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 # The folder holding the engine and tui packages (a checkout, or site-packages).
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def python_command(code: str, *args: str) -> list[str]:
