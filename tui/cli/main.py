@@ -243,7 +243,10 @@ def _add_show(subparsers) -> None:
 def _bench(args: argparse.Namespace) -> int:
     from tui.cli.bench import run_bench
 
-    return run_bench(args.workloads or None, args.repeat, args.json, args.dashboard)
+    return run_bench(
+        args.workloads or None, args.repeat, args.json, args.dashboard, args.markdown,
+        args.rows_from,
+    )  # fmt: skip
 
 
 def _add_bench(subparsers) -> None:
@@ -267,6 +270,16 @@ def _add_bench(subparsers) -> None:
         action="store_true",
         help="also measure W1/W2 inside the dashboard: throughput vs headless "
         "and UI timer p99, plus start-up times",
+    )
+    parser.add_argument(
+        "--markdown", action="store_true", help="print the README's table (markdown)"
+    )
+    parser.add_argument(
+        "--from",
+        dest="rows_from",
+        default=None,
+        metavar="FILE",
+        help="print the rows a --json run saved in FILE instead of measuring",
     )
     parser.set_defaults(handler=_bench)
 
