@@ -21,6 +21,7 @@ from rich.text import Text
 from engine.errors import ConfigError
 from engine.sweep.bundled import bundled_sweep
 from engine.sweep.plan import SweepPlan, load_plan, plan_from_args
+from engine.sweep.progress import progress_line
 from engine.sweep.store import SweepDir
 from engine.sweep.table import field_text, phases_by_point
 from engine.sweep.where import check_address, check_workers
@@ -29,7 +30,7 @@ from tui.cli.interrupts import Interrupts
 from tui.format import printable
 
 if TYPE_CHECKING:
-    from engine.sweep.driver import SweepDriver, SweepProgress
+    from engine.sweep.driver import SweepDriver
 
 PLAIN_EVERY_S = 2.0
 PHASE_RGB = {
@@ -120,7 +121,7 @@ def _headless(plan: SweepPlan, driver: SweepDriver, interrupts: Interrupts, fold
     interrupts.disarm("the sweep had stopped")
     for table in diagram_tables(plan, final.rows):
         console.print(table)
-    console.print(_line(final), markup=False, highlight=False, soft_wrap=True)
+    console.print(progress_line(final), markup=False, highlight=False, soft_wrap=True)
     console.print(f"sweep directory: {printable(folder)}", markup=False, soft_wrap=True)
     if final.state == "error":
         err = Console(stderr=True)
@@ -129,22 +130,6 @@ def _headless(plan: SweepPlan, driver: SweepDriver, interrupts: Interrupts, fold
     if interrupts.signum is not None:
         return interrupts.status
     return 0
-
-
-def _line(p: SweepProgress) -> str:
-    rate = f"{p.cells_per_min:.1f} cells/min" if p.cells_per_min else "- cells/min"
-    eta = f"ETA {_duration(p.eta_s)}" if p.eta_s is not None else "ETA -"
-    failed = f", {p.failed} failed" if p.failed else ""
-    said = f" ({p.message})" if p.message else ""
-    return (
-        f"{p.state}{said}: {p.done}/{p.total} done, {p.running} running, {p.queued} queued"
-        f"{failed}; {rate}, {eta}; {len(p.workers)} workers"
-    )
-
-
-def _duration(seconds: float) -> str:
-    seconds = max(0, round(seconds))
-    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 
 
 def _follow_with_bar(driver: SweepDriver, console: Console, interrupts: Interrupts) -> None:
@@ -160,8 +145,8 @@ def _follow_with_bar(driver: SweepDriver, console: Console, interrupts: Interrup
         task = bar.add_task("sweep", total=p.total, completed=p.done, info="")
         while not driver.join(0.2) and interrupts.signum is None:
             p = driver.progress()
-            bar.update(task, completed=p.done, info=_line(p))
-        bar.update(task, completed=driver.progress().done, info=_line(driver.progress()))
+            bar.update(task, completed=p.done, info=progress_line(p))
+        bar.update(task, completed=driver.progress().done, info=progress_line(driver.progress()))
 
 
 def _follow_with_lines(driver: SweepDriver, console: Console, interrupts: Interrupts) -> None:
@@ -170,7 +155,7 @@ def _follow_with_lines(driver: SweepDriver, console: Console, interrupts: Interr
         now = time.perf_counter()
         if now - last >= PLAIN_EVERY_S:
             last = now
-            console.print(_line(driver.progress()), markup=False, highlight=False)
+            console.print(progress_line(driver.progress()), markup=False, highlight=False)
 
 
 def diagram_tables(plan: SweepPlan, rows) -> list[Table]:
