@@ -6,7 +6,10 @@ with a made-up progress, needs no cluster.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+
+from engine.sweep.table import ERROR_STATUS
 
 FINISHED_STATES = ("done", "stopped", "error")
 
@@ -49,4 +52,24 @@ def progress_line(p: SweepProgress) -> str:
     return (
         f"{p.state}{said}: {p.done}/{p.total} done, {p.running} running, {p.queued} queued"
         f"{failed}; {rate}, {eta}; {len(p.workers)} workers"
+    )
+
+
+def finished_progress(total: int, rows: Sequence[Mapping[str, str]]) -> SweepProgress:
+    """The picture of a sweep nobody is running (`--show`): its rows, nothing running."""
+    names = {r.get("cell") for r in rows}
+    failed = sum(1 for r in rows if r.get("status") == ERROR_STATUS)
+    return SweepProgress(
+        state="done" if len(names) >= total else "stopped",
+        total=total,
+        done=len(names),
+        running=0,
+        queued=0,
+        failed=failed,
+        workers=(),
+        elapsed_s=0.0,
+        cells_per_min=None,
+        eta_s=None,
+        rows=tuple(dict(r) for r in rows),
+        message=None if len(names) >= total else "--resume DIR runs the rest",
     )
