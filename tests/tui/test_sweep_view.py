@@ -171,7 +171,7 @@ def test_a_column_colours_on_a_sequential_scale_and_says_its_range():
     assert cell_colors(picture, (2, 0)) == {H.MISSING}  # nan is no value
     legend = "".join(t for t, _ in H.legend_runs(diagram, "final_val_acc"))
     assert "final val acc" in legend and "0.2" in legend and "0.9" in legend
-    assert "no value" in legend
+    assert "no value" in legend and "queued" in legend and "running" not in legend
     assert key_color(("level", 0)).triplet == VALUE_SCALE_RGB[0]  # type: ignore[union-attr]
     glyphs = H.render_heatmap(diagram, 80, 8, column="final_val_acc", cursor=(3, 0), color=False)
     assert cell_glyphs(glyphs, (0, 0)) == {H.LEVELS[0]}
@@ -289,7 +289,7 @@ def test_c_cycles_the_colour_through_the_columns_and_back(tmp_path):
         await wait_for(pilot, lambda: screen.polls > 0)
         seen = []
         for _ in COLOR_BY:
-            seen.append((screen.color_by, str(heatmap.border_title)))
+            seen.append((screen.color_by, str(heatmap.border_subtitle)))
             await press(pilot, "c")
         assert [c for c, _ in seen] == list(COLOR_BY) and screen.color_by is None
         assert "colour: phase" in seen[0][1] and "colour: final val acc" in seen[1][1]
@@ -436,3 +436,27 @@ def test_show_on_a_terminal_opens_the_view_unless_headless(tmp_path, capsys, mon
     else:
         (progress,) = opened
         assert progress.finished and progress.done == 1 and progress.total == 6
+
+
+def test_a_finished_sweep_shows_its_count_and_pooled_keys_say_so(tmp_path):
+    from engine.sweep.progress import finished_progress
+    from tui.screens.sweep import FinishedSweep
+
+    grid = [f"{WD}=0,1", f"{LR}=0.01", "optim.batch_size=64,128"]
+    plan = plan_from_args("grokking-mod97", grid, 1)
+    rows = [row(plan.cells[0], "grokking"), row(plan.cells[1], None, status="error")]
+    app = app_for(plan, FinishedSweep(finished_progress(len(plan.cells), rows)), tmp_path)
+
+    async def scenario(pilot):
+        await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen))
+        screen = app.screen
+        assert isinstance(screen, SweepScreen)
+        await wait_for(pilot, lambda: "2/4 cells finished, 1 failed" in screen_text(app))
+        assert "cells/min" not in screen_text(app) and "--resume" not in screen_text(app)
+        heatmap = screen.query_one(PhaseMap)
+        assert "pooled: optim.batch_size" in str(heatmap.border_subtitle)
+        assert "optim.batch_size: 64, 128" in screen_text(app) and "(pooled)" in screen_text(app)
+        await press(pilot, "q")
+        await wait_for(pilot, lambda: not app.is_running)
+
+    drive(app, scenario, size=(100, 30))

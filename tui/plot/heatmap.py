@@ -152,7 +152,7 @@ def render_heatmap(
     label_w = 0
     if diagram.y_key is not None:
         label_w = min(max(len(t) for t in diagram.y_texts), width // 4)
-    left = label_w + 1 if label_w else 0
+    left = label_w + 2 if label_w else 1  # a blank column (the frame's) before the cells
     grid_w, grid_rows = width - left, height - top
     if grid_w < 1 or grid_rows < 1:
         picture.rows = canvas.rows()
@@ -240,8 +240,8 @@ def column_title(column: str | None) -> str:
 
 
 def legend_runs(diagram: Diagram, column: str | None, *, color: bool = True) -> Row:
-    """The legend in one line of runs: each category with its colour or glyph, or the
-    column's scale from its lowest value to its highest."""
+    """The legend in one line of runs: each phase and each other category drawn, with its
+    colour or glyph; or the column's scale from its lowest value to its highest."""
 
     def swatch(key: Hashable) -> Run:
         return ("██", ("swatch", key)) if color else (glyph_of(key), ("glyph", key, False))
@@ -263,6 +263,8 @@ def legend_runs(diagram: Diagram, column: str | None, *, color: bool = True) -> 
             key = ("level", i)
             runs.append(("█", ("swatch", key)) if color else (LEVELS[i], ("glyph", key, False)))
         runs.append((f" {format_value(span[1])}  ", None))
+    present = {cell_key(p, column, span) for row in diagram.points for p in row}
     for key, label in ((MISSING, "no value"), (RUNNING, RUNNING), (QUEUED, QUEUED)):
-        runs += [swatch(key), (f" {label}  ", None)]
+        if key in present:
+            runs += [swatch(key), (f" {label}  ", None)]
     return runs

@@ -204,7 +204,14 @@ class SweepScreen(LiveScreen):
     def redraw(self) -> None:
         p = self.progress
         diagram = self.diagram
-        lines = Text(printable(progress_line(p)) if p is not None else "starting", style="bold")
+        if p is None:
+            said = "starting"
+        elif isinstance(self.source, FinishedSweep):  # nothing runs: no rate, ETA or workers
+            failed = f", {p.failed} failed" if p.failed else ""
+            said = f"{p.done}/{p.total} cells finished{failed}  ({self.folder.path})"
+        else:
+            said = progress_line(p)
+        lines = Text(printable(said), style="bold")
         roomy = self.app.size.height >= SHORT_HEIGHT
         if p is not None and p.workers and roomy:
             lines.append("\nworkers: " + printable(", ".join(p.workers)), style="dim")
@@ -214,9 +221,10 @@ class SweepScreen(LiveScreen):
         heatmap = self.query_one(PhaseMap)
         heatmap.show(diagram, self.color_by, self.cursor)
         axes = f"{diagram.x_key} →" + (f"  {diagram.y_key} ↓" if diagram.y_key else "")
-        heatmap.border_title = printable(f"{axes}  · colour: {H.column_title(self.color_by)}")
+        heatmap.border_title = printable(axes)
         pooled = ", ".join(k for k, _ in diagram.pooled)
-        heatmap.border_subtitle = printable(f"pooled: {pooled}") if pooled else ""
+        colour = f"colour: {H.column_title(self.color_by)}"
+        heatmap.border_subtitle = printable(f"{colour} · pooled: {pooled}" if pooled else colour)
         legend = Text()
         for text, key in H.legend_runs(diagram, self.color_by, color=heatmap.color):
             legend.append(text, key_style(key))
