@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual.app import App
+from textual.binding import Binding
 
 from engine.sweep.plan import SweepPlan
 from tui.app import GroklabApp
@@ -22,6 +23,8 @@ from tui.screens.sweep import POLL_S, SweepScreen, SweepSource
 class SweepApp(App[None]):
     CSS_PATH = GroklabApp.CSS_PATH  # the dashboard's look (its footer, its borders)
     TITLE = "groklab sweep"
+    # Ctrl+C stops a sweep, as it does without the view (Textual's own only says how to quit)
+    BINDINGS = [Binding("ctrl+c", "quit", "Quit", show=False, priority=True)]
 
     def __init__(
         self, plan: SweepPlan, source: SweepSource, folder: Path | str, poll_s: float = POLL_S

@@ -460,3 +460,17 @@ def test_a_finished_sweep_shows_its_count_and_pooled_keys_say_so(tmp_path):
         await wait_for(pilot, lambda: not app.is_running)
 
     drive(app, scenario, size=(100, 30))
+
+
+def test_ctrl_c_stops_the_sweep_as_q_does(tmp_path):
+    plan = grid_plan()
+    source = FakeSweep(plan)
+    app = app_for(plan, source, tmp_path)
+
+    async def scenario(pilot):
+        await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen))
+        assert not source.stopped
+        await press(pilot, "ctrl+c")
+        await wait_for(pilot, lambda: source.stopped and not app.is_running)
+
+    drive(app, scenario, size=(100, 30))
