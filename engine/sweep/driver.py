@@ -9,7 +9,8 @@ loses nothing: the scheduler runs its cell again on another worker (up to Dask's
 `allowed-failures`), and a cell's row is written once, when its result arrives.
 
 The driver is the only writer of the sweep directory. Its thread publishes an immutable
-SweepProgress that a front end polls (done, running, queued, rate, ETA, workers, rows).
+SweepProgress (progress.py) that a front end polls (done, running, queued, rate, ETA,
+workers, rows).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from distributed import Client, LocalCluster, as_completed
 from distributed.client import Future
@@ -30,6 +31,7 @@ from engine.store.files import RunDirError
 from engine.sweep.cell import CellResult, WarmKernels, run_cell
 from engine.sweep.grid import Cell
 from engine.sweep.plan import SweepPlan
+from engine.sweep.progress import SweepProgress
 from engine.sweep.store import SweepDir
 from engine.sweep.table import make_row
 from engine.sweep.where import check_address, check_workers
@@ -37,30 +39,6 @@ from engine.sweep.where import check_address, check_workers
 CONNECT_TIMEOUT_S = 3.0  # an unreachable scheduler is said within a few seconds
 POLL_S = 0.05  # the collecting loop's tick
 WORKERS_EVERY_S = 1.0  # the worker list is refreshed this often
-
-
-@dataclass(frozen=True)
-class SweepProgress:
-    """The picture of a sweep a front end reads. `state`: starting, warming, running,
-    closing, then done, stopped or error (`message` says why)."""
-
-    state: str
-    total: int
-    done: int
-    running: int
-    queued: int
-    failed: int
-    workers: tuple[str, ...]
-    elapsed_s: float
-    cells_per_min: float | None
-    eta_s: float | None
-    rows: tuple[dict[str, str], ...] = ()
-    message: str | None = None
-    running_cells: tuple[str, ...] = field(default=())
-
-    @property
-    def finished(self) -> bool:
-        return self.state in ("done", "stopped", "error")
 
 
 class SweepDriver:

@@ -1,14 +1,16 @@
 """`groklab sweep`: a grid of runs on a Dask cluster, and its phase diagram.
 
 `groklab sweep PRESET_OR_FILE --grid KEY=V1,V2,... --out DIR` (or a bundled sweep's name),
-`groklab sweep --resume DIR`, `groklab sweep --show DIR`. A progress bar on a terminal
-(plain lines off one) and, at the end, the diagram as a table.
-Ctrl+C stops handing out cells; what finished is kept, `--resume DIR` goes on.
+`groklab sweep --resume DIR`, `groklab sweep --show DIR`. On a terminal the live phase
+diagram (tui/sweep_app.py; `q` stops the sweep); with --headless or off a terminal a
+progress bar (plain lines off one). At the end, the diagram as a table.
+Ctrl+C (headless) or q stops handing out cells; what finished is kept, `--resume DIR` goes on.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,24 +23,18 @@ from rich.text import Text
 from engine.errors import ConfigError
 from engine.sweep.bundled import bundled_sweep
 from engine.sweep.plan import SweepPlan, load_plan, plan_from_args
+from engine.sweep.progress import SweepProgress, finished_progress, progress_line
 from engine.sweep.store import SweepDir
 from engine.sweep.table import field_text, phases_by_point
 from engine.sweep.where import check_address, check_workers
-from engine.vocabulary import Phase
 from tui.cli.interrupts import Interrupts
 from tui.format import printable
+from tui.widgets.palette import PHASE_RGB
 
 if TYPE_CHECKING:
-    from engine.sweep.driver import SweepDriver, SweepProgress
+    from engine.sweep.driver import SweepDriver
 
 PLAIN_EVERY_S = 2.0
-PHASE_RGB = {
-    Phase.COMPREHENSION: (90, 200, 90),
-    Phase.GROKKING: (64, 150, 255),
-    Phase.MEMORIZATION: (255, 140, 40),
-    Phase.CONFUSION: (150, 150, 160),
-    Phase.DIVERGED: (225, 60, 60),
-}
 
 
 def _plan(args: argparse.Namespace) -> tuple[SweepPlan, Path]:
@@ -103,7 +99,31 @@ def run_sweep(args: argparse.Namespace) -> int:
     with Interrupts() as interrupts:
         interrupts.arm(lambda: "cells still running are not recorded: --resume runs them")
         driver.connect()
-        return _headless(plan, driver, interrupts, folder_path)
+        if not _wants_view(args) or interrupts.signum is not None:
+            return _headless(plan, driver, interrupts, folder_path)
+    return _view(plan, driver, folder_path)
+
+
+def _wants_view(args: argparse.Namespace) -> bool:
+    """The Textual view on a terminal (it reads its keys from stdin), unless --headless."""
+    return not args.headless and sys.stdout.isatty() and sys.stdin.isatty()
+
+
+def _view(plan: SweepPlan, driver: SweepDriver, folder: Path) -> int:
+    """The sweep in the live diagram; `q` stops it. The diagram as tables when it ends."""
+    from tui.cli.interrupts import restore_defaults
+    from tui.sweep_app import SweepApp
+
+    restore_defaults()  # Textual reads Ctrl+C as a key; a signal from outside ends the app
+    driver.start()
+    app = SweepApp(plan, driver, folder)
+    try:
+        app.run()
+    finally:
+        driver.stop()  # quit while cells run: they are not recorded, --resume runs them
+        driver.join()
+    status = _report(plan, driver.progress(), folder)
+    return _app_status(app) or status
 
 
 def _headless(plan: SweepPlan, driver: SweepDriver, interrupts: Interrupts, folder: Path) -> int:
@@ -116,35 +136,34 @@ def _headless(plan: SweepPlan, driver: SweepDriver, interrupts: Interrupts, fold
     if interrupts.signum is not None:
         driver.stop()
     driver.join()
-    final = driver.progress()
     interrupts.disarm("the sweep had stopped")
+    status = _report(plan, driver.progress(), folder)
+    if status == 0 and interrupts.signum is not None:
+        return interrupts.status
+    return status
+
+
+def _report(plan: SweepPlan, final: SweepProgress, folder: Path) -> int:
+    """The diagram as tables, the last progress line, the directory; 2 if the sweep failed."""
+    console = Console()
     for table in diagram_tables(plan, final.rows):
         console.print(table)
-    console.print(_line(final), markup=False, highlight=False, soft_wrap=True)
+    console.print(progress_line(final), markup=False, highlight=False, soft_wrap=True)
     console.print(f"sweep directory: {printable(folder)}", markup=False, soft_wrap=True)
     if final.state == "error":
         err = Console(stderr=True)
         err.print(f"groklab: error: {final.message}", markup=False, highlight=False)
         return 2
-    if interrupts.signum is not None:
-        return interrupts.status
     return 0
 
 
-def _line(p: SweepProgress) -> str:
-    rate = f"{p.cells_per_min:.1f} cells/min" if p.cells_per_min else "- cells/min"
-    eta = f"ETA {_duration(p.eta_s)}" if p.eta_s is not None else "ETA -"
-    failed = f", {p.failed} failed" if p.failed else ""
-    said = f" ({p.message})" if p.message else ""
-    return (
-        f"{p.state}{said}: {p.done}/{p.total} done, {p.running} running, {p.queued} queued"
-        f"{failed}; {rate}, {eta}; {len(p.workers)} workers"
-    )
-
-
-def _duration(seconds: float) -> str:
-    seconds = max(0, round(seconds))
-    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+def _app_status(app) -> int:
+    """1 when the view stopped on an unexpected error (Textual printed its traceback)."""
+    if app.crash is None:
+        return app.return_code or 0
+    what = printable(f"{type(app.crash).__name__}: {app.crash}")
+    print(f"groklab: the sweep view stopped on an unexpected error: {what}", file=sys.stderr)
+    return app.return_code or 1
 
 
 def _follow_with_bar(driver: SweepDriver, console: Console, interrupts: Interrupts) -> None:
@@ -160,8 +179,8 @@ def _follow_with_bar(driver: SweepDriver, console: Console, interrupts: Interrup
         task = bar.add_task("sweep", total=p.total, completed=p.done, info="")
         while not driver.join(0.2) and interrupts.signum is None:
             p = driver.progress()
-            bar.update(task, completed=p.done, info=_line(p))
-        bar.update(task, completed=driver.progress().done, info=_line(driver.progress()))
+            bar.update(task, completed=p.done, info=progress_line(p))
+        bar.update(task, completed=driver.progress().done, info=progress_line(driver.progress()))
 
 
 def _follow_with_lines(driver: SweepDriver, console: Console, interrupts: Interrupts) -> None:
@@ -170,7 +189,7 @@ def _follow_with_lines(driver: SweepDriver, console: Console, interrupts: Interr
         now = time.perf_counter()
         if now - last >= PLAIN_EVERY_S:
             last = now
-            console.print(_line(driver.progress()), markup=False, highlight=False)
+            console.print(progress_line(driver.progress()), markup=False, highlight=False)
 
 
 def diagram_tables(plan: SweepPlan, rows) -> list[Table]:
@@ -218,6 +237,15 @@ def _show(args: argparse.Namespace) -> int:
     folder = Path(args.show)
     plan = load_plan(folder)
     rows = SweepDir(folder).rows()
+    if _wants_view(args):
+        from tui.cli.interrupts import restore_defaults
+        from tui.screens.sweep import FinishedSweep
+        from tui.sweep_app import SweepApp
+
+        restore_defaults()
+        app = SweepApp(plan, FinishedSweep(finished_progress(len(plan.cells), rows)), folder)
+        app.run()
+        return _app_status(app)
     console = Console()
     for table in diagram_tables(plan, rows):
         console.print(table)

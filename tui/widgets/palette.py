@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.vocabulary import RunState, Status
+from engine.vocabulary import Phase, RunState, Status
 
 # The train and val series: the same colours in the chart and the sparklines, and
 # glyphs that differ without colour (NO_COLOR): train solid blocks, val braille dots.
@@ -64,3 +64,27 @@ def status_color(status: str) -> str | None:
         return STATUS_COLORS[Status(status)]
     except ValueError:
         return None
+
+
+# The phase diagram's cells (tui/widgets/phase_map.py), by what tui.plot.heatmap keys them.
+PHASE_RGB: dict[str, tuple[int, int, int]] = {
+    Phase.COMPREHENSION: (90, 200, 90),
+    Phase.GROKKING: (64, 150, 255),
+    Phase.MEMORIZATION: (255, 140, 40),
+    Phase.CONFUSION: (150, 150, 160),
+    Phase.DIVERGED: (225, 60, 60),
+}
+SWEEP_RGB: dict[str, tuple[int, int, int]] = {
+    **PHASE_RGB,
+    "running": (180, 130, 230),
+    "queued": (55, 55, 65),
+    "failed": (200, 40, 160),
+    "no phase": (110, 200, 200),
+    "missing": (100, 100, 100),
+    "cursor": (255, 255, 255),
+}
+# A sequential scale (viridis, dark to light) for a numeric column, low to high.
+VALUE_SCALE_RGB = (
+    (68, 1, 84), (70, 50, 127), (54, 92, 141), (39, 127, 142),
+    (31, 161, 135), (74, 194, 109), (159, 218, 58), (253, 231, 37),
+)  # fmt: skip
