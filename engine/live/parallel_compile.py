@@ -25,7 +25,7 @@ from engine.launch import python_command
 _CHILD_CODE = (
     "import sys\n"
     "import numpy as np\n"
-    "from engine.live.runner import PARALLEL_KERNEL, warm_up_kernels\n"
+    "from engine.numerics.warmup import PARALLEL_KERNEL, warm_up_kernels\n"
     "warm_up_kernels(np.dtype(sys.argv[1]), PARALLEL_KERNEL)\n"
 )
 

@@ -157,7 +157,7 @@ class Replay:
         self.saved = load_state(self.checkpoint, self.session)
 
     def run(self) -> ReplayResult:
-        from engine.live.runner import warm_up_kernels
+        from engine.numerics.warmup import warm_up_kernels
 
         session = self.session
         warm_up_kernels(session.trainer.dtype)

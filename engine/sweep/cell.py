@@ -21,7 +21,8 @@ from distributed import get_worker
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from engine.config import RunConfig
-from engine.live.runner import Runner, warm_up_kernels
+from engine.live.runner import Runner
+from engine.numerics.warmup import warm_up_kernels
 from engine.store.rundir import RUN_FILES
 from engine.vocabulary import RunState
 

@@ -19,6 +19,7 @@ from engine.numerics.chunk import optimizer_scalars, train_chunk_args
 from engine.numerics.model import Architecture, init_params, polynomial_features
 from engine.numerics.optim import BatchSampler, HParams, lr_schedule
 from engine.numerics.parallel import ParallelChoice, kernel_blas, shards_for, threads_for
+from engine.numerics.warmup import ensure_warm
 from engine.training.data import Dataset, make_dataset
 
 # Evaluation works through a split in blocks of this many rows to bound its workspace.
@@ -207,7 +208,10 @@ class Trainer:
         losses, gnorms, ratios = np.empty(count), np.empty(count), np.empty(count)
         shards, blas = self.core_plan(hp.batch_size)
         parallel = shards > 1 and self.parallel_ready and self._parallel.choose()
-        scratch = self._scratch_for(shards) if self.impl == "compiled" else None
+        scratch = None
+        if self.impl == "compiled":
+            ensure_warm(self.dtype, parallel)
+            scratch = self._scratch_for(shards)
         started = time.perf_counter()
         with kernel_blas(1 if parallel else blas):
             done = self._kernels.train_chunk(
@@ -280,6 +284,8 @@ class Trainer:
         fan_in, fan_out, w_off, b_off = self._meta
         # One BLAS thread: an idle second OpenBLAS thread spin-waits for ~0.1 s after each
         # call, and evaluations come often enough to keep it spinning against the UI.
+        if self.impl == "compiled":
+            ensure_warm(self.dtype, False)
         with kernel_blas(1):
             loss, acc, mad = self._kernels.evaluate(
                 self.params,
@@ -304,6 +310,8 @@ class Trainer:
         xd, xi = _model_inputs(X, self.data, self._degree, self.dtype)
         out = np.empty((max(xd.shape[0], xi.shape[0]), self.arch.sizes[-1]), self.dtype)
         fan_in, fan_out, w_off, b_off = self._meta
+        if self.impl == "compiled":
+            ensure_warm(self.dtype, False)
         with kernel_blas(1):  # as evaluate: no spinning second BLAS thread
             self._kernels.predict(
                 self.params, xd, xi, fan_in, fan_out, w_off, b_off,

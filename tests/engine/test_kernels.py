@@ -12,10 +12,19 @@ from engine.numerics.chunk import PLAIN_SGD, train_chunk_args
 from engine.numerics.model import ACTIVATIONS, LOSSES
 from engine.numerics.optim import OPTIMIZER_CODES
 from engine.numerics.parallel import parallel_available
+from engine.numerics.warmup import compile_lock
 from tests.engine.kernel_cases import MODEL_KINDS, make_case
 
 LOSS_NAMES = tuple(LOSSES)
 ACT_NAMES = tuple(ACTIVATIONS)
+
+
+@pytest.fixture(autouse=True)
+def _compile_under_the_lock():
+    """These tests call the kernels with signatures no warm-up knows, so they compile here:
+    under the compile lock, as every compile must (engine/numerics/warmup.py)."""
+    with compile_lock():
+        yield
 
 
 def _grad_cases():

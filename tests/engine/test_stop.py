@@ -16,6 +16,7 @@ from engine.config import load_config, with_overrides
 from engine.errors import ConfigError
 from engine.live import runner as runner_module
 from engine.live.runner import Runner
+from engine.numerics.warmup import make_kernel_cache_crash_safe
 from engine.store.rundir import RunWriter
 from engine.training.session import Session
 from tests.configs import linear, modular
@@ -64,7 +65,7 @@ def test_checkpoint_every_s_defaults_to_30_and_must_be_positive():
 def test_a_stop_while_the_kernels_load_does_not_wait_and_writes_nothing(tmp_path, monkeypatch):
     loading, release = threading.Event(), threading.Event()
 
-    def slow_compile(dtype) -> None:
+    def slow_compile(*args) -> None:
         loading.set()
         release.wait(10)
 
@@ -84,7 +85,7 @@ def test_a_stop_while_the_kernels_load_does_not_wait_and_writes_nothing(tmp_path
 def test_the_kernel_cache_writes_the_code_before_the_index_entry(tmp_path):
     """A process ending between the two writes leaves no entry naming missing or stale
     code (numba's own order would load the old source's code for "second" here)."""
-    runner_module.make_kernel_cache_crash_safe()
+    make_kernel_cache_crash_safe()
     old = caching.IndexDataCacheFile(str(tmp_path), "kernel", source_stamp=(1.0, 10))
     old.save("a", b"old code a")
     old.save("b", b"old code b")  # kernel.2.nbc: a stale file once the source changes

@@ -90,3 +90,31 @@ def test_majority_phase_and_agreement():
     tie = majority_phase(["memorization", "comprehension"])
     assert tie.phase == "comprehension"  # ties go to the phase listed first
     assert majority_phase([None, None]).phase is None
+
+
+def test_a_diagram_too_wide_for_the_terminal_uses_short_names_and_says_so(spec):
+    from rich.console import Console
+
+    from engine.sweep.table import field_text
+    from tui.cli.sweep import diagram_tables
+
+    lrs = ",".join(f"0.0{i}" for i in range(1, 10))
+    plan = plan_from_args(spec, [f"optim.lr={lrs}", "optim.weight_decay=0,1"], 1)
+    texts = {key: [field_text(v) for v in values] for key, values in plan.axes}
+    rows = [
+        {"optim.lr": lr, "optim.weight_decay": wd, "seed": "0", "phase": "memorization"}
+        for lr in texts["optim.lr"]
+        for wd in texts["optim.weight_decay"]
+    ]
+
+    def shown(width: int) -> str:
+        console = Console(width=width, record=True, color_system=None)
+        for table in diagram_tables(plan, rows, width):
+            console.print(table)
+        return console.export_text()
+
+    wide, narrow = shown(250), shown(80)
+    assert "memorization" in wide and "memo = memorization" not in wide
+    assert "memo = memorization" in narrow and "…" not in narrow.split("memo =")[0]
+    assert "memo" in narrow and "optim.lr" not in narrow  # the keys' last parts
+    assert "optim.weight_decay \\ optim.lr" in wide

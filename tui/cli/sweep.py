@@ -146,7 +146,7 @@ def _headless(plan: SweepPlan, driver: SweepDriver, interrupts: Interrupts, fold
 def _report(plan: SweepPlan, final: SweepProgress, folder: Path) -> int:
     """The diagram as tables, the last progress line, the directory; 2 if the sweep failed."""
     console = Console()
-    for table in diagram_tables(plan, final.rows):
+    for table in diagram_tables(plan, final.rows, console.width):
         console.print(table)
     console.print(progress_line(final), markup=False, highlight=False, soft_wrap=True)
     console.print(f"sweep directory: {printable(folder)}", markup=False, soft_wrap=True)
@@ -192,12 +192,33 @@ def _follow_with_lines(driver: SweepDriver, console: Console, interrupts: Interr
             console.print(progress_line(driver.progress()), markup=False, highlight=False)
 
 
-def diagram_tables(plan: SweepPlan, rows) -> list[Table]:
+# A phase's short name, for diagrams too wide for the terminal with the full words.
+SHORT_PHASE = {"comprehension": "comp", "grokking": "grok", "memorization": "memo",
+               "confusion": "conf", "diverged": "div"}  # fmt: skip
+
+
+def _fits(plan: SweepPlan, width: int, longest_cell: int) -> bool:
+    """Whether a diagram whose cells are at most longest_cell wide fits in width columns
+    (each column adds a border and two spaces of padding)."""
+    keys = list(plan.keys)
+    axes = dict(plan.axes)
+    labels = [len(field_text(v)) for v in axes[keys[1]]] if len(keys) > 1 else [0]
+    corner = len(f"{keys[1]} \\ {keys[0]}") if len(keys) > 1 else len(keys[0])
+    columns = [max(longest_cell, len(field_text(v))) for v in axes[keys[0]]]
+    return 1 + max(corner, *labels) + 3 + sum(c + 3 for c in columns) <= width
+
+
+def diagram_tables(plan: SweepPlan, rows, width: int = 10**6) -> list[Table]:
     """The phase diagram as rich tables: the first key across, the second down, one table
-    per value of any further key."""
+    per value of any further key. When the words do not fit in `width` columns, the cells
+    use the short names, the corner the keys' last parts, and a caption says what the short
+    names stand for."""
     keys = list(plan.keys)
     texts = {k: [field_text(v) for v in values] for k, values in plan.axes}
     phases = phases_by_point(rows, keys)
+    seeds = max((f.seeds for f in phases.values()), default=1)
+    agree = len(f" {seeds}/{seeds}") if seeds > 1 else 0
+    short = not _fits(plan, width, max(map(len, SHORT_PHASE)) + agree)
     x_key, y_key = keys[0], keys[1] if len(keys) > 1 else None
     rest = keys[2:]
     combos: list[tuple[str, ...]] = [()]
@@ -207,8 +228,12 @@ def diagram_tables(plan: SweepPlan, rows) -> list[Table]:
     for combo in combos:
         held = dict(zip(rest, combo))
         title = "phase diagram" + "".join(f"  {k}={v}" for k, v in held.items())
-        table = Table(title=Text(printable(title)), header_style="bold")
-        table.add_column(Text(printable(f"{y_key} \\ {x_key}" if y_key else x_key)))
+        caption = None
+        if short:
+            caption = Text(", ".join(f"{v} = {k}" for k, v in SHORT_PHASE.items()), style="dim")
+        table = Table(title=Text(printable(title)), header_style="bold", caption=caption)
+        x_name, y_name = (k.rsplit(".", 1)[-1] if short else k for k in (x_key, y_key or ""))
+        table.add_column(Text(printable(f"{y_name} \\ {x_name}" if y_key else x_name)))
         for x in texts[x_key]:
             table.add_column(Text(printable(x)), justify="center")
         for y in texts[y_key] if y_key else [""]:
@@ -216,13 +241,13 @@ def diagram_tables(plan: SweepPlan, rows) -> list[Table]:
             for x in texts[x_key]:
                 chosen = {x_key: x, **({y_key: y} if y_key else {}), **held}
                 found = phases.get(tuple(chosen[k] for k in keys))
-                cells.append(_phase_text(found))
+                cells.append(_phase_text(found, short))
             table.add_row(Text(printable(y)), *cells)
         tables.append(table)
     return tables
 
 
-def _phase_text(found) -> Text:
+def _phase_text(found, short: bool = False) -> Text:
     if found is None:
         return Text("-", style="dim")
     if found.phase is None:
@@ -230,7 +255,8 @@ def _phase_text(found) -> Text:
     rgb = PHASE_RGB.get(found.phase)  # type: ignore[arg-type]
     style = f"rgb({rgb[0]},{rgb[1]},{rgb[2]})" if rgb else ""
     agree = f" {found.agree}/{found.seeds}" if found.seeds > 1 else ""
-    return Text(f"{found.phase}{agree}", style=style)
+    name = SHORT_PHASE.get(str(found.phase), str(found.phase)) if short else found.phase
+    return Text(f"{name}{agree}", style=style)
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -247,7 +273,7 @@ def _show(args: argparse.Namespace) -> int:
         app.run()
         return _app_status(app)
     console = Console()
-    for table in diagram_tables(plan, rows):
+    for table in diagram_tables(plan, rows, console.width):
         console.print(table)
     done = len({r["cell"] for r in rows} & {c.name for c in plan.cells})
     console.print(f"{done}/{len(plan.cells)} cells finished", highlight=False)

@@ -314,6 +314,7 @@ class DashboardScreen(LiveScreen):
         self._chart_fits = True  # the screen is big enough to show the chart by default
         self._data_resolution: tuple[int, int] | None = None  # what the runner was asked
         self.poll_starts: deque[float] = deque(maxlen=4096)  # for `groklab bench --dashboard`
+        self._poll_due = -math.inf  # time.monotonic() the running or next poll is due at
 
     # -- layout ------------------------------------------------------------------
 
@@ -439,10 +440,16 @@ class DashboardScreen(LiveScreen):
             self._ask_for_data_view()  # after a resize, or once the view's shape is known
         finally:
             if not self._stopping_polls:
-                # Armed only now, so polls never overlap; the time this one took comes
-                # off the wait to keep close to the interval.
-                wait = max(0.01, self.poll_interval - (time.monotonic() - started))
-                self.set_timer(wait, self._poll, name="poll")
+                # Armed only now, so polls never overlap. Each is due one interval after
+                # the previous one was due, not after it ran, so a late poll (a redraw
+                # kept the loop busy) does not push every later one back; one that fell
+                # more than an interval behind starts the schedule afresh.
+                now = time.monotonic()
+                due = self._poll_due + self.poll_interval  # the next poll's due time
+                if due < now - self.poll_interval:  # the first poll, or far behind
+                    due = started + self.poll_interval
+                self._poll_due = due
+                self.set_timer(max(0.005, due - now), self._poll, name="poll")
 
     def refresh_from_runner(self, throttle: bool = False) -> None:
         """The runner's latest snapshot, drawn if it is a new version (when throttled, and
