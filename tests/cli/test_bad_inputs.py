@@ -85,7 +85,7 @@ def _toml_cases(d: Path) -> list[Case]:
         "optimizer": "[optim]\nkind = 'rmsprop'",
         "loss": "[loss]\nkind = 'hinge'",
         "ce-on-regression": "[data]\nkind = 'linear'\n[loss]\nkind = 'cross_entropy'",
-        "mse-on-classes": "[data]\nkind = 'circles'\n[loss]\nkind = 'mse'",
+        "mae-on-classes": "[data]\nkind = 'circles'\n[loss]\nkind = 'mae'",
         "p-one": "[data]\nkind = 'modular'\np = 1",
         "div-non-prime": "[data]\nkind = 'modular'\np = 12\nop = 'div'",
         "p-over-cap": "[data]\nkind = 'modular'\np = 1000003\nop = 'div'",

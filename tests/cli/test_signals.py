@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from engine.numerics.warmup import warm_up_kernels
 from tests.conftest import child_env
 from tests.engine.test_config import write
 
@@ -267,7 +268,15 @@ def test_a_signal_mid_run_writes_the_final_checkpoint_and_summary(tmp_path, sign
     assert f"checkpoint: {out / 'checkpoint.npz'} (step {summary['steps']})" in "".join(run.out)
 
 
-def test_ctrl_c_in_a_slow_step_waits_for_it_and_says_so(tmp_path):
+@pytest.fixture
+def warm_kernels():
+    """Every float64 kernel in the cache the child reads, so its run never switches to
+    the parallel kernel between steps (a switch widens the gap between steps, where a
+    signal finds no step to wait for)."""
+    warm_up_kernels(np.float64)
+
+
+def test_ctrl_c_in_a_slow_step_waits_for_it_and_says_so(tmp_path, warm_kernels):
     cfg = write(tmp_path, SLOW_STEPS)
     out = tmp_path / "slow"
     run = Groklab(tmp_path, "run", str(cfg), "--headless", "--out", str(out))
@@ -285,7 +294,7 @@ def test_ctrl_c_in_a_slow_step_waits_for_it_and_says_so(tmp_path):
     assert "final checkpoint (step 1) and summary written" in stderr
 
 
-def test_a_second_ctrl_c_quits_at_once_saying_what_was_not_saved(tmp_path):
+def test_a_second_ctrl_c_quits_at_once_saying_what_was_not_saved(tmp_path, warm_kernels):
     cfg = write(tmp_path, SLOW_STEPS)
     out = tmp_path / "twice"
     run = Groklab(tmp_path, "run", str(cfg), "--headless", "--out", str(out))

@@ -16,13 +16,13 @@ def test_warmup_names_every_kernel_of_the_precision(capsys):
     assert "kernels ready in" in err
 
 
-@pytest.mark.slow  # compiles every kernel of both precisions into an empty cache
+@pytest.mark.slow  # compiles one precision's kernels into an empty cache
 def test_a_warmup_fills_an_empty_cache_and_the_next_one_only_loads(run_cli, tmp_path):
     cache = {"NUMBA_CACHE_DIR": str(tmp_path / "cache")}
-    first = run_cli("warmup", env=cache, timeout=600)
+    first = run_cli("warmup", "--precision", "float32", env=cache, timeout=600)
     assert first.returncode == 0, first.stderr
     lines = [line for line in first.stderr.splitlines() if line.startswith("  ")]
-    assert len(lines) >= 6 and all("compiled in" in line for line in lines), first.stderr
+    assert len(lines) >= 3 and all("compiled in" in line for line in lines), first.stderr
     again = run_cli("warmup", env=cache, timeout=600)
     assert again.returncode == 0, again.stderr
     lines = [line for line in again.stderr.splitlines() if line.startswith("  ")]
