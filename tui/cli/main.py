@@ -368,7 +368,7 @@ def _add_warmup(subparsers) -> None:
         "--precision",
         choices=("all", "float64", "float32"),
         default="all",
-        help="which precision's kernels (default: all; every preset trains in float64)",
+        help="which precision's kernels (default: all; most presets train in float64)",
     )
     parser.set_defaults(handler=_warmup)
 
