@@ -23,7 +23,7 @@ def test_a_warmup_fills_an_empty_cache_and_the_next_one_only_loads(run_cli, tmp_
     assert first.returncode == 0, first.stderr
     lines = [line for line in first.stderr.splitlines() if line.startswith("  ")]
     assert len(lines) >= 3 and all("compiled in" in line for line in lines), first.stderr
-    again = run_cli("warmup", env=cache, timeout=600)
+    again = run_cli("warmup", "--precision", "float32", env=cache, timeout=600)
     assert again.returncode == 0, again.stderr
     lines = [line for line in again.stderr.splitlines() if line.startswith("  ")]
     assert lines and all(line.endswith("loaded from the cache") for line in lines), again.stderr
