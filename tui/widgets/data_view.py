@@ -10,13 +10,12 @@ from __future__ import annotations
 from rich.color import Color
 from rich.segment import Segment
 from rich.style import Style
-from textual.geometry import Region
 from textual.strip import Strip
-from textual.widget import Widget
 
 from engine.live.snapshot import Snapshot
 from engine.training.dataview import CURVE, PLANE, SCATTER, TABLE, DataView
 from tui.plot import dataview as D
+from tui.widgets.strips import StripWidget
 
 ROLE_CLASSES = {role: f"data-view--{role}" for role in (*D.ROLES, D.AXIS, D.LABEL)}
 
@@ -28,7 +27,7 @@ TITLES = {
 }
 
 
-class DataViewPanel(Widget):
+class DataViewPanel(StripWidget):
     """The data with the model's prediction over it, at the step in the border title."""
 
     DEFAULT_CSS = """
@@ -48,7 +47,6 @@ class DataViewPanel(Widget):
         self.view: DataView | None = None
         self.picture = D.DataPicture()
         self._built_for: tuple | None = None
-        self._strips: list[Strip] = []
         self._paints: dict[D.Paint, Style] = {}
 
     def on_mount(self) -> None:
@@ -74,15 +72,6 @@ class DataViewPanel(Widget):
             title = f"{TITLES.get(view.kind, 'data')} · step {view.step:,}"
         if self.border_title != title:
             self.border_title = title
-
-    def render_lines(self, crop: Region) -> list[Strip]:
-        self._update_lines()
-        return super().render_lines(crop)
-
-    def render_line(self, y: int) -> Strip:
-        if 0 <= y < len(self._strips):
-            return self._strips[y]
-        return Strip.blank(self.size.width, self.rich_style)
 
     def _styles(self) -> dict:
         base = self.rich_style

@@ -11,16 +11,15 @@ import numpy as np
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding
-from textual.geometry import Region
 from textual.reactive import reactive
 from textual.strip import Strip
-from textual.widget import Widget
 
 from engine.live.snapshot import Snapshot
 from tui.plot import chart
 from tui.plot import series as S
 from tui.plot import views as V
 from tui.widgets.palette import TRAIN_COLOR, VAL_COLOR
+from tui.widgets.strips import StripWidget
 
 # Component classes: "main-chart--<role>" for each style role of tui.plot.views, plus
 # the axis and the tick labels. A theme (or an app's CSS) restyles them.
@@ -31,7 +30,7 @@ ROLE_CLASSES = {role: f"main-chart--{role}" for role in (*V.ROLES, chart.AXIS, c
 DIM_ROLES = {V.TRAIN_FAINT, V.VAL_FAINT, V.GHOST_TRAIN, V.GHOST_VAL}
 
 
-class MainChart(Widget, can_focus=True):
+class MainChart(StripWidget, can_focus=True):
     """The run's curves against step, one view at a time (`v` on the dashboard).
 
     Drawn through the Line API: the strips are rebuilt only when the snapshot, the
@@ -85,7 +84,6 @@ class MainChart(Widget, can_focus=True):
         self.ghosts = V.GhostKeeper()
         self.picture = chart.Picture()
         self._built_for: tuple | None = None  # what self._strips were drawn from
-        self._strips: list[Strip] = []
         # (run or ghost, name): (steps, values, (xs, ys))
         self._finite_cache: dict[tuple[str, str], tuple] = {}
 
@@ -164,15 +162,6 @@ class MainChart(Widget, can_focus=True):
             )
         if self.border_subtitle != subtitle:
             self.border_subtitle = subtitle
-
-    def render_lines(self, crop: Region) -> list[Strip]:
-        self._update_lines()  # once per paint, not once per line
-        return super().render_lines(crop)
-
-    def render_line(self, y: int) -> Strip:
-        if 0 <= y < len(self._strips):
-            return self._strips[y]
-        return Strip.blank(self.size.width, self.rich_style)
 
     def _styles(self) -> dict:
         base = self.rich_style

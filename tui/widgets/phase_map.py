@@ -12,13 +12,12 @@ from collections.abc import Hashable
 from rich.color import Color
 from rich.segment import Segment
 from rich.style import Style
-from textual.geometry import Region
 from textual.strip import Strip
-from textual.widget import Widget
 
 from engine.sweep.diagram import Diagram
 from tui.plot import heatmap as H
 from tui.widgets.palette import SWEEP_RGB, VALUE_SCALE_RGB
+from tui.widgets.strips import StripWidget
 
 
 def key_color(key: Hashable) -> Color | None:
@@ -50,7 +49,7 @@ def key_style(key: Hashable | None) -> Style:
     return Style()
 
 
-class PhaseMap(Widget):
+class PhaseMap(StripWidget):
     """The diagram, `column` None (by phase) or a sweep.csv column, and the cursor."""
 
     DEFAULT_CSS = "PhaseMap { width: 1fr; height: 1fr; }"
@@ -62,7 +61,6 @@ class PhaseMap(Widget):
         self.cursor: tuple[int, int] = (0, 0)
         self.picture = H.Picture()
         self._built_for: tuple | None = None
-        self._strips: list[Strip] = []
 
     @property
     def color(self) -> bool:
@@ -72,15 +70,6 @@ class PhaseMap(Widget):
         if (diagram, column, cursor) != (self.diagram, self.column, self.cursor):
             self.diagram, self.column, self.cursor = diagram, column, cursor
             self.refresh()
-
-    def render_lines(self, crop: Region) -> list[Strip]:
-        self._update_lines()  # once per paint, not once per line
-        return super().render_lines(crop)
-
-    def render_line(self, y: int) -> Strip:
-        if 0 <= y < len(self._strips):
-            return self._strips[y]
-        return Strip.blank(self.size.width, self.rich_style)
 
     def _update_lines(self) -> None:
         width, height = self.size
