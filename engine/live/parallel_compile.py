@@ -4,12 +4,14 @@ Its parallel loop is the slowest kernel to compile (about as long as all the oth
 a compile holds the GIL for its whole length, so compiling it in the run's own process
 would freeze the dashboard as surely as waiting for it. A run therefore starts on the
 serial variant (the same numbers: shards are summed in the same order either way) and a
-child process compiles the parallel one into the shared Numba cache, under the compile
-lock. When the child is done the runner loads it from the cache, which takes a moment,
-and lets the trainer choose parallel shards from then on.
+child process compiles the parallel one into the shared Numba cache, outside the compile
+lock (a run started meanwhile loads its own first kernels at once). When the child is
+done the runner loads it from the cache, which takes a moment, and lets the trainer
+choose parallel shards from then on.
 
 One child per process at a time: a second runner (a test suite, a sweep worker) waits for
-the same child instead of starting its own.
+the same child instead of starting its own. Another process's child waits for this one
+(warm_up_kernels' parallel lock) and then only loads what it compiled.
 """
 
 from __future__ import annotations

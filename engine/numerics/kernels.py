@@ -24,6 +24,7 @@ from numba import njit, prange
 from numba.core import config as numba_config
 
 from engine.numerics.model import EMBEDDING, OPT_ADAM, OPT_MOMENTUM, OPT_SGD
+from engine.numerics.warmup import make_kernel_cache_crash_safe
 
 # numba.core.config sets its settings through globals(), so no stub declares them: hence
 # the two pyright ignores below.
@@ -32,6 +33,10 @@ if numba_config.THREADING_LAYER == "default":  # pyright: ignore[reportAttribute
     # threads launch parallel kernels at once (two runners can train at the same time).
     # Without OpenMP or TBB, engine/numerics/parallel.py never asks for parallel shards.
     numba_config.THREADING_LAYER = "threadsafe"  # pyright: ignore[reportAttributeAccessIssue]
+
+# Whoever compiles these kernels (a test included, without warm_up_kernels) saves into the
+# cache safely beside a process compiling the parallel variant out of the way.
+make_kernel_cache_crash_safe()
 
 # Every kernel is @njit(cache=True, nogil=True), written out on each so it can be seen at
 # a glance: nogil lets the UI thread run while a kernel does (tests/engine/test_kernels.py

@@ -1,12 +1,15 @@
 """The compiled kernels' warm-up: compile (or load from Numba's cache) every kernel a
 precision needs, one process at a time.
 
-Numba's on-disk cache is not safe for two processes that compile into it at once (see
-compile_lock), so every compile in groklab goes through warm_up_kernels, under the lock:
-the runner's, a sweep worker's, `groklab warmup`'s, the child that compiles the parallel
-kernel (engine/live/parallel_compile.py), and the trainer's own before its first kernel
-call (`ensure_warm`), which makes a session or a benchmark driven without a runner safe
-too. What a process has warmed is remembered, so asking again costs nothing.
+Numba's on-disk cache is not safe for two processes that save into it at once, so every
+save holds a short lock on the cache's index (make_kernel_cache_crash_safe), and the
+kernels a run needs first are compiled or loaded under a longer one (compile_lock): two
+cold starts take turns and the second loads what the first compiled. Every compile goes
+through warm_up_kernels: the runner's, a sweep worker's, `groklab warmup`'s, the child
+that compiles the parallel kernel (engine/live/parallel_compile.py), and the trainer's own
+before its first kernel call (`ensure_warm`), which makes a session or a benchmark driven
+without a runner safe too. What a process has warmed is remembered, so asking again costs
+nothing.
 """
 
 from __future__ import annotations
@@ -42,21 +45,35 @@ def compile_lock_path() -> Path:
 
 @contextmanager
 def compile_lock():
-    """Hold an exclusive lock, across processes, while kernels compile into Numba's cache.
-
-    Numba's on-disk cache is not safe for two processes that compile different
-    signatures of the same functions at once: each numbers its new entries from the index
-    it read, so one can save an index pointing at the other's machine code, and a later
-    run that loads it crashes (seen during development when two test runs overlapped).
-    Two groklab processes started together on a cold cache now take turns; the second
-    then loads what the first compiled. Where fcntl is missing (Windows) there is no lock.
+    """Hold an exclusive lock, across processes, while a run's first kernels compile or
+    load: two groklab processes started together on a cold cache take turns, and the
+    second loads what the first compiled instead of compiling it again beside it. Where
+    numba's cache writer could not be patched (make_kernel_cache_crash_safe), it is also
+    what keeps two saves apart. Where fcntl is missing (Windows) there is no lock.
     """
+    with _exclusive(compile_lock_path()):
+        yield
+
+
+def index_lock_path() -> Path:
+    """The lock a save into this process's Numba cache holds (a sibling of compile_lock's)."""
+    return compile_lock_path().with_suffix(".index.lock")
+
+
+def parallel_lock_path(dtype: DTypeLike) -> Path:
+    """The lock a compile of train_chunk's parallel variant of one precision holds."""
+    return compile_lock_path().with_suffix(f".parallel-{np.dtype(dtype).name}.lock")
+
+
+@contextmanager
+def _exclusive(path: Path):
+    """flock on `path`: exclusive across processes, released by the kernel if we die."""
     try:
         import fcntl
-    except ImportError:
+    except ImportError:  # Windows: no lock
         yield
         return
-    with open(compile_lock_path(), "a") as handle:
+    with open(path, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -65,33 +82,39 @@ def compile_lock():
 
 
 def _save_data_before_index(self, key, data) -> None:
-    """numba's IndexDataCacheFile.save, in the order that survives being cut short.
+    """numba's IndexDataCacheFile.save, safe to cut short and safe beside other savers.
 
     numba writes the index entry first, then the machine code it names: a process that
     ends in between (a quit while the kernels compile) leaves an entry naming a missing
     file or, after an edit of the source, a stale one of the same name, whose old code
     then runs against the new arguments and crashes every later start. The code first,
     then the entry: cut anywhere, the index is old (so it compiles again) or complete.
+    And numba numbers a new entry from the index it read: two processes saving at once
+    could take the same number, so the read, the code and the entry hold the index lock.
     """
-    overloads = self._load_index()
-    name = overloads.get(key)
-    if name is None:
-        taken = set(overloads.values())
-        name = next(n for n in map(self._data_name, itertools.count(1)) if n not in taken)
-    self._save_data(name, data)
-    if overloads.get(key) != name:
-        overloads[key] = name
-        self._save_index(overloads)
+    with _exclusive(index_lock_path()):
+        overloads = self._load_index()
+        name = overloads.get(key)
+        if name is None:
+            taken = set(overloads.values())
+            name = next(n for n in map(self._data_name, itertools.count(1)) if n not in taken)
+        self._save_data(name, data)
+        if overloads.get(key) != name:
+            overloads[key] = name
+            self._save_index(overloads)
 
 
-def make_kernel_cache_crash_safe() -> None:
-    """Patch numba's cache writer (once) so a compile may be abandoned at any moment."""
+def make_kernel_cache_crash_safe() -> bool:
+    """Patch numba's cache writer (once) so a compile may be abandoned at any moment and
+    may run beside another process's. False if numba's writer is not the one patched."""
     from numba.core import caching
 
     cls = getattr(caching, "IndexDataCacheFile", None)
     needs = ("save", "_load_index", "_data_name", "_save_data", "_save_index")
-    if cls is not None and all(hasattr(cls, name) for name in needs):  # else: numba changed
-        cls.save = _save_data_before_index
+    if cls is None or not all(hasattr(cls, name) for name in needs):  # numba changed
+        return False
+    cls.save = _save_data_before_index
+    return True
 
 
 # Seconds the parallel variant took to compile on the 2-core development machine (its
@@ -175,10 +198,17 @@ _warm_lock = threading.Lock()  # one warm-up at a time within the process too
 def warm_up_kernels(dtype: DTypeLike = np.float64, which: str = ALL_KERNELS) -> None:
     """Compile (or load from the cache) the kernels of this precision (kernel_warmups);
     the runner says `compiling` meanwhile."""
-    make_kernel_cache_crash_safe()  # before anything compiles: a stop may abandon it
+    saves_are_safe = make_kernel_cache_crash_safe()  # before anything compiles
     name = np.dtype(dtype).name
     parts = (FIRST_KERNELS, PARALLEL_KERNEL) if which == ALL_KERNELS else (which,)
-    with _warm_lock, compile_lock():
+    # The parallel variant compiles outside compile_lock, its saves being safe anyway: its
+    # half-minute compile must never hold back another run's first kernels. It takes turns
+    # with other compiles of itself, so a second run loads it instead of compiling it too.
+    if which == PARALLEL_KERNEL and saves_are_safe:
+        turn = _exclusive(parallel_lock_path(dtype))
+    else:
+        turn = compile_lock()
+    with _warm_lock, turn:
         for _what, warm_up in kernel_warmups(dtype, which):
             warm_up()
         _warm.update((name, part) for part in parts)

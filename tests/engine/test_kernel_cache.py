@@ -1,0 +1,114 @@
+"""The kernel cache's two locks: saves never collide, and the parallel variant's long
+compile never holds back another run's first kernels (engine/numerics/warmup.py)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+from numba.core.caching import IndexDataCacheFile
+
+from engine.numerics import warmup
+from engine.numerics.warmup import FIRST_KERNELS, PARALLEL_KERNEL, make_kernel_cache_crash_safe
+
+# Subprocesses and lock waits: seconds each, so out of the quick selection.
+pytestmark = pytest.mark.slow
+pytest.importorskip("fcntl")
+
+SAVER = """
+import sys
+from numba.core.caching import IndexDataCacheFile
+from engine.numerics.warmup import make_kernel_cache_crash_safe
+assert make_kernel_cache_crash_safe()
+cache = IndexDataCacheFile(sys.argv[1], "shared", "stamp")
+for i in range(int(sys.argv[3])):
+    cache.save((sys.argv[2], i), (sys.argv[2], i))
+"""
+
+
+def test_two_processes_saving_into_one_index_lose_no_entry(repo_root, tmp_path):
+    """numba numbers a new entry from the index it read: unlocked, two savers take the
+    same numbers and one's index names the other's code (or loses its entries)."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    savers = [
+        subprocess.Popen(
+            [sys.executable, "-c", SAVER, str(tmp_path), who, "150"], cwd=repo_root, env=env
+        )  # fmt: skip
+        for who in ("a", "b")
+    ]
+    assert [saver.wait(timeout=120) for saver in savers] == [0, 0]
+    cache = IndexDataCacheFile(str(tmp_path), "shared", "stamp")
+    index = cache._load_index()
+    assert sorted(index) == sorted((who, i) for who in ("a", "b") for i in range(150))
+    for key, name in index.items():  # every entry names its own data
+        assert cache._load_data(name) == key
+
+
+HOLD_A_LOCK = (
+    "import sys, time\n"
+    "from engine.numerics import warmup\n"
+    "lock = warmup.compile_lock() if sys.argv[1] == 'compile' else "
+    "warmup._exclusive(warmup.parallel_lock_path('float64'))\n"
+    "with lock:\n"
+    "    print('held', flush=True)\n"
+    "    time.sleep(60)\n"
+)
+
+
+def _hold(repo_root, which: str) -> subprocess.Popen:
+    """Another process holding this cache's compile lock (a cold start compiling its first
+    kernels) or its float64 parallel lock (a child compiling the parallel variant)."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", HOLD_A_LOCK, which], cwd=repo_root,
+        env=dict(os.environ), stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert child.stdout is not None and child.stdout.readline().strip() == "held"
+    return child
+
+
+@pytest.fixture
+def holder(repo_root, tmp_path, monkeypatch):
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    children: list[subprocess.Popen] = []
+    yield lambda which: children.append(_hold(repo_root, which)) or children[-1]
+    for child in children:
+        child.kill()
+        child.wait(timeout=30)
+
+
+def _warm_up_in_a_thread(monkeypatch, which: str) -> threading.Event:
+    """warm_up_kernels(which) with nothing to compile, from a thread; set when it returns."""
+    monkeypatch.setattr(warmup, "kernel_warmups", lambda dtype, which: [])
+    monkeypatch.setattr(warmup, "_warm", set())
+    finished = threading.Event()
+
+    def warm() -> None:
+        warmup.warm_up_kernels(np.float64, which)
+        finished.set()
+
+    threading.Thread(target=warm, daemon=True).start()
+    return finished
+
+
+def test_the_parallel_variant_never_waits_for_a_runs_first_kernels(holder, monkeypatch):
+    compiling_first = holder("compile")
+    assert make_kernel_cache_crash_safe()  # its saves are safe without the compile lock
+    assert _warm_up_in_a_thread(monkeypatch, PARALLEL_KERNEL).wait(timeout=30)
+    assert compiling_first.poll() is None  # it did not wait for the holder
+
+
+@pytest.mark.parametrize(
+    ("held", "which"),
+    [("compile", FIRST_KERNELS), ("parallel", PARALLEL_KERNEL)],
+    ids=["first kernels after a cold start's", "parallel variant after another's"],
+)
+def test_compiles_of_the_same_kernels_take_turns(holder, monkeypatch, held, which):
+    other = holder(held)
+    finished = _warm_up_in_a_thread(monkeypatch, which)
+    assert not finished.wait(timeout=1.0)  # waits while the other process holds the lock
+    other.kill()
+    assert finished.wait(timeout=30)  # and goes on once it lets go (or dies)
