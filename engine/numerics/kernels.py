@@ -23,8 +23,9 @@ import numpy as np
 from numba import njit, prange
 from numba.core import config as numba_config
 
+from engine.numerics.blas import import_cython_blas
+from engine.numerics.kernel_cache import make_kernel_cache_crash_safe
 from engine.numerics.model import EMBEDDING, OPT_ADAM, OPT_MOMENTUM, OPT_SGD
-from engine.numerics.warmup import make_kernel_cache_crash_safe
 
 # numba.core.config sets its settings through globals(), so no stub declares them: hence
 # the two pyright ignores below.
@@ -37,6 +38,8 @@ if numba_config.THREADING_LAYER == "default":  # pyright: ignore[reportAttribute
 # Whoever compiles these kernels (a test included, without warm_up_kernels) saves into the
 # cache safely beside a process compiling the parallel variant out of the way.
 make_kernel_cache_crash_safe()
+# Before a kernel loads (numba looks for its BLAS then): see engine/numerics/blas.py.
+import_cython_blas()
 
 # Every kernel is @njit(cache=True, nogil=True), written out on each so it can be seen at
 # a glance: nogil lets the UI thread run while a kernel does (tests/engine/test_kernels.py

@@ -85,8 +85,11 @@ def _kernel_blas():
     global _kernel_blas_libraries
     if _kernel_blas_libraries is None:
         import numpy
-        import scipy.linalg.cython_blas  # noqa: F401 - loads the library to control
         from threadpoolctl import ThreadpoolController
+
+        from engine.numerics.blas import import_cython_blas
+
+        import_cython_blas()  # loads the library to control
 
         numpy_dir = os.path.dirname(numpy.__file__)
         _kernel_blas_libraries = [

@@ -1,5 +1,5 @@
-"""The kernel cache's two locks: saves never collide, and the parallel variant's long
-compile never holds back another run's first kernels (engine/numerics/warmup.py)."""
+"""The kernel cache's locks: saves never collide, and the parallel variant's long compile
+never holds back another run's first kernels (engine/numerics/kernel_cache.py, warmup.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import pytest
 from numba.core.caching import IndexDataCacheFile
 
 from engine.numerics import warmup
-from engine.numerics.warmup import FIRST_KERNELS, PARALLEL_KERNEL, make_kernel_cache_crash_safe
+from engine.numerics.kernel_cache import make_kernel_cache_crash_safe
+from engine.numerics.warmup import FIRST_KERNELS, PARALLEL_KERNEL
 
 # Subprocesses and lock waits: seconds each, so out of the quick selection.
 pytestmark = pytest.mark.slow
@@ -22,7 +23,7 @@ pytest.importorskip("fcntl")
 SAVER = """
 import sys
 from numba.core.caching import IndexDataCacheFile
-from engine.numerics.warmup import make_kernel_cache_crash_safe
+from engine.numerics.kernel_cache import make_kernel_cache_crash_safe
 assert make_kernel_cache_crash_safe()
 cache = IndexDataCacheFile(sys.argv[1], "shared", "stamp")
 for i in range(int(sys.argv[3])):
@@ -50,9 +51,9 @@ def test_two_processes_saving_into_one_index_lose_no_entry(repo_root, tmp_path):
 
 HOLD_A_LOCK = (
     "import sys, time\n"
-    "from engine.numerics import warmup\n"
-    "lock = warmup.compile_lock() if sys.argv[1] == 'compile' else "
-    "warmup._exclusive(warmup.parallel_lock_path('float64'))\n"
+    "from engine.numerics import kernel_cache as k\n"
+    "lock = k.compile_lock() if sys.argv[1] == 'compile' else "
+    "k.exclusive(k.parallel_lock_path('float64'))\n"
     "with lock:\n"
     "    print('held', flush=True)\n"
     "    time.sleep(60)\n"

@@ -9,10 +9,10 @@ import pytest
 
 from engine.numerics import kernels, reference
 from engine.numerics.chunk import PLAIN_SGD, train_chunk_args
+from engine.numerics.kernel_cache import compile_lock
 from engine.numerics.model import ACTIVATIONS, LOSSES
 from engine.numerics.optim import OPTIMIZER_CODES
 from engine.numerics.parallel import parallel_available
-from engine.numerics.warmup import compile_lock
 from tests.engine.kernel_cases import MODEL_KINDS, make_case
 
 LOSS_NAMES = tuple(LOSSES)

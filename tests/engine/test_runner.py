@@ -16,7 +16,7 @@ from engine.config import load_config
 from engine.errors import ConfigError
 from engine.live.control import RunControl
 from engine.live.runner import Runner
-from engine.numerics.warmup import compile_lock
+from engine.numerics.kernel_cache import compile_lock
 from engine.training.session import Session
 from engine.vocabulary import RunState, Status
 from tests.configs import linear, modular
@@ -191,7 +191,7 @@ def test_compile_lock_is_exclusive_across_processes(repo_root):
     pytest.importorskip("fcntl")
     holder = (
         "import time\n"
-        "from engine.numerics.warmup import compile_lock\n"
+        "from engine.numerics.kernel_cache import compile_lock\n"
         "with compile_lock():\n"
         "    print('held', flush=True)\n"
         "    time.sleep(1.5)\n"
@@ -212,7 +212,7 @@ def test_compile_lock_is_exclusive_across_processes(repo_root):
 
 HOLD_THE_LOCK = (
     "import time\n"
-    "from engine.numerics.warmup import compile_lock\n"
+    "from engine.numerics.kernel_cache import compile_lock\n"
     "with compile_lock():\n"
     "    print('held', flush=True)\n"
     "    time.sleep(60)\n"

@@ -16,7 +16,7 @@ from engine.config import load_config, with_overrides
 from engine.errors import ConfigError
 from engine.live import runner as runner_module
 from engine.live.runner import Runner
-from engine.numerics.warmup import make_kernel_cache_crash_safe
+from engine.numerics.kernel_cache import make_kernel_cache_crash_safe
 from engine.store.rundir import RunWriter
 from engine.training.session import Session
 from tests.configs import linear, modular

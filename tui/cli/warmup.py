@@ -30,7 +30,8 @@ def _compiled_count() -> int:
 
 
 def run_warmup(args: argparse.Namespace) -> int:
-    from engine.numerics.warmup import compile_lock, kernel_warmups, make_kernel_cache_crash_safe
+    from engine.numerics.kernel_cache import compile_lock, make_kernel_cache_crash_safe
+    from engine.numerics.warmup import kernel_warmups
 
     precisions = PRECISIONS if args.precision == "all" else (args.precision,)
     console = Console(stderr=True, highlight=False)
