@@ -312,13 +312,16 @@ def _table(canvas: _Canvas, picture: DataPicture, view: DataView, color: bool) -
             canvas.put(r, left, text, None)
     if color:
         block = f"  {ka}×{kb} pairs/px" if ka * kb > 1 else ""
-        swatches = [Paint(PAIR_COLOURS[key], None) for key in ((2, True), (2, False), (1, True), (1, False))]
-        labels = (" val right  ", " wrong  ", " train right ", " wrong")
-        legend = [part for pair in zip(("█",) * 4, labels) for part in pair]
-        legend = [(text, swatches[i // 2] if i % 2 == 0 else LABEL) for i, text in enumerate(legend)]
+        val_r, val_w, train_r, train_w = (
+            Paint(PAIR_COLOURS[key], None) for key in ((2, True), (2, False), (1, True), (1, False))
+        )
+        legend = [
+            ("█", val_r), (" val right  ", LABEL), ("█", val_w), (" wrong  ", LABEL),
+            ("█", train_r), (" train right ", LABEL), ("█", train_w), (" wrong", LABEL),
+        ]  # fmt: skip
         if sum(len(t) for t, _ in legend) + len(block) > canvas.width:  # the short form
-            legend = [("█", swatches[0]), (" val right ", LABEL), ("█", swatches[1]),
-                      (" wrong ", LABEL), ("█", swatches[2]), ("█", swatches[3]), (" train", LABEL)]  # fmt: skip
+            legend = [("█", val_r), (" val right ", LABEL), ("█", val_w), (" wrong ", LABEL),
+                      ("█", train_r), ("█", train_w), (" train", LABEL)]  # fmt: skip
         legend.append((block, AXIS))
     else:
         block = f"  {2 * ka}×{kb} pairs/cell" if ka * kb > 1 else ""
