@@ -363,6 +363,9 @@ class Runner:
             # A paced run waits for its next chunk's time on the queue: asleep, yet woken
             # by any command at once.
             wait = self._pace_due - time.perf_counter() if paced else 0.0
+            if wait > 0 and self.data_views.update(time.perf_counter(), slack=wait):
+                self._publish(force=True)  # the view, drawn in the time it would sleep
+                wait = self._pace_due - time.perf_counter()
             try:
                 if idle or wait > 0:
                     cmd = self._commands.get(timeout=0.1 if idle else min(wait, 0.1))

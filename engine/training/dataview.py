@@ -22,7 +22,9 @@ a view and the UI read it at leisure, never reaching the trainer's arrays.
 
 The cost is paid only while a front end asks for the view (DataViewFeed.want), and at
 most every VIEW_EVERY_S seconds, and never more than VIEW_MAX_SHARE of the time: a view
-that took t seconds waits t / VIEW_MAX_SHARE before the next one.
+that took t seconds waits t / VIEW_MAX_SHARE before the next one. A paced run sleeps
+between its chunks, and the part of a view that fits in that sleep costs no step: only
+the rest counts (else a slow view of a paced run lagged it by seconds).
 """
 
 from __future__ import annotations
@@ -295,7 +297,8 @@ class DataViewFeed:
     `want(resolution)` says a front end shows it (None: hidden; the last view is dropped).
     `update(now)` computes a new view when one is wanted and stale (another step, another
     resolution, or after `invalidate`) and the rate allows; True when it did. A paused run
-    gets its view at once: the wait applies between views of a training run.
+    gets its view at once: the wait applies between views of a training run. `slack`: the
+    seconds a paced run would sleep now, taken off the last view's cost.
     """
 
     def __init__(self, trainer: Trainer) -> None:
@@ -314,7 +317,7 @@ class DataViewFeed:
         """The parameters changed without a step (a reset, a restored checkpoint)."""
         self._stale = True
 
-    def update(self, now: float, training: bool = True) -> bool:
+    def update(self, now: float, training: bool = True, slack: float = 0.0) -> bool:
         wanted, view = self.wanted, self.view
         if wanted is None:
             return False
@@ -323,7 +326,7 @@ class DataViewFeed:
             if view.resolution == wanted or view.scene.kind in (TABLE, SCATTER):
                 return False
         if training and view is not None and view.resolution == wanted:
-            wait = max(VIEW_EVERY_S, view.cost_s / VIEW_MAX_SHARE)
+            wait = max(VIEW_EVERY_S, max(view.cost_s - slack, 0.0) / VIEW_MAX_SHARE)
             if now - self._at < wait:
                 return False
         self.view = self.viewer.compute(wanted)

@@ -225,3 +225,22 @@ def test_the_runner_calls_predict_only_while_the_view_is_shown(monkeypatch):
     finally:
         runner.stop()
     assert math.isfinite(runner.snapshot().steps_per_s)
+
+
+def test_a_paced_run_gets_a_slow_view_in_its_sleep_at_the_plain_rate():
+    trainer = Trainer(SPIRAL, impl="reference")
+    feed = DV.DataViewFeed(trainer)
+    feed.want((4, 4))
+    feed.update(0.0)
+    assert feed.view is not None
+    feed.view = DV.DataView(feed.view.scene, feed.view.step, feed.view.resolution, cost_s=0.1)
+    trainer.step += 1
+    late = DV.VIEW_EVERY_S * 1.01  # past the plain rate, long before the share allows
+    assert not feed.update(late)  # full speed: the share holds it back
+    assert not feed.update(late, slack=0.05)  # half of it fits: the other half counts
+    assert feed.update(0.05 / DV.VIEW_MAX_SHARE * 1.01, slack=0.05)
+    feed.view = DV.DataView(feed.view.scene, feed.view.step, feed.view.resolution, cost_s=0.1)
+    trainer.step += 1
+    start = 0.05 / DV.VIEW_MAX_SHARE * 1.01
+    assert not feed.update(start + DV.VIEW_EVERY_S / 2, slack=1.0)  # never above the rate
+    assert feed.update(start + late, slack=0.2)  # the view fits in the sleep

@@ -7,11 +7,21 @@ reference (FakeRunner's default), so they depend on nothing but the code and the
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from fakes import Factory, LabApp, classifier_config, drive, make_config, polls, press, wait_for
 
-from engine.training.dataview import CURVE, PLANE, clamp_resolution
+from engine.training.dataview import (
+    CURVE,
+    PLANE,
+    SCATTER,
+    TABLE,
+    DataView,
+    Scene,
+    clamp_resolution,
+)
 from engine.vocabulary import RunState
+from tui.plot.dataview import render_view
 from tui.screens.dashboard import DashboardScreen
 from tui.widgets import DataViewPanel, MainChart
 
@@ -121,3 +131,41 @@ def test_the_benchs_data_view_row_measures_a_view_that_follows_the_run(monkeypat
     # Raises unless the real runner recomputed the view in every shown window.
     ratio, shown, hidden = asyncio.run(bench_dashboard._data_view_cost("spiral"))
     assert shown > 0 and hidden > 0 and 0.2 < ratio < 5.0
+
+
+def table_view(p: int) -> DataView:
+    """A made-up p x p table: alternate pairs train and val, the val ones half right."""
+    split = np.where(np.add.outer(np.arange(p), np.arange(p)) % 2 == 0, 1, 2).astype(np.int8)
+    correct = np.arange(p * p).reshape(p, p) % 4 < 2
+    return DataView(Scene(TABLE, p=p, table_split=split), 10, (1, 1), correct=correct)
+
+
+@pytest.mark.parametrize("color", [True, False], ids=["color", "no-color"])
+def test_the_tables_legend_keeps_its_block_size_at_80_columns(color):
+    picture = render_view(table_view(97), 42, 19, color=color)  # the panel at 80x24
+    legend = picture.rows[-1]
+    text = "".join(t for t, _ in legend).rstrip()
+    assert ("3×3 pairs/px" if color else "6×3/cell") in text
+    parts = [t for t, _ in legend if t.strip()]
+    assert text.endswith(parts[-1].rstrip())  # no part cut at the edge
+
+
+def test_a_legend_part_that_does_not_fit_is_left_out_whole():
+    xy = np.array([[0.0, 0.0], [1.0, 1.0]])
+    scene = Scene(PLANE, x_range=(-1.0, 2.0), y_range=(-1.0, 2.0), classes=2,
+                  train_xy=xy, val_xy=xy, train_labels=np.array([0, 1]),
+                  val_labels=np.array([1, 0]), train_flipped=np.array([True, False]))  # fmt: skip
+    view = DataView(scene, 1, (8, 8), predicted=np.zeros((8, 8), np.uint8),
+                    confidence=np.ones((8, 8), np.float32))  # fmt: skip
+    wide = "".join(t for t, _ in render_view(view, 60, 12).rows[-1])
+    narrow = "".join(t for t, _ in render_view(view, 42, 12).rows[-1])
+    assert "pale: unsure" in wide
+    assert "pale" not in narrow and "× flipped" in narrow
+
+
+def test_the_scatter_names_its_x_axis():
+    ys = np.linspace(0.0, 10.0, 40)
+    scene = Scene(SCATTER, x_name="actual y", train_y=ys, val_y=ys[::2])
+    view = DataView(scene, 1, (1, 1), train_pred=ys + 0.1, val_pred=ys[::2] - 0.1)
+    for width, height in ((42, 19), (78, 35)):
+        assert "actual y" in render_view(view, width, height).text

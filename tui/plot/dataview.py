@@ -178,9 +178,12 @@ def _put_centred(canvas: _Canvas, row: int, text: str, style) -> None:
 
 
 def _legend(canvas: _Canvas, legend, row: int) -> None:
-    """A legend of (text, style) parts on one row, left to right, cut at the edge."""
+    """A legend of (text, style) parts on one row, left to right; the parts from the first
+    that does not fit whole are left out (a word cut at the edge reads as another word)."""
     col = 0
     for text, style in legend:
+        if col + len(text) > canvas.width:
+            break
         canvas.put(row, col, text, style)
         col += len(text)
 
@@ -258,9 +261,10 @@ def _plane(canvas: _Canvas, picture: DataPicture, view: DataView, color: bool) -
     for c in range(min(k, 4)):
         swatch = (Paint(class_colour(c), None), "█") if color else (None, CLASS_SHADES[c] or " ")
         legend += [(swatch[1], swatch[0]), (f" {c} ", LABEL)]
-    legend += [(" ● train", TRAIN), ("  ○ val", VAL)]
+    # In the plane a point's colour is its class: the legend's glyphs take none.
+    legend += [(" ● train", LABEL), ("  ○ val", LABEL)]
     if flipped.any():
-        legend.append(("  × flipped", FLIPPED))
+        legend.append(("  × flipped", LABEL))
     if color:
         legend.append(("  pale: unsure", AXIS))
     picture.legend = legend
@@ -306,22 +310,25 @@ def _table(canvas: _Canvas, picture: DataPicture, view: DataView, color: bool) -
                 "·" if s < 0 else ACCURACY_SHADES[int(round(s * top))] for s in share[r].tolist()
             )
             canvas.put(r, left, text, None)
-    block = f"  1 px = {ka}×{kb} pairs" if ka * kb > 1 else ""
     if color:
+        block = f"  {ka}×{kb} pairs/px" if ka * kb > 1 else ""
+        val_r, val_w, train_r, train_w = (
+            Paint(PAIR_COLOURS[key], None) for key in ((2, True), (2, False), (1, True), (1, False))
+        )
         legend = [
-            ("█", Paint(PAIR_COLOURS[(2, True)], None)),
-            (" val right  ", LABEL),
-            ("█", Paint(PAIR_COLOURS[(2, False)], None)),
-            (" wrong  ", LABEL),
-            ("█", Paint(PAIR_COLOURS[(1, True)], None)),
-            (" train right ", LABEL),
-            ("█", Paint(PAIR_COLOURS[(1, False)], None)),
-            (" wrong", LABEL),
-            (block, AXIS),
-        ]
+            ("█", val_r), (" val right  ", LABEL), ("█", val_w), (" wrong  ", LABEL),
+            ("█", train_r), (" train right ", LABEL), ("█", train_w), (" wrong", LABEL),
+        ]  # fmt: skip
+        if sum(len(t) for t, _ in legend) + len(block) > canvas.width:  # the short form
+            legend = [("█", val_r), (" val right ", LABEL), ("█", val_w), (" wrong ", LABEL),
+                      ("█", train_r), ("█", train_w), (" train", LABEL)]  # fmt: skip
+        legend.append((block, AXIS))
     else:
-        legend = [("val pairs right: █ all ▒ half ░ few, · none shown", LABEL),
-                  (block.replace("px", "cell").replace(f"{ka}×", f"{2 * ka}×"), AXIS)]  # fmt: skip
+        block = f"  {2 * ka}×{kb} pairs/cell" if ka * kb > 1 else ""
+        text = "val pairs right: █ all ▒ half ░ few, · none shown"
+        if len(text) + len(block) > canvas.width:  # the short form
+            text, block = "val right: █ all ▒ half ░ few", block.replace(" pairs", "")
+        legend = [(text, LABEL), (block, AXIS)]
     picture.legend = legend
 
 
@@ -416,17 +423,19 @@ def _xy(
             r = int(np.rint(dy([value])[0])) // 4
             canvas.put(r, axis, "┤", AXIS)
             canvas.put(r, label_w - len(text), text, LABEL)
+        # The axis's name at its right end, before any tick label that would hide it.
+        name = f" {x_name}"
+        name_at = max(left, width - len(name))
         end = -1
         for value, text in _ticks(x0, x1, max(2, pw // 10)):
             c = left + int(np.rint(dx([value])[0])) // 2
             start = min(max(c - len(text) // 2, 0), width - len(text))
-            if start <= end:
+            if start <= end or start + len(text) > name_at:
                 continue
             canvas.put(ph, c, "┬", AXIS)
             canvas.put(ph + 1, start, text, LABEL)
             end = start + len(text)
-        name = f" {x_name} "
-        canvas.put(ph + 1, max(end + 1, left + pw - len(name)), name, AXIS)
+        canvas.put(ph + 1, name_at, name, AXIS)
 
 
 def _runs_inside(xs: np.ndarray, ys: np.ndarray, lo: float, hi: float) -> list[np.ndarray]:
@@ -488,5 +497,5 @@ def _scatter(canvas: _Canvas, picture: DataPicture, view: DataView, color: bool)
     diagonal = np.array([lo, hi])
     lines = [(diagonal, diagonal, TRUTH, chart.DASHED)]
     points = [(vy, vp, VAL, "○"), (ty, tp, TRAIN, "●")]
-    _xy(canvas, picture, (lo, hi), (lo, hi), lines, points, "actual → (up: predicted)")
+    _xy(canvas, picture, (lo, hi), (lo, hi), lines, points, scene.x_name)
     picture.legend = [("● train", TRAIN), ("  ○ val", VAL), ("  ╍ perfect fit", TRUTH)]

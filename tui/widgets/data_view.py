@@ -20,10 +20,11 @@ from tui.widgets.strips import StripWidget
 ROLE_CLASSES = {role: f"data-view--{role}" for role in (*D.ROLES, D.AXIS, D.LABEL)}
 
 TITLES = {
+    # short enough for " · step 50,000" after them at 80 columns
     PLANE: "data · predicted class",
-    CURVE: "data · the fit over the points",
-    TABLE: "data · each pair right or wrong",
-    SCATTER: "data · predicted vs actual",
+    CURVE: "data · fit and points",
+    TABLE: "data · pairs right/wrong",
+    SCATTER: "data · pred. vs actual",
 }
 
 
