@@ -279,6 +279,11 @@ def test_colliding_labels_are_shortened_then_dropped():
     assert C.place_labels(spots, 0, 40) == [(19, "grokked"), (10, "mem")]
     # at the right edge a label ends at its column instead of starting there
     assert C.place_labels([(39, "reset", "r")], 0, 40) == [(35, "reset")]
+    # and so does one with a label just to its right (best val a few steps before converged)
+    spots = [(20, "converged", "conv"), (18, "best val", "best")]
+    assert C.place_labels(spots, 0, 40) == [(20, "converged"), (11, "best val")]
+    spots = [(20, "converged", "conv"), (18, "best val", "best"), (12, "reset", "r")]
+    assert C.place_labels(spots, 0, 40) == [(20, "converged"), (11, "best val"), None]
     pic = C.render_chart(
         [C.Trace([0, 100], [1.0, 2.0], TRAIN)],
         40,

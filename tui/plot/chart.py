@@ -464,14 +464,18 @@ def place_labels(
 ) -> list[tuple[int, str] | None]:
     """Where each (column, label, short) goes in the columns [lo, hi): (start column,
     text), or None when neither the label nor the short one fits without touching a label
-    placed before it (one blank between labels). A label starts at its column, or ends
-    there when it would run past hi."""
+    placed before it (one blank between labels). A label starts at its column (ends there
+    when it would run past hi), else the short one does; where neither fits against the
+    labels placed, they are tried ending at the column."""
     taken: list[tuple[int, int]] = []
     out: list[tuple[int, str] | None] = []
     for col, label, short in spots:
+        texts = list(dict.fromkeys(t for t in (label, short) if t))
+        ends = [(col - len(t) + 1, t) for t in texts]
+        starts = [(col, t) if col + len(t) <= hi else end for t, end in zip(texts, ends)]
+        tries = list(dict.fromkeys(starts + ends))
         placed = None
-        for text in dict.fromkeys(t for t in (label, short) if t):
-            start = col if col + len(text) <= hi else col - len(text) + 1
+        for start, text in tries:
             end = start + len(text)
             if start < lo or end > hi:
                 continue
