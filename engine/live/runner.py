@@ -440,6 +440,7 @@ class Runner:
                         # Going on after the budget: extend it by another train.steps.
                         self._extend(session.step + self.config.train.steps)
                     self._state = RunState.RUNNING
+                    self._pace_marks.clear()  # no rate across a pause or the end
                     session.note("resume", f"resumed at step {session.step}")
             case Step(count=count):
                 if state.can_step:
@@ -458,6 +459,7 @@ class Runner:
                 if state.is_idle:  # a diverged or finished run waits, reset, for a resume
                     self._state = RunState.PAUSED
                 self._pending_steps = 0
+                self._pace_marks.clear()  # the step went back: no rate across it
                 self.data_views.invalidate()
             case SetHParam(name=name, value=value):
                 session.apply_hparam(name, value)  # validated by set(), at the boundary
@@ -485,8 +487,6 @@ class Runner:
         start = self._pace_due if now - self._pace_due < PACE_TICK_S else now
         self._pace_due = start + count / self._pace
         marks = self._pace_marks
-        if marks and now - marks[-1][0] > PACE_RATE_WINDOW_S:
-            marks.clear()  # resumed after a pause: the rate starts afresh
         marks.append((now, self.session.step))
         while len(marks) > 2 and now - marks[1][0] > PACE_RATE_WINDOW_S:
             marks.popleft()

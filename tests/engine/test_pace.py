@@ -78,9 +78,15 @@ def test_a_paced_run_keeps_its_pace_and_sleeps(tmp_path):
         runner.set_pace(160.0)
         time.sleep(0.2)
         assert _rate(runner, 2.0) == pytest.approx(160.0, rel=0.2)
-        # A pause takes effect at once, even between two slow chunks.
+        # One step a second: the header's speed is measured across chunks a second apart.
         runner.set_pace(1.0)
-        time.sleep(0.1)
+        time.sleep(1.6)  # two chunks
+        rates = []
+        for _ in range(12):
+            time.sleep(0.12)
+            rates.append(runner.snapshot().steps_per_s)
+        assert rates == pytest.approx([1.0] * len(rates), rel=0.2)
+        # A pause takes effect at once, even between two slow chunks.
         asked = time.perf_counter()
         runner.pause()
         while runner.snapshot().state != RunState.PAUSED:

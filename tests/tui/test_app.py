@@ -490,6 +490,35 @@ def test_e_exports_metrics_csv(tmp_path):
     drive(app, scenario)
 
 
+def test_exports_go_to_groklab_exports_and_names_never_collide(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    # Every export in the same millisecond, at the same step: only the counter tells them apart.
+    monkeypatch.setattr("tui.screens.dashboard._stamp", lambda: "20260101-000000-000")
+    folder = tmp_path / "groklab-exports"
+    folder.mkdir()
+    (folder / "groklab-toy-linear-step50-20260101-000000-000.svg").write_text("older")
+    app, _ = start_on_dashboard(prefill=50, start_paused=True)  # no --out
+
+    async def scenario(pilot):
+        await wait_for(pilot, lambda: dash(app).snapshot is not None)
+        await press(pilot, "s", "s", "e", "e")
+        await wait_for(pilot, lambda: len(list(folder.glob("*.csv"))) == 2, what="two CSVs")
+        # a name is taken when it is given, before the export's worker writes the file
+        screen = dash(app)
+        assert screen._export_path("csv") != screen._export_path("csv")
+
+    drive(app, scenario)
+    stem = "groklab-toy-linear-step50-20260101-000000-000"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        f"{stem}-2.csv",
+        f"{stem}-2.svg",
+        f"{stem}-3.svg",
+        f"{stem}.csv",
+        f"{stem}.svg",
+    ]
+    assert (folder / f"{stem}.svg").read_text() == "older"  # never written over
+
+
 def test_a_failed_export_is_reported(tmp_path):
     app, factory = start_on_dashboard(tmp_path=tmp_path, prefill=50, start_paused=True)
 

@@ -279,6 +279,11 @@ def test_colliding_labels_are_shortened_then_dropped():
     assert C.place_labels(spots, 0, 40) == [(19, "grokked"), (10, "mem")]
     # at the right edge a label ends at its column instead of starting there
     assert C.place_labels([(39, "reset", "r")], 0, 40) == [(35, "reset")]
+    # and so does one with a label just to its right (best val a few steps before converged)
+    spots = [(20, "converged", "conv"), (18, "best val", "best")]
+    assert C.place_labels(spots, 0, 40) == [(20, "converged"), (11, "best val")]
+    spots = [(20, "converged", "conv"), (18, "best val", "best"), (12, "reset", "r")]
+    assert C.place_labels(spots, 0, 40) == [(20, "converged"), (11, "best val"), None]
     pic = C.render_chart(
         [C.Trace([0, 100], [1.0, 2.0], TRAIN)],
         40,
@@ -338,9 +343,24 @@ def test_fixed_y_range_and_cursor_line():
 def test_a_narrow_legend_leaves_out_its_last_entries():
     xs = np.arange(10, dtype=float)
     legend = [("train", TRAIN), ("val", VAL), ("previous run", "g")]
-    pic = C.render_chart([C.Trace(xs, xs, TRAIN)], 30, 10, legend=legend)
+    # four rows of plot: too few to stack three entries
+    pic = C.render_chart([C.Trace(xs, xs, TRAIN)], 30, 6, legend=legend)
     row = "".join(text for text, _ in pic.rows[pic.legend[0]])  # type: ignore[index]
     assert "train" in row and "val" in row and "previous" not in row
+
+
+def test_a_legend_too_wide_for_a_row_stacks_its_entries_where_the_plot_is_tall():
+    xs = np.arange(10, dtype=float)
+    legend = [("loss−floor", TRAIN), ("grad norm", VAL), ("predicted 0.9985/step", "p")]
+    pic = C.render_chart([C.Trace(xs, -xs, TRAIN)], 36, 11, legend=legend, log=False)
+    assert pic.legend is not None
+    row, col = pic.legend
+    assert row == pic.plot[1]  # type: ignore[index]  # top right: the curve falls from top left
+    lines = text_of(pic)
+    for i, (name, style) in enumerate(legend):
+        runs = dict(pic.rows[row + i])
+        assert runs.get(f"━ {name}") == style, lines[row + i]
+        assert lines[row + i].index("━") == col + 1  # one entry a row, aligned
 
 
 def test_legend_names_each_series_in_its_style_in_an_empty_corner():

@@ -464,14 +464,18 @@ def place_labels(
 ) -> list[tuple[int, str] | None]:
     """Where each (column, label, short) goes in the columns [lo, hi): (start column,
     text), or None when neither the label nor the short one fits without touching a label
-    placed before it (one blank between labels). A label starts at its column, or ends
-    there when it would run past hi."""
+    placed before it (one blank between labels). A label starts at its column (ends there
+    when it would run past hi), else the short one does; where neither fits against the
+    labels placed, they are tried ending at the column."""
     taken: list[tuple[int, int]] = []
     out: list[tuple[int, str] | None] = []
     for col, label, short in spots:
+        texts = list(dict.fromkeys(t for t in (label, short) if t))
+        ends = [(col - len(t) + 1, t) for t in texts]
+        starts = [(col, t) if col + len(t) <= hi else end for t, end in zip(texts, ends)]
+        tries = list(dict.fromkeys(starts + ends))
         placed = None
-        for text in dict.fromkeys(t for t in (label, short) if t):
-            start = col if col + len(text) <= hi else col - len(text) + 1
+        for start, text in tries:
             end = start + len(text)
             if start < lo or end > hi:
                 continue
@@ -553,27 +557,36 @@ def _draw_legend(
 ) -> None:  # fmt: skip
     """`━ name` for each entry (the glyph of its pattern), in its style, in the corner of
     the plot with the fewest lit cells (top right first: a loss curve starts top left
-    and falls). Where the plot is too narrow the last entries are left out."""
+    and falls). On one row; where that is too narrow, one entry a row (when the plot is
+    at least twice as tall as the entries), else the last entries are left out."""
     every = [(e[0], e[1], e[2] if len(e) > 2 else SOLID) for e in legend]
-    fits = (
-        (every[:n], gap, parts, length)
+    parts = [f"{GLYPHS.get(p, GLYPHS[SOLID])} {name}" for name, _, p in every]
+    # (entries, their rows and columns in the block, block height, block width)
+    layouts = [
+        (n, [(0, 1 + sum(map(len, parts[:i])) + len(gap) * i) for i in range(n)], 1, width)
         for n in range(len(every), 0, -1)
         for gap in ("  ", " ")
-        for parts in [[f"{GLYPHS.get(p, GLYPHS[SOLID])} {name}" for name, _, p in every[:n]]]
-        for length in [sum(map(len, parts)) + len(gap) * (n - 1) + 2]  # a blank each side
-        if length <= pw
+        for width in [sum(map(len, parts[:n])) + len(gap) * (n - 1) + 2]  # a blank each side
+    ]
+    stacked = (
+        len(every),
+        [(i, 1) for i in range(len(every))],
+        len(every),
+        max(map(len, parts)) + 2,
     )
-    found = next(fits, None)
+    if len(every) > 1 and 2 * len(every) <= ph:
+        layouts.insert(2, stacked)  # after the whole row, before leaving entries out
+    found = next(((n, at, h, w) for n, at, h, w in layouts if w <= pw), None)
     if found is None:
         return
-    entries, gap, parts, length = found
-    corners = [(0, pw - length), (0, 0), (ph - 1, pw - length), (ph - 1, 0)]
+    n, at, height, length = found
+    corners = [(0, pw - length), (0, 0), (ph - height, pw - length), (ph - height, 0)]
     row, col = min(
-        corners, key=lambda rc: int(np.count_nonzero(codes[rc[0], rc[1] : rc[1] + length]))
+        corners,
+        key=lambda rc: int(np.count_nonzero(codes[rc[0] : rc[0] + height, rc[1] : rc[1] + length])),
     )
-    canvas.put(top + row, left + col, " " * length, None)
-    x = left + col + 1
-    for (_name, style, _pattern), part in zip(entries, parts):
-        canvas.put(top + row, x, part, style)
-        x += len(part) + len(gap)
+    for r in range(height):
+        canvas.put(top + row + r, left + col, " " * length, None)
+    for (_name, style, _pattern), part, (r, c) in zip(every[:n], parts, at):
+        canvas.put(top + row + r, left + col + c, part, style)
     picture.legend = (top + row, left + col)
