@@ -128,6 +128,7 @@ class Runner:
         self._failure: str | None = None
         self._version = 0
         self._last_publish = 0.0
+        self._published_step = -1  # the step of the latest snapshot built from a session
         self._started_at = time.perf_counter()
         # Built here, in the caller's thread, so a user's mistake found while reading the
         # data (say a bad CSV cell) is a ConfigError for the caller, not a dead run.
@@ -566,14 +567,20 @@ class Runner:
         return self.session.trainer.splits["train"].n_rows
 
     def _publish(self, force: bool = False) -> None:
+        """A new snapshot: when forced (a command, a state change, a data view), else at
+        most every PUBLISH_EVERY_S and only if the run has stepped since the last one, so
+        a paused run, or a paced one asleep between chunks, costs neither thread a redraw."""
         now = time.perf_counter()
         if not force and now - self._last_publish < PUBLISH_EVERY_S:
+            return
+        if not force and self._ready and self.session.step == self._published_step:
             return
         self._last_publish = now
         self._version += 1
         if not self._ready:
             self._snapshot = self._empty_snapshot()
             return
+        self._published_step = self.session.step
         self._snapshot = self._build_snapshot(self.session)
 
     def _build_snapshot(self, session: Session) -> Snapshot:

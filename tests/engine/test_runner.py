@@ -67,6 +67,18 @@ def test_step_advances_exactly_one_step_while_paused(long_run):
     assert wait_for(lambda: long_run.snapshot().step == before + 6, timeout=2.0)
 
 
+def test_a_paused_run_publishes_nothing_until_something_happens(long_run):
+    """No new snapshot while nothing changes, so a paused dashboard redraws nothing."""
+    long_run.pause()
+    assert wait_for(lambda: long_run.snapshot().state == "paused")
+    time.sleep(0.15)  # the pause's own snapshot is out
+    quiet = long_run.snapshot().version
+    time.sleep(0.5)  # five publishing intervals
+    assert long_run.snapshot().version == quiet
+    long_run.step()
+    assert wait_for(lambda: long_run.snapshot().version > quiet, timeout=2.0)
+
+
 def test_reset_restores_the_initial_parameters_bit_for_bit(tmp_path):
     cfg = modular(tmp_path, steps=10_000_000)
     initial = Session(cfg).trainer.params.copy()
