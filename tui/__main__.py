@@ -1,6 +1,6 @@
 """`python -m tui` runs the same command line as the `groklab` script."""
 
-from tui.cli.main import main
+from tui.cli import entry
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(entry())

@@ -26,6 +26,8 @@ from engine.config import config_to_dict, load_config
 from engine.errors import ConfigError
 from engine.store.checkpoint import load_config as checkpoint_config
 from engine.store.checkpoint import load_state
+from engine.training.budget import check_memory
+from engine.training.hparams import validate_hparam
 from engine.training.session import CSV_COLUMNS, Session
 
 # Columns that record the wall clock, not the maths.
@@ -66,38 +68,69 @@ def _required(directory: Path, name: str) -> Path:
     return path
 
 
-def read_commands(path: Path) -> list[Command]:
-    """The number-changing commands of an events.jsonl, in the order they happened."""
-    commands = []
-    with open(path) as fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
+def _whole_number(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _command(where: str, raw: bytes, optimizer: str | None) -> Command | None:
+    """The number-changing command one events.jsonl line logs (None: another event); a
+    line that is not a groklab event is a ConfigError naming the file and line."""
+    snippet = raw[:40].decode("utf-8", "replace")
+    try:
+        event = json.loads(raw.decode("utf-8"))
+        kind, step, data = event["kind"], event["step"], event.get("data") or {}
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        raise ConfigError(where, "event", "one JSON event per line", snippet) from None
+    if not _whole_number(step) or not isinstance(data, dict):
+        raise ConfigError(where, "event", "an event with a step and a data object", snippet)
+    if kind == "edit":
+        name, to = data.get("name"), data.get("to")
+        if not isinstance(name, str) or isinstance(to, bool) or not isinstance(to, int | float):
+            raise ConfigError(where, "edit", "an edit logged with its name and value", snippet)
+        if optimizer is not None:
             try:
-                event = json.loads(line)
-                kind, step, data = event["kind"], int(event["step"]), event.get("data") or {}
-            except (ValueError, KeyError, TypeError):
-                where = f"{path}:{number}"
-                raise ConfigError(where, "event", "one JSON event per line", line[:40]) from None
-            if kind == "edit":
-                commands.append(Command(step, kind, {"name": data["name"], "to": data["to"]}))
-            elif kind == "reset":
-                if "from_step" not in data:
-                    raise ConfigError(
-                        f"{path}:{number}", "reset", "a reset logged with its step", "no step"
-                    )
-                commands.append(Command(int(data["from_step"]), kind, {}))
-            elif kind == "extend" and "target" in data:
-                commands.append(Command(step, kind, {"target": int(data["target"])}))
+                to = validate_hparam(optimizer, name, to)
+            except ConfigError as exc:
+                raise ConfigError(where, exc.key, exc.expected, exc.found) from None
+        return Command(step, kind, {"name": name, "to": to})
+    if kind == "reset":
+        if not _whole_number(data.get("from_step")):
+            raise ConfigError(where, "reset", "a reset logged with its step", snippet)
+        return Command(data["from_step"], kind, {})
+    if kind == "extend" and "target" in data:
+        if not _whole_number(data["target"]) or data["target"] < 1:
+            raise ConfigError(where, "extend", "an extension logged with its target", snippet)
+        return Command(step, kind, {"target": data["target"]})
+    return None
+
+
+def read_commands(path: Path, optimizer: str | None = None) -> list[Command]:
+    """The number-changing commands of an events.jsonl, in the order they happened; each
+    edit's value checked as a live edit of `optimizer` (the run's optim.kind) when given."""
+    commands = []
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, 1):
+            if raw.strip():
+                command = _command(f"{path}:{number}", raw, optimizer)
+                if command is not None:
+                    commands.append(command)
     return commands
 
 
 def _recorded_rows(path: Path) -> list[list[str]]:
-    with open(path, newline="") as fh:
-        rows = list(csv.reader(fh))
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ConfigError(
+            str(path), "rows", "metrics rows as groklab writes them", str(exc)
+        ) from None
     if not rows or tuple(rows[0]) != CSV_COLUMNS:
         found = ",".join(rows[0]) if rows else "an empty file"
         raise ConfigError(str(path), "header", ",".join(CSV_COLUMNS), found[:80])
+    for number, row in enumerate(rows[1:], 2):
+        if not row or not row[0].isdigit():
+            raise ConfigError(f"{path}:{number}", "step", "a step number", ",".join(row)[:40])
     return rows[1:]
 
 
@@ -143,6 +176,7 @@ class Replay:
         config_path = _required(self.dir, "config.toml")
         self.checkpoint = _required(self.dir, "checkpoint.npz")
         self.cfg = load_config(config_path)
+        check_memory(self.cfg)  # a config too big for the machine, before anything is built
         if config_to_dict(checkpoint_config(self.checkpoint)) != config_to_dict(self.cfg):
             raise ConfigError(
                 str(config_path),
@@ -150,7 +184,7 @@ class Replay:
                 "the config the checkpoint was trained with",
                 "a different one (edited by hand, or resumed with --set)",
             )
-        self.commands = read_commands(_required(self.dir, "events.jsonl"))
+        self.commands = read_commands(_required(self.dir, "events.jsonl"), self.cfg.optim.kind)
         self.rows = _recorded_rows(_required(self.dir, "metrics.csv"))
         # The session the replay trains, fresh: the checkpoint is checked against it.
         self.session = Session(self.cfg)

@@ -5,12 +5,16 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.resources
 import json
+import signal
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
 import engine
+from tests.conftest import child_env
 from tui.cli.main import build_parser, main
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -57,6 +61,38 @@ def test_cli_import_is_cheap(run_python):
     assert json.loads(proc.stdout) == []
 
 
+# The entry point with the parser's import held up, as a loaded machine holds it up.
+SLOW_PARSER_IMPORT = """
+import importlib.abc, sys, time
+class Slow(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "tui.cli.main":
+            print("importing", flush=True)
+            time.sleep(30)
+sys.meta_path.insert(0, Slow())
+from tui.cli import entry
+raise SystemExit(entry(["--version"]))
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_the_parser_imports_is_one_line_not_a_traceback(signum):
+    child = subprocess.Popen(
+        [sys.executable, "-c", SLOW_PARSER_IMPORT], cwd=REPO_ROOT, env=child_env(),
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "importing\n"
+        child.send_signal(signum)
+        _, stderr = child.communicate(timeout=20)
+    finally:
+        child.kill()
+    assert child.returncode == 128 + signum, stderr
+    assert stderr.splitlines() == [
+        "groklab: interrupted before training began: no checkpoint or summary written"
+    ]
+
+
 def test_presets_are_found_through_importlib_resources():
     root = importlib.resources.files("presets")
     found = sorted(p.name for p in root.iterdir() if p.name.endswith(".toml"))
@@ -73,7 +109,7 @@ def test_installed_distribution_declares_the_groklab_script():
         pytest.skip("groklab is not installed (pip install -e '.[dev]')")
     assert dist.version == engine.__version__
     scripts = {ep.name: ep.value for ep in dist.entry_points if ep.group == "console_scripts"}
-    assert scripts == {"groklab": "tui.cli:main"}
+    assert scripts == {"groklab": "tui.cli:entry"}
 
 
 def test_wheel_ships_presets_styles_and_the_script(tmp_path):
@@ -103,7 +139,7 @@ def test_wheel_ships_presets_styles_and_the_script(tmp_path):
         expected |= {p.relative_to(REPO_ROOT).as_posix() for p in REPO_ROOT.glob(pattern)}
     missing = sorted(expected - names)
     assert not missing, f"wheel lacks {missing}"
-    assert "groklab = tui.cli:main" in scripts
+    assert "groklab = tui.cli:entry" in scripts
     # Only the three packages, and no bytecode or Numba cache files.
     top = {n.split("/")[0] for n in names if not n.startswith("groklab-")}
     assert top == {"engine", "tui", "presets"}

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import json
+import re
+import shutil
 import subprocess
 import sys
 import time
@@ -110,6 +112,51 @@ def test_a_directory_that_is_not_a_run_is_refused(tmp_path):
         Replay(tmp_path)
     with pytest.raises(ConfigError, match="no directory"):
         Replay(tmp_path / "nowhere")
+
+
+EDIT = '{"step": 3, "time": 1, "kind": "edit", "detail": "x", "data": %s}\n'
+# A run directory damaged by hand or by a disk: (file, bytes appended, what the line names).
+DAMAGE = {
+    "edit-without-name": ("events.jsonl", EDIT % "{}", "events.jsonl:"),
+    "edit-bad-value": ("events.jsonl", EDIT % '{"name": "lr", "to": -1}', "optim.lr"),
+    "edit-unknown-name": ("events.jsonl", EDIT % '{"name": "warp", "to": 1}', "optim.warp"),
+    "event-not-an-object": ("events.jsonl", "[1, 2]\n", "events.jsonl:"),
+    "event-undecodable": ("events.jsonl", "\udcff\n", "events.jsonl:"),
+    "reset-negative": (
+        "events.jsonl",
+        '{"step": 3, "time": 1, "kind": "reset", "detail": "", "data": {"from_step": -4}}\n',
+        "reset",
+    ),
+    "metrics-undecodable": ("metrics.csv", "\udcff\n", "metrics.csv"),
+    "metrics-not-a-step": ("metrics.csv", "seven,1\n", "metrics.csv:"),
+}
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("recorded")
+    return record_run(modular(tmp, steps=60), tmp / "run", edit_at=20, reset_at=None)
+
+
+@pytest.mark.parametrize("damage", DAMAGE)
+def test_a_damaged_run_directory_is_refused_naming_the_file(recorded, tmp_path, damage):
+    name, appended, named = DAMAGE[damage]
+    out = tmp_path / "run"
+    shutil.copytree(recorded, out)
+    with (out / name).open("ab") as fh:
+        fh.write(appended.encode("utf-8", "surrogateescape"))
+    with pytest.raises(ConfigError, match=re.escape(named)):
+        Replay(out)
+
+
+def test_a_config_too_big_for_the_machine_is_refused_before_the_replay_builds_it(
+    recorded, tmp_path, monkeypatch
+):
+    from engine.training import budget
+
+    monkeypatch.setattr(budget, "available_memory", lambda: 1024)
+    with pytest.raises(ConfigError, match="fits in memory"):
+        Replay(recorded)
 
 
 @pytest.mark.slow

@@ -399,7 +399,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `groklab` script and `python -m tui`; returns the exit status."""
+    """The command line (the `groklab` script runs it through tui.cli.entry); returns the
+    exit status."""
     from tui.cli.interrupts import quit_early
 
     with quit_early():  # a signal while the arguments are read is one line, not a traceback
