@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from fakes import LabApp, drive, polls, wait_for
+from fakes import LabApp, drive, polls, screen_text, wait_for
 
 from engine.config import load_config
 from engine.vocabulary import RunState
 from tui.app import build_runner
-from tui.widgets import RunHeader
+from tui.widgets import RunHeader, StatusPanel
 
 # The real engine: a minute to compile the kernels on a cold cache, seconds when warm.
 # Its behaviour under the UI's calls is checked in the fast suite by test_contract.py.
@@ -35,10 +35,16 @@ def test_linear_regression_runs_to_converged_and_quits_cleanly():
         snap = runner.snapshot()
         assert snap.status == "converged" and snap.step == 8261  # where the seed loop stops
         await wait_for(pilot, lambda: "done" in header_text(app), what="done in the header")
+        # The real run's status (the monitor's evidence, the test set and the guarantee)
+        # is the longest any preset has: at 120x40 it fits without scrolling.
+        await polls(pilot, 3)
+        status = app.screen.query_one(StatusPanel)
+        assert "observed contraction" in screen_text(app)
+        assert status.max_scroll_y == 0
         await pilot.press("q")
         assert not runner.is_alive
 
-    drive(app, scenario)
+    drive(app, scenario, size=(120, 40))
 
 
 def test_space_pauses_the_real_engine():
