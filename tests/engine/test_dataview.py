@@ -170,15 +170,26 @@ def test_a_hidden_view_is_never_computed_and_a_shown_one_at_a_bounded_rate(train
     assert feed.view is None and not feed.update(20.0) and spy.calls == 3
 
 
-def test_a_slow_view_waits_so_it_takes_at_most_its_share():
+def _costs(feed: DV.DataViewFeed, cost_s: float) -> None:
+    """The feed's latest view, as if it had taken cost_s to compute."""
+    view = feed.view
+    assert view is not None
+    feed.view = DV.DataView(view.scene, view.step, view.resolution, cost_s=cost_s)
+
+
+def _a_feed_with_a_slow_view() -> tuple[Trainer, DV.DataViewFeed]:
+    """A shown view, computed at time 0, that took 0.1 s; the run has stepped since."""
     trainer = Trainer(SPIRAL, impl="reference")
     feed = DV.DataViewFeed(trainer)
     feed.want((4, 4))
     feed.update(0.0)
-    assert feed.view is not None
-    slow = DV.DataView(feed.view.scene, feed.view.step, feed.view.resolution, cost_s=0.1)
-    feed.view = slow
+    _costs(feed, 0.1)
     trainer.step += 1
+    return trainer, feed
+
+
+def test_a_slow_view_waits_so_it_takes_at_most_its_share():
+    _trainer, feed = _a_feed_with_a_slow_view()
     assert not feed.update(0.1 / DV.VIEW_MAX_SHARE * 0.99)
     assert feed.update(0.1 / DV.VIEW_MAX_SHARE * 1.01)
 
@@ -228,18 +239,12 @@ def test_the_runner_calls_predict_only_while_the_view_is_shown(monkeypatch):
 
 
 def test_a_paced_run_gets_a_slow_view_in_its_sleep_at_the_plain_rate():
-    trainer = Trainer(SPIRAL, impl="reference")
-    feed = DV.DataViewFeed(trainer)
-    feed.want((4, 4))
-    feed.update(0.0)
-    assert feed.view is not None
-    feed.view = DV.DataView(feed.view.scene, feed.view.step, feed.view.resolution, cost_s=0.1)
-    trainer.step += 1
+    trainer, feed = _a_feed_with_a_slow_view()
     late = DV.VIEW_EVERY_S * 1.01  # past the plain rate, long before the share allows
     assert not feed.update(late)  # full speed: the share holds it back
     assert not feed.update(late, slack=0.05)  # half of it fits: the other half counts
     assert feed.update(0.05 / DV.VIEW_MAX_SHARE * 1.01, slack=0.05)
-    feed.view = DV.DataView(feed.view.scene, feed.view.step, feed.view.resolution, cost_s=0.1)
+    _costs(feed, 0.1)
     trainer.step += 1
     start = 0.05 / DV.VIEW_MAX_SHARE * 1.01
     assert not feed.update(start + DV.VIEW_EVERY_S / 2, slack=1.0)  # never above the rate
