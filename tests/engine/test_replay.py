@@ -162,7 +162,7 @@ def test_a_config_too_big_for_the_machine_is_refused_before_the_replay_builds_it
 @pytest.mark.slow
 @pytest.mark.parametrize("preset", list_presets())
 def test_every_preset_with_an_edit_and_a_reset_replays_bit_exact(preset, tmp_path):
-    cfg = load_config(preset, [f"train.steps={min(load_config(preset).train.steps, 400)}"])
+    cfg = load_config(preset, [f"train.steps={min(load_config(preset).train.steps, 120)}"])
     out = record_run(cfg, tmp_path / "run", edit_at=20, reset_at=40)
     result = Replay(out).run()
     assert result.exact, result.reason
