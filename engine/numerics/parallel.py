@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections import deque
 from contextlib import contextmanager
+from statistics import median
 
 # Multiply-adds of a product from which BLAS gets every core (when not sharding).
 LARGE_PRODUCT_MACS = 1 << 24
@@ -139,24 +141,41 @@ class ParallelChoice:
     """Whether to run a step's shards in parallel: whichever measured faster per step,
     re-measuring the other every PROBE_EVERY calls, since load comes and goes.
 
-    Each mode's first call is not counted: it pays for compiling or loading the kernel
-    and, in parallel, for starting the thread pool.
+    Each mode's speed is the median of its last WINDOW calls' seconds per step, so one
+    slow call (a dashboard frame drawn while the shards waited for a core) does not flip
+    the choice: with a running mean, W1 inside the dashboard ran serially in 121 of 190
+    calls although its median parallel step was 11% faster. Each mode is measured
+    FIRST_CALLS times before the first choice: a single early parallel call, slowed by the
+    dashboard's first frame, kept W1 serial for its first 64 calls. A probe faster than
+    the chosen mode's median is tried again at once, so a mode the load had slowed wins
+    back within a few calls, not a few probes (W1 after the dashboard's first busy
+    seconds ran serially for another ~100 calls). Each mode's first call is not counted:
+    it pays for compiling or loading the kernel and, in parallel, for starting the
+    thread pool.
     """
 
     PROBE_EVERY = 32
     MIN_SECONDS = 0.002  # calls shorter than this measure mostly overhead: not counted
+    WINDOW = 5  # calls per mode in its median: one outlier never decides
+    FIRST_CALLS = 3  # counted calls of each mode before the first choice
 
     def __init__(self) -> None:
-        self._seconds_per_step: dict[bool, float | None] = {True: None, False: None}
+        self._recent: dict[bool, deque[float]] = {
+            mode: deque(maxlen=self.WINDOW) for mode in (True, False)
+        }
         self._warm: dict[bool, bool] = {True: False, False: False}
         self._calls = 0
+        self._confirming: bool | None = None  # a mode whose latest call beat the other's
 
     def choose(self) -> bool:
         self._calls += 1
-        parallel, serial = self._seconds_per_step[True], self._seconds_per_step[False]
-        if parallel is None or serial is None:  # measure each mode before choosing
-            return parallel is None
+        counts = len(self._recent[True]), len(self._recent[False])
+        if min(counts) < self.FIRST_CALLS:  # measure each mode a few times, taking turns
+            return counts[0] <= counts[1]
+        parallel, serial = median(self._recent[True]), median(self._recent[False])
         best = parallel <= serial
+        if self._confirming is not None and self._confirming != best:
+            return self._confirming  # a probe that beat the choice is tried again at once
         return (not best) if self._calls % self.PROBE_EVERY == 0 else best
 
     def record(self, parallel: bool, seconds: float, steps: int) -> None:
@@ -166,5 +185,6 @@ class ParallelChoice:
         if steps < 1 or seconds < self.MIN_SECONDS:
             return
         per_step = seconds / steps
-        old = self._seconds_per_step[parallel]
-        self._seconds_per_step[parallel] = per_step if old is None else 0.5 * (old + per_step)
+        self._recent[parallel].append(per_step)
+        other = self._recent[not parallel]
+        self._confirming = parallel if other and per_step < median(other) else None

@@ -12,17 +12,63 @@ def test_parallel_choice_tries_both_then_keeps_the_faster_and_reprobes():
     choice = ParallelChoice()
     seconds = {True: 0.010, False: 0.020}  # parallel 1 ms a step, serial 2 ms
     tried = []
-    for _ in range(4):  # each mode's first call (compiling, starting threads) is not counted
+    # Each mode's first call (compiling, starting threads) is not counted; then each is
+    # measured FIRST_CALLS times, taking turns, before the first choice.
+    for _ in range(2 + 2 * ParallelChoice.FIRST_CALLS):
         mode = choice.choose()
         tried.append(mode)
         choice.record(mode, seconds[mode], 10)
-    assert sorted(tried) == [False, False, True, True]
+    assert tried.count(True) == tried.count(False) == 1 + ParallelChoice.FIRST_CALLS
     picks = [choice.choose() for _ in range(ParallelChoice.PROBE_EVERY * 2)]
     assert picks.count(False) == 2 and picks.count(True) == len(picks) - 2  # probes only
     for _ in range(3):  # load arrives: parallel steps now take 4 ms
         choice.record(True, 0.040, 10)
     picks = [choice.choose() for _ in range(ParallelChoice.PROBE_EVERY)]
     assert picks.count(True) == 1  # serial now, parallel only probed
+
+
+def test_parallel_choice_is_not_flipped_by_one_slow_call():
+    choice = ParallelChoice()
+    seconds = {True: 0.010, False: 0.012}  # parallel a little faster
+    for _ in range(2 + 2 * ParallelChoice.WINDOW):  # both measured, parallel chosen since
+        mode = choice.choose()
+        choice.record(mode, seconds[mode], 10)
+    assert choice.choose() is True
+    choice.record(True, 0.100, 10)  # one call 10x slower: a frame drawn on its core
+    picks = [choice.choose() for _ in range(ParallelChoice.PROBE_EVERY)]
+    assert picks.count(False) == 1  # the probe only: parallel stays the choice
+    for _ in range(ParallelChoice.WINDOW // 2):  # most of the window slow: the load is real
+        choice.record(True, 0.100, 10)
+    assert choice.choose() is False
+
+
+def test_one_slow_early_call_does_not_make_the_first_choice():
+    choice = ParallelChoice()
+    # After the uncounted first call, one slowed by the dashboard's first frame.
+    parallel = iter([0.010, 0.100] + [0.010] * ParallelChoice.FIRST_CALLS)
+    for _ in range(2 + 2 * ParallelChoice.FIRST_CALLS):
+        mode = choice.choose()
+        choice.record(mode, next(parallel) if mode else 0.012, 10)
+    assert choice.choose() is True
+
+
+def test_a_probe_faster_than_the_choice_is_confirmed_at_once():
+    choice = ParallelChoice()
+    seconds = {True: 0.040, False: 0.020}  # loaded: parallel slower
+    for _ in range(2 + 2 * ParallelChoice.WINDOW):
+        mode = choice.choose()
+        choice.record(mode, seconds[mode], 10)
+    assert choice.choose() is False
+    seconds[True] = 0.010  # the load leaves
+    picks = []
+    for _ in range(ParallelChoice.PROBE_EVERY + ParallelChoice.WINDOW):
+        mode = choice.choose()
+        picks.append(mode)
+        choice.record(mode, seconds[mode], 10)
+    probe = picks.index(True)
+    assert picks[probe:] == [True] * (len(picks) - probe)  # confirmed, then kept
+    choice.record(True, 0.030, 10)  # a slower parallel call than serial's median: no rush
+    assert choice.choose() is True  # parallel's median still the faster
 
 
 def test_parallel_choice_ignores_calls_too_short_to_measure():
