@@ -129,6 +129,7 @@ class Runner:
         self._version = 0
         self._last_publish = 0.0
         self._published_step = -1  # the step of the latest snapshot built from a session
+        self._start_step = 0  # the step the run began, resumed or was reset at
         self._started_at = time.perf_counter()
         # Built here, in the caller's thread, so a user's mistake found while reading the
         # data (say a bad CSV cell) is a ConfigError for the caller, not a dead run.
@@ -344,6 +345,7 @@ class Runner:
             session.note("resume", f"resumed from {self._resume} at step {session.step}")
         else:
             session.begin()
+        self._start_step = session.step
         self._last_checkpoint = time.perf_counter()
 
     def _wait_for_stop(self) -> None:
@@ -460,6 +462,7 @@ class Runner:
                 if state.is_idle:  # a diverged or finished run waits, reset, for a resume
                     self._state = RunState.PAUSED
                 self._pending_steps = 0
+                self._start_step = 0
                 self._pace_marks.clear()  # the step went back: no rate across it
                 self.data_views.invalidate()
             case SetHParam(name=name, value=value):
@@ -569,9 +572,12 @@ class Runner:
     def _publish(self, force: bool = False) -> None:
         """A new snapshot: when forced (a command, a state change, a data view), else at
         most every PUBLISH_EVERY_S and only if the run has stepped since the last one, so
-        a paused run, or a paced one asleep between chunks, costs neither thread a redraw."""
+        a paused run, or a paced one asleep between chunks, costs neither thread a redraw.
+        The first steps after the run's start or a reset are shown at once: the dashboard
+        says the run trains as soon as it does."""
         now = time.perf_counter()
-        if not force and now - self._last_publish < PUBLISH_EVERY_S:
+        leaving_start = self._published_step == self._start_step != self.session.step
+        if not force and not leaving_start and now - self._last_publish < PUBLISH_EVERY_S:
             return
         if not force and self._ready and self.session.step == self._published_step:
             return

@@ -79,6 +79,22 @@ def test_a_paused_run_publishes_nothing_until_something_happens(long_run):
     assert wait_for(lambda: long_run.snapshot().version > quiet, timeout=2.0)
 
 
+def test_the_first_steps_after_the_start_and_a_reset_are_shown_at_once(tmp_path, monkeypatch):
+    """Not held back by the publishing interval: the dashboard says the run trains (its
+    warm start's end) as soon as it does."""
+    monkeypatch.setattr("engine.live.runner.PUBLISH_EVERY_S", 60.0)
+    runner = Runner(modular(tmp_path, steps=10_000_000))
+    runner.start()
+    try:
+        assert wait_for(lambda: runner.snapshot().state == "running", timeout=300)
+        assert wait_for(lambda: runner.snapshot().step > 0, timeout=10.0)
+        runner.reset()
+        reset_shown = lambda: any(e.kind == "reset" for e in runner.snapshot().events)  # noqa: E731
+        assert wait_for(lambda: reset_shown() and runner.snapshot().step > 0, timeout=10.0)
+    finally:
+        runner.stop()
+
+
 def test_reset_restores_the_initial_parameters_bit_for_bit(tmp_path):
     cfg = modular(tmp_path, steps=10_000_000)
     initial = Session(cfg).trainer.params.copy()
