@@ -106,6 +106,9 @@ DIVERGED_GROWTH = 10.0
 """Growth over those rises that is divergence (when above the first loss)."""
 DIVERGING_GROWTH = 2.0
 """Growth over those rises that is a warning: diverging."""
+DIVERGING_FLOOR = 0.01
+"""A train loss below this fraction of its first value is never called diverging: a loss
+near zero (a memorized training set) can double on a wobble and still be near zero."""
 Z = 3.0
 """Standard errors a change needs to be significant."""
 MIN_WINDOW_EVALS = 5
@@ -920,8 +923,12 @@ class ConvergenceMonitor:
             )
         growth = self._growth(last) if last is not None else None
         low = self._min_train
+        first = self._first_train
         if growth is not None and growth >= DIVERGING_GROWTH and low is not None:
-            if last is not None and last >= DIVERGING_GROWTH * low:
+            near_zero = (
+                first is not None and last is not None and last < DIVERGING_FLOOR * abs(first)
+            )
+            if last is not None and last >= DIVERGING_GROWTH * low and not near_zero:
                 return (
                     Status.DIVERGING,
                     f"the training loss grew {growth:.3g}x over the last {self._rises} "
@@ -958,7 +965,9 @@ class ConvergenceMonitor:
         if val is None:
             return None
         best_step, v_best, t_best = self._vmin
-        if t_best is None:
+        if t_best is None or best_step == 0:
+            # Lowest at the first evaluation: the model never fitted the validation set, so
+            # it cannot have lost it to noise (early steps can hurt it before they help).
             return None
         holding = self._status == Status.OVERFITTING
         k = 0.5 if holding else 1.0
@@ -1133,6 +1142,9 @@ class ConvergenceMonitor:
         # errors it is not telling anything.
         acc_tol = max(1.5 / n_val, 0.005, 2.0 * math.sqrt(p * (1.0 - p) / n_val))
         vacc = _trend(self._points(4), span, s.flat_rel_tol, acc_tol)
+        # A model whose training accuracy climbs is fitting its data: never too simple.
+        tacc = _trend(self._points(3), span, s.flat_rel_tol, acc_tol)
+        fitting = tacc is not None and tacc.direction == "rising"
         last = self._records[-1]
         if (train is None or vacc is None) and not stationary:
             return (
@@ -1157,7 +1169,7 @@ class ConvergenceMonitor:
                     f"{_acc(b)} of this data{more}: converged",
                     numbers,
                 )
-            if self._stalled() and level < b - 2.0 * tol:
+            if self._stalled() and not fitting and level < b - 2.0 * tol:
                 return (
                     Status.UNDERFITTING,
                     f"training has stopped improving at {_acc(level)} validation accuracy, "
@@ -1170,6 +1182,7 @@ class ConvergenceMonitor:
             and level is not None
             and ref.majority_rate is not None
             and not rising
+            and not fitting
             and self._stalled()
         ):
             tol = max(0.025, 1.0 / n_val)
@@ -1181,10 +1194,12 @@ class ConvergenceMonitor:
                     f"than always guessing the most common class ({_acc(ref.majority_rate)})",
                     numbers,
                 )
-        if rising or (falling and not self._stalled()):
+        if rising or fitting or (falling and not self._stalled()):
             what = (
                 f"validation accuracy rose to {_acc(level)} since step {vacc.start}"
                 if rising and vacc is not None
+                else f"training accuracy rose to {_acc(tacc.level)} since step {tacc.start}"
+                if fitting and tacc is not None
                 else f"training loss fell {_pct(train.rel_change)} since step {train.start}"  # type: ignore[union-attr]
             )
             return Status.IMPROVING, f"{what}: still improving", numbers

@@ -528,3 +528,50 @@ def test_phase_of_a_diverged_run_and_of_a_regression():
     regression = ConvergenceMonitor(reg())
     feed(regression, decay(range(0, 500, 50), 1.0, 0.1, 0.01))
     assert regression.phase is None
+
+
+# ------------------------------------------- early false alarms found in real runs
+def test_a_validation_loss_that_never_fell_below_step_0_is_not_overfitting():
+    """adam-vs-sgd: Adam's first steps raised the validation loss 24% above step 0's while
+    the training loss fell, then both fell. Nothing was fitted and then lost."""
+    mon = ConvergenceMonitor(reg(reference=Reference(noise_var=0.01, n_val=400)))
+    recs = [rec(s, 2.0 * 0.97**s, 2.0 * (1.0 + 0.25 * min(s, 70) / 70)) for s in range(0, 71, 2)]
+    _, statuses = feed(mon, recs)
+    assert "overfitting" not in statuses
+    assert mon.status == "improving"
+
+
+def test_a_near_zero_train_loss_that_doubles_is_not_diverging():
+    """grokking-embedding: a memorized training set's loss wobbled from 1e-5 up 2x (its
+    first loss was 4): the word said diverging and told the student to lower the lr."""
+    mon = ConvergenceMonitor(clf(eval_every=20))
+    recs = [rec(s, 4.0 * 0.5 ** (s / 20), 5.0, tacc=1.0, vacc=0.5) for s in range(0, 361, 20)]
+    low = recs[-1]["train_loss"]
+    recs += [rec(380 + 20 * i, low * 1.3 ** (i + 1), 5.0, tacc=1.0, vacc=0.5) for i in range(5)]
+    _, statuses = feed(mon, recs)
+    assert recs[-1]["train_loss"] > 2 * low and recs[-1]["train_loss"] < 0.01 * 4.0
+    assert "diverging" not in statuses and "diverged" not in statuses
+    # The same growth from where the loss started is still the warning.
+    mon = ConvergenceMonitor(clf(eval_every=20))
+    _, statuses = feed(mon, [rec(20 * i, 4.0 * 1.3**i, 5.0, tacc=0.1, vacc=0.1) for i in range(6)])
+    assert "diverging" in statuses
+
+
+def test_a_model_whose_train_accuracy_climbs_is_never_underfitting():
+    """grokking-gromov (its first 13 epochs): with MSE on one-hot targets the loss barely
+    moves while train accuracy climbs from 1% to 62% in eight epochs; the word said the
+    model was too simple."""
+    mon = ConvergenceMonitor(clf(eval_every=1, chance=0.01))
+    accs = [0.01, 0.05, 0.09, 0.10, 0.12, 0.15, 0.22, 0.40, 0.62, 0.67, 0.71, 0.81, 0.90]
+    losses = [0.010349, 0.010335, 0.010152, 0.010126, 0.010130, 0.010120, 0.010091, 0.010052,
+              0.010019, 0.010002, 0.009977, 0.009919, 0.009851]  # fmt: skip
+    recs = [
+        rec(s, loss, 0.01034, tacc=a, vacc=0.0) for s, (loss, a) in enumerate(zip(losses, accs))
+    ]
+    _, statuses = feed(mon, recs)
+    assert "underfitting" not in statuses
+    # Flat train accuracy on the same flat loss is still underfitting.
+    mon = ConvergenceMonitor(clf(eval_every=1, chance=0.01))
+    recs = [rec(s, 0.01035 - 1e-7 * s, 0.01034, tacc=0.3, vacc=0.0) for s in range(40)]
+    _, statuses = feed(mon, recs)
+    assert "underfitting" in statuses
