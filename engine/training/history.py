@@ -142,22 +142,19 @@ class _Series:
                 self.gmin = lo
             if not hi <= self.gmax:
                 self.gmax = hi
+        # The same folds, at the same points, as adding them one by one (add_one): the
+        # buckets then never depend on how the points were chunked (a paced run, a
+        # replay and a resumed one keep the same history bit for bit).
         cap = self.steps.shape[0]
-        if self.n + m > cap:
-            # Keep the newest `recent` of old + new points; fold the rest, oldest first.
-            fold = self.n + m - self.recent
-            from_old = min(self.n, fold)
-            if from_old:
-                self._fold_oldest(from_old)
-            from_new = fold - from_old
-            if from_new:
-                self._fold(steps[:from_new], values[:from_new])
-                steps = steps[from_new:]
-                values = values[from_new:]
-        k = steps.shape[0]
-        self.steps[self.n : self.n + k] = steps
-        self.values[self.n : self.n + k] = values
-        self.n += k
+        i = 0
+        while i < m:
+            if self.n == cap:
+                self._fold_oldest(self.n - self.recent + 1)
+            k = min(cap - self.n, m - i)
+            self.steps[self.n : self.n + k] = steps[i : i + k]
+            self.values[self.n : self.n + k] = values[i : i + k]
+            self.n += k
+            i += k
         self.total += m
         self.last_step = int(steps[-1])
 
