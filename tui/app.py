@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from textual.app import App
 from textual.notifications import SeverityLevel
+from textual.screen import Screen
 
 from engine.live.control import RunControl
 from tui.commands import GroklabCommands, GroklabPalette
@@ -177,19 +178,23 @@ class GroklabApp(App[None]):
             poll_interval=self.poll_interval,
             redraw_interval=self.redraw_interval,
         )
-        if len(self.screen_stack) <= 1:
-            self.push_screen(screen)
-        else:
-            self.switch_screen(screen)
+        self._show_only(screen)
 
     def show_picker(self) -> None:
         """Stop the run and go back to the preset list."""
         self._stop_in_background()
-        picker = PickerScreen(self.preset_entries())
+        self._show_only(PickerScreen(self.preset_entries()))
+
+    def _show_only(self, screen: Screen) -> None:
+        """`screen` as the one screen over the app's base: what was above the old one
+        (help, the command palette, an error) goes with it, or a switch made from there
+        would leave the old dashboard, and its run, stacked underneath."""
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
         if len(self.screen_stack) <= 1:
-            self.push_screen(picker)
+            self.push_screen(screen)
         else:
-            self.switch_screen(picker)
+            self.switch_screen(screen)
 
     # -- stopping ------------------------------------------------------------------
 

@@ -171,6 +171,29 @@ def test_a_switch_releases_the_previous_run(presets):
         gc.unfreeze()
 
 
+def test_a_switch_made_over_help_or_the_palette_leaves_one_screen(presets):
+    """A switch replaced only the top screen: started over the help screen, the command
+    palette or an error, it left the old dashboard and its run stacked underneath (a key
+    soak piled up 18 screens and 15 old runs, 67 -> 417 MB)."""
+    factory = WeakFactory(prefill=10)
+    app = LabApp(factory, presets[0], presets=presets)
+
+    async def scenario(pilot):
+        for i, over in enumerate(("question_mark", "ctrl+p", "question_mark")):
+            await until_drawn(pilot)
+            await pilot.press(over)
+            await wait_for(pilot, lambda: not isinstance(app.screen, DashboardScreen))
+            app.start_run(presets[(i + 1) % len(presets)])
+            await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
+            assert len(app.screen_stack) == 2, [type(s).__name__ for s in app.screen_stack]
+        await pilot.pause(0.2)
+        gc.collect()
+        alive = [r for r in factory.refs[:-1] if r() is not None]
+        assert not alive, f"{len(alive)} old runners alive"
+
+    drive(app, scenario)
+
+
 # -- key-mashing ------------------------------------------------------------------------
 
 DASHBOARD_KEYS = [
