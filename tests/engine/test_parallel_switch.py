@@ -3,6 +3,10 @@ to parallel shards mid-run changes no number."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -95,3 +99,38 @@ def test_a_run_trains_before_the_parallel_kernel_exists_then_switches(monkeypatc
             assert True not in used
     finally:
         runner.stop()
+
+
+COLD_START = """
+import json, time
+from engine.config import load_config
+from engine.live.runner import Runner
+runner = Runner(load_config("grokking-mod97", ["train.steps=100000000"]))
+runner.start()
+ready = lambda: any(e.kind == "kernels" and "ready" in e.detail for e in runner.session.events)
+end = time.time() + 600
+while not ready() and time.time() < end and runner.snapshot().state != "error":
+    time.sleep(0.1)
+print(json.dumps({"events": [[e.step, e.kind, e.detail] for e in runner.session.events],
+                  "state": str(runner.snapshot().state)}))
+runner.stop()
+"""
+
+
+@needs_parallel
+@pytest.mark.slow  # every kernel compiles into an empty cache: about a minute
+def test_a_cold_start_trains_before_the_parallel_kernel_exists(repo_root, tmp_path):
+    """In a fresh process with an empty Numba cache: the run trains from the start, on the
+    serial kernel, and the parallel one becomes ready at a later step (an order, not a time)."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+    done = subprocess.run(
+        [sys.executable, "-c", COLD_START], cwd=repo_root, env=env,
+        capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["state"] == "running"
+    kernels = [(step, detail) for step, kind, detail in report["events"] if kind == "kernels"]
+    assert kernels[0][0] == 0 and "training serially" in kernels[0][1]
+    ready = [step for step, detail in kernels if "parallel shards ready" in detail]
+    assert ready and ready[0] > 0  # it had trained before the parallel kernel existed
