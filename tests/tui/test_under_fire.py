@@ -171,6 +171,7 @@ def test_a_switch_releases_the_previous_run(presets):
         gc.unfreeze()
 
 
+@pytest.mark.slow  # seconds of switches
 def test_a_switch_made_over_help_or_the_palette_leaves_one_screen(presets):
     """A switch replaced only the top screen: started over the help screen, the command
     palette or an error, it left the old dashboard and its run stacked underneath (a key
