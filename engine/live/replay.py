@@ -4,6 +4,8 @@ A run is a pure function of its resolved config and the commands that changed nu
 and the run directory logs both: config.toml, and in events.jsonl every live edit (with
 its step), reset (with the step it left) and budget extension (with the new target).
 Pauses, single steps, chunk sizes and the pace change no number, so they are not needed.
+The cores a step's rows are sharded for do (the order of the sums), so the start event
+records them and the replay plans its shards for the same count, on any machine.
 
 The replay builds a fresh Session from config.toml, applies the logged commands at their
 steps, and compares:
@@ -104,6 +106,21 @@ def _command(where: str, raw: bytes, optimizer: str | None) -> Command | None:
     return None
 
 
+def recorded_shard_cores(path: Path) -> int | None:
+    """The cores the run's shards were planned for, from its first start event (None: a
+    run recorded before groklab logged them, replayed with this machine's)."""
+    with open(path, "rb") as fh:
+        for raw in fh:
+            try:
+                event = json.loads(raw.decode("utf-8"))
+                cores = event["data"]["shard_cores"] if event["kind"] == "start" else None
+            except (ValueError, KeyError, TypeError):
+                continue  # read_commands has refused what is not an event
+            if cores is not None:
+                return cores if _whole_number(cores) and cores >= 1 else None
+    return None
+
+
 def read_commands(path: Path, optimizer: str | None = None) -> list[Command]:
     """The number-changing commands of an events.jsonl, in the order they happened; each
     edit's value checked as a live edit of `optimizer` (the run's optim.kind) when given."""
@@ -184,13 +201,24 @@ class Replay:
                 "the config the checkpoint was trained with",
                 "a different one (edited by hand, or resumed with --set)",
             )
-        self.commands = read_commands(_required(self.dir, "events.jsonl"), self.cfg.optim.kind)
+        events = _required(self.dir, "events.jsonl")
+        self.commands = read_commands(events, self.cfg.optim.kind)
+        self.shard_cores = recorded_shard_cores(events)
         self.rows = _recorded_rows(_required(self.dir, "metrics.csv"))
         # The session the replay trains, fresh: the checkpoint is checked against it.
         self.session = Session(self.cfg)
         self.saved = load_state(self.checkpoint, self.session)
 
     def run(self) -> ReplayResult:
+        from engine.numerics.parallel import plan_shards_for
+
+        plan_shards_for(self.shard_cores)
+        try:
+            return self._run()
+        finally:
+            plan_shards_for(None)
+
+    def _run(self) -> ReplayResult:
         from engine.numerics.warmup import warm_up_kernels
 
         session = self.session

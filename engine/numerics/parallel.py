@@ -3,10 +3,12 @@
 Steps of SHARD_MIN_MACS multiply-adds or more split their rows into one shard per core
 (engine/numerics/kernels.py, `_shard_gradient`); the shards' gradients are summed in shard
 order, so the numbers depend on the shard count only (a property of the problem and the
-machine, not of timing). The shards run either in parallel on Numba's thread pool, each
-with single-threaded BLAS, so both cores work on the products and on everything between
-them (gather, softmax, activations, scatter) with one synchronisation per step; or one
-after another on the calling thread. The kernels' BLAS then stays single-threaded for
+machine, not of timing). A run records the cores its shards were planned for (its start
+event), and a replay plans for the same count on any machine (plan_shards_for).
+The shards run either in parallel on Numba's thread pool, each with single-threaded
+BLAS, so both cores work on the products and on everything between them (gather,
+softmax, activations, scatter) with one synchronisation per step; or one after another
+on the calling thread. The kernels' BLAS then stays single-threaded for
 good (see kernel_blas for why). `ParallelChoice` measures both and keeps the faster: on
 an idle machine parallel shards win, but a parallel step waits for its slowest shard, so
 when something else keeps a core busy (the dashboard, another process) small steps lose
@@ -35,6 +37,7 @@ SHARD_MIN_MACS = 1 << 22
 MIN_SHARD_ROWS = 64
 
 _parallel_available: bool | None = None
+_planned_cores: int | None = None  # a replay's: the cores the recorded run planned for
 
 
 def cores() -> int:
@@ -59,12 +62,28 @@ def parallel_available() -> bool:
     return _parallel_available
 
 
+def shard_cores() -> int:
+    """The cores a step's shards are planned for: this machine's (as many as Numba's pool
+    has threads), or during a replay the recorded run's (more shards than threads run
+    in turns, with the same sums)."""
+    if not parallel_available():
+        return 1
+    if _planned_cores is not None:
+        return _planned_cores
+    return min(cores(), pool_threads())
+
+
+def plan_shards_for(count: int | None) -> None:
+    """Plan shards for `count` cores from now on (None: this machine's), process-wide."""
+    global _planned_cores
+    _planned_cores = count
+
+
 def shards_for(rows: int, step_macs: int) -> int:
     """Row shards for a training step over `rows` rows costing `step_macs` multiply-adds."""
     if step_macs < SHARD_MIN_MACS or not parallel_available():
         return 1
-    count = min(cores(), pool_threads(), rows // MIN_SHARD_ROWS)
-    return max(1, count)
+    return max(1, min(shard_cores(), rows // MIN_SHARD_ROWS))
 
 
 def pool_threads() -> int:

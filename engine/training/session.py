@@ -20,6 +20,7 @@ import numpy as np
 
 from engine.numerics import reference
 from engine.numerics.optim import HParams, lr_schedule
+from engine.numerics.parallel import shard_cores
 from engine.training.fit import original_units, r_squared, term_names
 from engine.training.guarantee import Guarantee, observed_contraction, quadratic_guarantee
 from engine.training.history import MetricHistory
@@ -324,6 +325,8 @@ class Session:
         self._emit(
             "start",
             f"{self.cfg.name}: seed {self.trainer.seed}, {self.trainer.arch.n_params} parameters",
+            # The shard count, and with it every sum, follows the cores: a replay needs it.
+            data={"shard_cores": shard_cores() if self.trainer.impl == "compiled" else 1},
         )
         for note in self.cfg.notes:
             self._emit("advice", note)

@@ -19,7 +19,9 @@ from engine.config import list_presets, load_config
 from engine.errors import ConfigError
 from engine.live.replay import Replay, read_commands
 from engine.live.runner import Runner
+from engine.numerics import parallel
 from engine.training.hparams import validate_hparam
+from engine.training.trainer import Trainer
 from tests.configs import modular
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -199,3 +201,30 @@ def test_a_run_stopped_and_resumed_into_its_own_directory_replays_bit_exact(tmp_
     result = Replay(out).run()
     assert result.exact, result.reason
     assert result.steps == 150 and result.checkpoint_step == 150
+
+
+@pytest.mark.skipif(
+    not parallel.parallel_available() or parallel.pool_threads() < 2,
+    reason="no parallel shards here",
+)
+def test_a_run_replays_bit_exact_on_a_machine_with_other_cores(tmp_path, monkeypatch):
+    """A step's rows are sharded one shard per core and the shards' sums added in order:
+    the bits follow the core count, so the run records it and the replay plans for it."""
+    cfg = load_config("grokking-mod97", ["train.steps=60", "train.eval_every=20"])
+    monkeypatch.setattr(parallel, "cores", lambda: 2)  # the recording machine
+    assert Trainer(cfg).core_plan(cfg.optim.batch_size or 0)[0] == 2
+    out = tmp_path / "run"
+    runner = Runner(cfg, out_dir=out)
+    runner.start()
+    assert runner.wait(300)
+    runner.stop()
+    monkeypatch.setattr(parallel, "cores", lambda: 1)  # the replaying one
+    result = Replay(out).run()
+    assert result.exact, result.reason
+    # Without the record, one core plans one shard: the sums part in the last bits.
+    events = out / "events.jsonl"
+    lines = [json.loads(line) for line in events.read_text().splitlines()]
+    for event in lines:
+        event["data"].pop("shard_cores", None)
+    events.write_text("".join(json.dumps(event) + "\n" for event in lines))
+    assert not Replay(out).run().exact
