@@ -8,6 +8,7 @@ engine/training/session.py turns its outputs into metrics, statuses and events.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -324,4 +325,7 @@ class Trainer:
         return tuple(float(np.linalg.norm(self.grad[s])) for s in self.arch.layer_slices())
 
     def weight_norm(self) -> float:
-        return float(np.linalg.norm(self.params))
+        # A pairwise sum, not np.linalg.norm's BLAS dot: that one splits a long vector
+        # across the machine's threads, so its last bits followed the core count.
+        params = self.params
+        return math.sqrt(float(np.sum(params * params)))

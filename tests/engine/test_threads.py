@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+import numpy as np
 import pytest
 
 from engine.numerics import parallel as threads
@@ -105,3 +108,20 @@ def test_the_w1_workload_is_sharded_and_w4_is_not():
     shards, _blas = Trainer(workload_config("W1", "float32")).core_plan(0)
     assert shards >= 2
     assert Trainer(workload_config("W4")).core_plan(0)[0] == 1
+
+
+def test_the_weight_norm_is_the_same_whatever_blas_threads_the_machine_has():
+    """A metrics column replayed on a machine with another core count must match: NumPy's
+    BLAS dot (np.linalg.norm) splits a long vector across its threads and its last bits
+    followed their number."""
+    from threadpoolctl import threadpool_limits
+
+    from engine.training.trainer import Trainer
+
+    holder = SimpleNamespace(params=np.random.default_rng(0).normal(size=37_248))
+    norms = set()
+    for count in (1, 2, 4):
+        with threadpool_limits(count):
+            norms.add(Trainer.weight_norm(holder))  # pyright: ignore[reportArgumentType]
+    assert len(norms) == 1
+    assert norms.pop() == pytest.approx(np.linalg.norm(holder.params), rel=1e-14)
