@@ -43,8 +43,9 @@ Statuses, first that holds wins:
    (memorized_step) and at least 3 evaluation gaps (what a cadence can resolve). A shorter
    delay is ordinary learning: a ``generalized`` event, and the run goes on being judged.
 3. ``diverging`` - the guarantee predicts certain divergence (from step 0), or the train
-   loss rose at each of the last 3 evaluations by 2x or more in all and is at least twice
-   its lowest value.
+   loss rose at each of the last 3 evaluations by 2x or more in all, is at least twice
+   its lowest value and at least 1% of its first (a memorized loss near zero that doubles
+   is not diverging).
 4. ``memorizing`` (classification) - train accuracy >= ``memorize_acc`` (0.99; stays while
    >= memorize_acc - 0.02) while validation accuracy is *near chance*:
    < max(2 x chance, chance + 0.05). Its first evaluation sets ``memorized_step`` at the
@@ -53,7 +54,8 @@ Statuses, first that holds wins:
    validation loss seen (``v*``, at step s*) by more than ``overfit_rel`` (10%) of v* and
    3 x its noise, while the train level is below the train loss at s* by 1% and 2 x its
    noise. It stays while the excess is above half of both margins and the train level is
-   still below its value at s*. Not during a memorization story (memorized, not yet
+   still below its value at s*. Not when s* is step 0 (the validation loss never fell:
+   nothing was fitted to be lost), nor during a memorization story (memorized, not yet
    generalized: that is ``memorizing`` and grokking's business).
 6. ``converged`` - the train loss is flat (or the gradient norm is below ``grad_tol``) and:
    regression, its level is at the noise floor, <= nv + tol (stays while <= nv + 1.5 tol),
@@ -66,11 +68,12 @@ Statuses, first that holds wins:
    model is at its least-squares floor and that floor is above nv + tol ("the best linear
    fit leaves R^2 = a; the noise allows b"), or, no least-squares floor known, the level is
    above nv + 2 tol; classification, validation accuracy is flat below B - 2 tol_acc (B
-   unknown: no better than the majority class + tol_acc).
+   unknown: no better than the majority class + tol_acc) and train accuracy is not
+   rising (a model fitting its training set is not too simple for it).
 8. ``plateau`` - the train loss is flat (or rising, not geometrically) and none of the
    above: stalled above what the model class can reach, or the floor is unknown.
-9. ``improving`` - the train loss is falling (or validation accuracy is rising), or there
-   is no evidence yet. ``compiling`` is the status before the first record.
+9. ``improving`` - the train loss is falling (or validation or train accuracy is
+   rising), or there is no evidence yet. ``compiling`` is the status before the first record.
 
 Hysteresis: a change between the calm statuses (6-9) happens only when the new one has
 held for ``dwell_fraction`` (0.1) x s steps; alarms (1-5) apply at once.
@@ -1143,6 +1146,8 @@ class ConvergenceMonitor:
         acc_tol = max(1.5 / n_val, 0.005, 2.0 * math.sqrt(p * (1.0 - p) / n_val))
         vacc = _trend(self._points(4), span, s.flat_rel_tol, acc_tol)
         # A model whose training accuracy climbs is fitting its data: never too simple.
+        # The validation split's tolerance: at least as wide as the training split's (it
+        # has as many rows or fewer), so only a clear climb counts.
         tacc = _trend(self._points(3), span, s.flat_rel_tol, acc_tol)
         fitting = tacc is not None and tacc.direction == "rising"
         last = self._records[-1]
