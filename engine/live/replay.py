@@ -107,18 +107,31 @@ def _command(where: str, raw: bytes, optimizer: str | None) -> Command | None:
 
 
 def recorded_shard_cores(path: Path) -> int | None:
-    """The cores the run's shards were planned for, from its first start event (None: a
-    run recorded before groklab logged them, replayed with this machine's)."""
+    """The cores the run's shards were planned for, from its start and resume events (None:
+    a run recorded before groklab logged them, replayed with this machine's). A run resumed
+    on a machine with another count trained its segments with other sums: refused."""
+    seen: dict[int, str] = {}
     with open(path, "rb") as fh:
-        for raw in fh:
+        for number, raw in enumerate(fh, 1):
             try:
                 event = json.loads(raw.decode("utf-8"))
-                cores = event["data"]["shard_cores"] if event["kind"] == "start" else None
-            except (ValueError, KeyError, TypeError):
+                kind, data = event["kind"], event.get("data") or {}
+            except (ValueError, KeyError, TypeError, AttributeError):
                 continue  # read_commands has refused what is not an event
-            if cores is not None:
-                return cores if _whole_number(cores) and cores >= 1 else None
-    return None
+            if kind not in ("start", "resume") or "shard_cores" not in data:
+                continue
+            cores = data["shard_cores"]
+            if not _whole_number(cores) or cores < 1:
+                where = f"{path}:{number}"
+                raise ConfigError(where, "shard_cores", "a whole number >= 1", repr(cores)[:20])
+            seen.setdefault(cores, f"{path}:{number}")
+    if len(seen) > 1:
+        counts = ", then ".join(str(c) for c in seen)
+        raise ConfigError(
+            seen[list(seen)[-1]], "shard_cores", "one core count for the whole run (resumed "
+            "on a machine with other cores, it cannot be replayed bit for bit)", counts,
+        )  # fmt: skip
+    return next(iter(seen), None)
 
 
 def read_commands(path: Path, optimizer: str | None = None) -> list[Command]:

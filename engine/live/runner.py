@@ -57,6 +57,7 @@ from engine.live.control import (
 )
 from engine.live.parallel_compile import ParallelCompile, parallel_is_cached
 from engine.live.snapshot import Series, Snapshot, starting_snapshot
+from engine.numerics.parallel import shard_cores
 from engine.numerics.warmup import (
     FIRST_KERNELS,
     PARALLEL_COMPILE_S,
@@ -342,7 +343,11 @@ class Runner:
 
             self.writer = RunWriter(self.out_dir, session, resumed=self._resume is not None)
         if self._resume is not None:  # loaded when the runner was built
-            session.note("resume", f"resumed from {self._resume} at step {session.step}")
+            session.note(
+                "resume",
+                f"resumed from {self._resume} at step {session.step}",
+                data={"shard_cores": shard_cores()},  # as the start event: a replay reads it
+            )
         else:
             session.begin()
         self._start_step = session.step

@@ -66,10 +66,10 @@ def shard_cores() -> int:
     """The cores a step's shards are planned for: this machine's (as many as Numba's pool
     has threads), or during a replay the recorded run's (more shards than threads run
     in turns, with the same sums)."""
+    if _planned_cores is not None:  # the serial kernel runs any number of shards
+        return _planned_cores
     if not parallel_available():
         return 1
-    if _planned_cores is not None:
-        return _planned_cores
     return min(cores(), pool_threads())
 
 
@@ -81,7 +81,7 @@ def plan_shards_for(count: int | None) -> None:
 
 def shards_for(rows: int, step_macs: int) -> int:
     """Row shards for a training step over `rows` rows costing `step_macs` multiply-adds."""
-    if step_macs < SHARD_MIN_MACS or not parallel_available():
+    if step_macs < SHARD_MIN_MACS:
         return 1
     return max(1, min(shard_cores(), rows // MIN_SHARD_ROWS))
 

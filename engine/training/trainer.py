@@ -19,7 +19,13 @@ from engine.numerics import reference
 from engine.numerics.chunk import optimizer_scalars, train_chunk_args
 from engine.numerics.model import Architecture, init_params, polynomial_features
 from engine.numerics.optim import BatchSampler, HParams, lr_schedule
-from engine.numerics.parallel import ParallelChoice, kernel_blas, shards_for, threads_for
+from engine.numerics.parallel import (
+    ParallelChoice,
+    kernel_blas,
+    parallel_available,
+    shards_for,
+    threads_for,
+)
 from engine.numerics.warmup import ensure_warm
 from engine.training.data import Dataset, make_dataset
 
@@ -105,6 +111,12 @@ def _split_arrays(split, data: Dataset, degree: int, dtype) -> SplitArrays:
         y = np.asarray(split.y, dtype=np.float64).reshape(len(split.y), data.n_outputs)
         yf, yi = np.ascontiguousarray(y, dtype=dtype), np.empty(0, dtype=np.int64)
     return SplitArrays(xd, xi, yf, yi)
+
+
+def _norm(values: np.ndarray) -> float:
+    """The 2-norm as a pairwise sum, not np.linalg.norm's BLAS dot: that one splits a long
+    vector across the machine's threads, so its last bits followed the core count."""
+    return math.sqrt(float(np.sum(values * values)))
 
 
 class Trainer:
@@ -208,7 +220,9 @@ class Trainer:
         lrs = lr_schedule(hp, self.step, count)
         losses, gnorms, ratios = np.empty(count), np.empty(count), np.empty(count)
         shards, blas = self.core_plan(hp.batch_size)
-        parallel = shards > 1 and self.parallel_ready and self._parallel.choose()
+        # A replay may plan shards where no threading layer runs them: they run serially.
+        can_parallel = self.parallel_ready and parallel_available()
+        parallel = shards > 1 and can_parallel and self._parallel.choose()
         scratch = None
         if self.impl == "compiled":
             ensure_warm(self.dtype, parallel)
@@ -322,10 +336,7 @@ class Trainer:
 
     def layer_grad_norms(self) -> tuple[float, ...]:
         """Norm of the last step's gradient, per layer."""
-        return tuple(float(np.linalg.norm(self.grad[s])) for s in self.arch.layer_slices())
+        return tuple(_norm(self.grad[s]) for s in self.arch.layer_slices())
 
     def weight_norm(self) -> float:
-        # A pairwise sum, not np.linalg.norm's BLAS dot: that one splits a long vector
-        # across the machine's threads, so its last bits followed the core count.
-        params = self.params
-        return math.sqrt(float(np.sum(params * params)))
+        return _norm(self.params)

@@ -228,3 +228,26 @@ def test_a_run_replays_bit_exact_on_a_machine_with_other_cores(tmp_path, monkeyp
         event["data"].pop("shard_cores", None)
     events.write_text("".join(json.dumps(event) + "\n" for event in lines))
     assert not Replay(out).run().exact
+
+
+def test_the_recorded_core_count_is_read_checked_and_must_be_one(tmp_path):
+    from engine.live.replay import recorded_shard_cores
+
+    def log(*events) -> Path:
+        path = tmp_path / "events.jsonl"
+        path.write_text("".join(json.dumps({"step": 0, "time": 0.0, "detail": ""} | e) + "\n"
+                                for e in events))  # fmt: skip
+        return path
+
+    start = {"kind": "start", "data": {"shard_cores": 2}}
+    assert recorded_shard_cores(log(start)) == 2
+    assert recorded_shard_cores(log({"kind": "start", "data": {}})) is None  # an older run
+    unpaused = {"kind": "resume", "data": {}}  # a pause's end, not a resume from a file
+    resumed_here = {"kind": "resume", "data": {"shard_cores": 2}}
+    assert recorded_shard_cores(log(start, unpaused, resumed_here)) == 2
+    for bad in (0, 2.5, "2", True):
+        with pytest.raises(ConfigError, match="shard_cores"):
+            recorded_shard_cores(log({"kind": "start", "data": {"shard_cores": bad}}))
+    elsewhere = {"kind": "resume", "data": {"shard_cores": 1}}
+    with pytest.raises(ConfigError, match="2, then 1"):
+        recorded_shard_cores(log(start, elsewhere))
