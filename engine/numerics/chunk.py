@@ -82,7 +82,8 @@ def train_chunk_args(
     fan_out, w_off, b_off (per-layer arrays), activation and loss codes; batches: rows and
     per-step pointers (empty rows = full batch); outputs: per-step loss, gradient norm and
     update ratio buffers; stop: the flag another thread sets to end the chunk between
-    steps (a 1-element int64 array; None = a fresh one, never set).
+    steps (a 1-element int64 array; None = a fresh one, never set); scratch: the
+    workspace buffer (None = an empty one: the kernel allocates its own for the call).
     """
     return (
         *state,
@@ -106,5 +107,7 @@ def train_chunk_args(
         np.zeros(1, dtype=np.int64) if stop is None else stop,
         shards,
         True if parallel else None,  # None: the variant compiled without the parallel loop
-        scratch,
+        # An empty one, not None: the kernel allocates a too-short scratch per call either
+        # way, and None would compile a signature no run uses, beside the runs' own.
+        np.empty(0, dtype=state[0].dtype) if scratch is None else scratch,
     )

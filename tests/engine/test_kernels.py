@@ -372,3 +372,26 @@ def test_every_kernel_releases_the_gil_and_is_cached():
     for kernel in dispatchers:
         assert kernel.targetoptions.get("nogil") is True, kernel.__name__
         assert kernel.stats.cache_path is not None, kernel.__name__  # None: not cached
+
+
+def test_a_call_without_a_scratch_compiles_the_signature_runs_use():
+    """train_chunk_args gives an empty scratch of the parameters' dtype, never None: None
+    compiled a signature no run uses beside the runs' own, and a cache holding both (the
+    test suite's, on two workers) made a later load of the runs' kernels crash."""
+    case = make_case("mlp", "tanh", "mse", bias=True, n=20)
+    for dtype in (np.float64, np.float32):
+        params = case.params.astype(dtype)
+        args = train_chunk_args(
+            state=(params, params.copy(), params.copy(), params.copy()),
+            data=(case.xd.astype(dtype), case.xi, case.yf.astype(dtype), case.yi),
+            layout=(*case.arch.meta(), 0, 0),
+            batches=(np.empty(0, dtype=np.int64), np.zeros(2, dtype=np.int64)),
+            lrs=np.zeros(1),
+            **PLAIN_SGD,
+            weight_mask=case.arch.weight_mask().astype(dtype),
+            step0=0,
+            grad_stop=0.0,
+            outputs=(np.empty(1), np.empty(1), np.empty(1)),
+        )
+        scratch = args[-1]
+        assert isinstance(scratch, np.ndarray) and scratch.dtype == dtype and scratch.size == 0
