@@ -84,7 +84,8 @@ def test_guarantee_view_plots_the_excess_and_the_predicted_rate_as_a_line():
     for line, power in ((excess_line, 2), (grad_line, 1)):
         slope = np.diff(np.log(line.ys)) / np.diff(line.xs)
         assert np.allclose(slope, power * math.log(RATE))
-    assert ("predicted 0.99/step", V.PREDICTED, C.DOTTED) in layers.legend
+    # each line's rate named, in the curves' order
+    assert ("predicted 0.9801, 0.99/step", V.PREDICTED, C.DOTTED) in layers.legend
     # the line starts again at the last edit (the guarantee changed there)
     edited = replace(s, events=(event(1000, "edit", "lr", name="lr", **{"from": 0.1, "to": 0.05}),))
     lines = [t for t in V.chart_layers(edited, V.VIEWS["guarantee"], 60, log=True).traces]

@@ -217,7 +217,9 @@ def chart_layers(
         traces.append(chart.Trace(xs, ys, style, pattern))
         legend.append((curve.label, style, pattern))
     if view.name == "guarantee" and rate is not None:
-        legend.append((f"predicted {rate:.4g}/step", PREDICTED, chart.DOTTED))
+        # Each curve's own rate, in the legend's order: the excess loss falls as the square.
+        rates = ", ".join(f"{rate**curve.rate_power:.4g}" for curve, _ in curves)
+        legend.append((f"predicted {rates}/step", PREDICTED, chart.DOTTED))
     if ghost is not None:
         legend.append(("previous", GHOST_TRAIN, chart.DOTTED))
     return Layers(traces, legend, event_markers(snap), log, view.y_range)
