@@ -575,3 +575,16 @@ def test_a_model_whose_train_accuracy_climbs_is_never_underfitting():
     recs = [rec(s, 0.01035 - 1e-7 * s, 0.01034, tacc=0.3, vacc=0.0) for s in range(40)]
     _, statuses = feed(mon, recs)
     assert "underfitting" in statuses
+
+
+def test_a_milestone_names_its_step_and_leaves_the_sentence_to_its_status_change():
+    """The events panel showed the same three-line sentence twice, once per event."""
+    converging = ConvergenceMonitor(reg())
+    events, _ = feed(converging, decay(range(0, 3000, 10), 20.0, 0.95, 0.02))
+    grokking = ConvergenceMonitor(clf(eval_every=100))
+    more, _ = feed(grokking, grok_stream(100, 900, every=100))
+    for milestone in ("converged", "grokked"):
+        (event,) = [e for e in events + more if e.kind == milestone]
+        (change,) = [e for e in events + more if e.kind == "status" and e.step == event.step]
+        sentence = change.detail.split(": ", 1)[1]
+        assert sentence not in event.detail and event.detail.startswith(f"{milestone} at step ")

@@ -948,24 +948,6 @@ def test_command_palette_lists_all_actions_when_discovering(presets):
     drive(app, scenario)
 
 
-def test_a_milestone_repeating_its_status_change_is_one_line():
-    app, factory = start_on_dashboard(prefill=20, start_paused=True)
-    why = "validation accuracy 98.3% is at the Bayes limit of this data: converged"
-
-    async def scenario(pilot):
-        await wait_for(pilot, lambda: dash(app).snapshot is not None)
-        runner = factory.runner
-        runner.emit("status", f"improving -> converged: {why}", step=540)
-        runner.emit("converged", f"converged at step 540: {why}", step=540)
-        runner.emit("converged", f"converged at step 560: {why}", step=560)  # not the same step
-        await polls(pilot)
-        log = log_text(app)
-        assert "converged at step 540" not in log and "improving -> converged" in log
-        assert "converged at step 560" in log
-
-    drive(app, scenario)
-
-
 def test_repeated_events_fold_into_one_counted_line():
     app, factory = start_on_dashboard(prefill=20, start_paused=True)
 

@@ -56,15 +56,6 @@ def new_events(events: Sequence[Event], last: Event | None) -> tuple[list[Event]
     return list(events), True  # time went backwards: a new run (reset)
 
 
-def repeats_status(event: Event, previous: Event | None) -> bool:
-    """A milestone that says again what the status change just before it said (the
-    monitor logs both: "improving -> grokked: WHY", then "grokked" with WHY): one line."""
-    if previous is None or previous.kind != "status" or event.kind == "status":
-        return False
-    why = previous.detail.split(": ", 1)[-1]
-    return event.step == previous.step and len(why) > 20 and why in event.detail
-
-
 # Event kinds that can arrive at every evaluation or key press: a run of them shows as
 # one line, the latest, with a count, instead of flooding the log.
 FOLDED_KINDS = frozenset({"best_val", "step"})
@@ -99,11 +90,8 @@ class EventLog(RichLog):
         if not fresh:
             return
         colors = self._colors()
-        previous = self._last
         for event in fresh:
-            if not repeats_status(event, previous):
-                self._add(event_line(event, colors), event.kind)
-            previous = event
+            self._add(event_line(event, colors), event.kind)
         self._last = fresh[-1]
 
     def note(self, message: str) -> None:
