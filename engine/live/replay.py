@@ -74,17 +74,28 @@ def _whole_number(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def _command(where: str, raw: bytes, optimizer: str | None) -> Command | None:
-    """The number-changing command one events.jsonl line logs (None: another event); a
-    line that is not a groklab event is a ConfigError naming the file and line."""
-    snippet = raw[:40].decode("utf-8", "replace")
-    try:
-        event = json.loads(raw.decode("utf-8"))
-        kind, step, data = event["kind"], event["step"], event.get("data") or {}
-    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
-        raise ConfigError(where, "event", "one JSON event per line", snippet) from None
-    if not _whole_number(step) or not isinstance(data, dict):
-        raise ConfigError(where, "event", "an event with a step and a data object", snippet)
+def _events(path: Path) -> Iterator[tuple[str, str, str, int, dict]]:
+    """(where, snippet, kind, step, data) of each event an events.jsonl logs; a line that
+    is not a groklab event is a ConfigError naming the file and line."""
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, 1):
+            if not raw.strip():
+                continue
+            where, snippet = f"{path}:{number}", raw[:40].decode("utf-8", "replace")
+            try:
+                event = json.loads(raw.decode("utf-8"))
+                kind, step, data = event["kind"], event["step"], event.get("data") or {}
+            except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+                raise ConfigError(where, "event", "one JSON event per line", snippet) from None
+            if not _whole_number(step) or not isinstance(data, dict):
+                raise ConfigError(where, "event", "an event with a step and a data object", snippet)
+            yield where, snippet, kind, step, data
+
+
+def _command(
+    where: str, snippet: str, kind: str, step: int, data: dict, optimizer: str | None
+) -> Command | None:
+    """The number-changing command one event logs (None: another event)."""
     if kind == "edit":
         name, to = data.get("name"), data.get("to")
         if not isinstance(name, str) or isinstance(to, bool) or not isinstance(to, int | float):
@@ -111,20 +122,13 @@ def recorded_shard_cores(path: Path) -> int | None:
     a run recorded before groklab logged them, replayed with this machine's). A run resumed
     on a machine with another count trained its segments with other sums: refused."""
     seen: dict[int, str] = {}
-    with open(path, "rb") as fh:
-        for number, raw in enumerate(fh, 1):
-            try:
-                event = json.loads(raw.decode("utf-8"))
-                kind, data = event["kind"], event.get("data") or {}
-            except (ValueError, KeyError, TypeError, AttributeError):
-                continue  # read_commands has refused what is not an event
-            if kind not in ("start", "resume") or "shard_cores" not in data:
-                continue
-            cores = data["shard_cores"]
-            if not _whole_number(cores) or cores < 1:
-                where = f"{path}:{number}"
-                raise ConfigError(where, "shard_cores", "a whole number >= 1", repr(cores)[:20])
-            seen.setdefault(cores, f"{path}:{number}")
+    for where, _snippet, kind, _step, data in _events(path):
+        if kind not in ("start", "resume") or "shard_cores" not in data:
+            continue
+        cores = data["shard_cores"]
+        if not _whole_number(cores) or cores < 1:
+            raise ConfigError(where, "shard_cores", "a whole number >= 1", repr(cores)[:20])
+        seen.setdefault(cores, where)
     if len(seen) > 1:
         counts = ", then ".join(str(c) for c in seen)
         raise ConfigError(
@@ -137,14 +141,8 @@ def recorded_shard_cores(path: Path) -> int | None:
 def read_commands(path: Path, optimizer: str | None = None) -> list[Command]:
     """The number-changing commands of an events.jsonl, in the order they happened; each
     edit's value checked as a live edit of `optimizer` (the run's optim.kind) when given."""
-    commands = []
-    with open(path, "rb") as fh:
-        for number, raw in enumerate(fh, 1):
-            if raw.strip():
-                command = _command(f"{path}:{number}", raw, optimizer)
-                if command is not None:
-                    commands.append(command)
-    return commands
+    commands = (_command(*event, optimizer) for event in _events(path))
+    return [command for command in commands if command is not None]
 
 
 def _recorded_rows(path: Path) -> list[list[str]]:
