@@ -1240,15 +1240,14 @@ class ConvergenceMonitor:
             (k, _datum(v)) for k, v in numbers.items() if v is not None
         )
         events = [MonitorEvent(step, "status", f"{old} -> {status}: {sentence}", data)]
-        # A milestone names the fact only: the status change beside it has the sentence.
+        # A milestone names its step only (the log shows it after its kind: "grokked at
+        # step N"): the status change beside it has the sentence.
         if status == Status.GROKKED:
-            fact = (
-                f"grokked at step {self._grokked_step}, {self._grok_delay} steps after memorizing"
-            )
+            fact = f"at step {self._grokked_step}, {self._grok_delay} steps after memorizing"
             events.append(MonitorEvent(step, "grokked", fact, data[2:]))
         elif status == Status.CONVERGED and self._converged_step is None:
             self._converged_step = step
-            events.append(MonitorEvent(step, "converged", f"converged at step {step}", data[2:]))
+            events.append(MonitorEvent(step, "converged", f"at step {step}", data[2:]))
         return events
 
     def _diverge(self, step: int, sentence: str, numbers_text: str, data: dict) -> list:
