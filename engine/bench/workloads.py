@@ -26,10 +26,14 @@ import numpy as np
 
 from engine.config import load_config
 from engine.launch import groklab_command
+from engine.numerics.parallel import ParallelChoice
 from engine.training.trainer import Trainer
 
 WORKLOADS = ("W1", "W2", "W3", "W4", "W5")
 TARGET_MEASURE_S = 0.6  # each timed repeat runs about this long
+# Calls a trainer gets to choose between parallel and serial shards before it is timed:
+# each mode's first call and FIRST_CALLS more, taking turns, with room to spare.
+MAX_SETTLING_CALLS = 4 * (ParallelChoice.FIRST_CALLS + 1)
 
 _MODULAR = """
 name = "{name}"
@@ -123,8 +127,13 @@ def measure_peak_gflops(size: int = 2048, repeat: int = 5) -> float:
     return 2.0 * size**3 / min(times) / 1e9
 
 
-def _time_steps(run_steps, repeat: int) -> float:
-    """Median steps/s of `run_steps(k)` over repeats, k calibrated to ~TARGET_MEASURE_S."""
+def _time_steps(run_steps, repeat: int, settled=lambda: True) -> float:
+    """Median steps/s of `run_steps(k)` over repeats, k calibrated to ~TARGET_MEASURE_S.
+
+    Before timing, calls of the calibrated size run until `settled()` says the
+    implementation has made its start-up choices (the trainer's parallel or serial shards):
+    a run of thousands of steps spends almost all of them past that point.
+    """
     run_steps(2)  # warm-up: compilation, caches, thread pools
     k = 2
     while True:
@@ -134,6 +143,10 @@ def _time_steps(run_steps, repeat: int) -> float:
         if spent > 0.05 or k >= 1 << 22:
             break
         k *= 4
+    for _ in range(MAX_SETTLING_CALLS):
+        if settled():
+            break
+        run_steps(k)
     k = max(1, int(k * TARGET_MEASURE_S / max(spent, 1e-9)))
     rates = []
     for _ in range(repeat):
@@ -153,7 +166,9 @@ def time_engine(cfg, impl: str, repeat: int) -> tuple[float, float]:
             trainer.run(n)
             k -= n
 
-    return _time_steps(run_steps, repeat), flops_per_step(trainer)
+    return _time_steps(run_steps, repeat, lambda: trainer.shard_mode_settled), flops_per_step(
+        trainer
+    )
 
 
 def time_torch(cfg, repeat: int) -> float | None:

@@ -186,10 +186,16 @@ class ParallelChoice:
         self._calls = 0
         self._confirming: bool | None = None  # a mode whose latest call beat the other's
 
+    @property
+    def settled(self) -> bool:
+        """Whether both modes have been measured enough for a choice (until then they take
+        turns, so a timing of the first calls measures serial and parallel mixed)."""
+        return min(len(self._recent[True]), len(self._recent[False])) >= self.FIRST_CALLS
+
     def choose(self) -> bool:
         self._calls += 1
         counts = len(self._recent[True]), len(self._recent[False])
-        if min(counts) < self.FIRST_CALLS:  # measure each mode a few times, taking turns
+        if not self.settled:  # measure each mode a few times, taking turns
             return counts[0] <= counts[1]
         parallel, serial = median(self._recent[True]), median(self._recent[False])
         best = parallel <= serial

@@ -265,6 +265,14 @@ class Trainer:
             stopped = "converged" if finite else "nonfinite"
         return ChunkResult(losses[:recorded], gnorms[:recorded], ratios[:done], done, stopped)
 
+    @property
+    def shard_mode_settled(self) -> bool:
+        """Whether run() has measured parallel and serial shards enough to keep the faster
+        (trivially so when a step has one shard or nothing can run them in parallel)."""
+        shards, _ = self.core_plan(self.hp.batch_size)
+        can_parallel = self.parallel_ready and parallel_available()
+        return shards == 1 or not can_parallel or self._parallel.settled
+
     def _step_rows(self, batch_size: int) -> int:
         """Rows one training step takes: the batch, or the whole training split."""
         n_train = self.splits["train"].n_rows

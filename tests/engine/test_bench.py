@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+from engine.bench import workloads
 from engine.bench.workloads import flops_per_step, workload_config
 from engine.training.trainer import Trainer
 
@@ -44,3 +46,22 @@ def test_bench_json_emits_the_documented_keys(run_cli):
         for key in ("workload", "impl", "steps_per_s", "ratio_vs_numpy", "gflops", "peak_gflops"):
             assert key in row
         assert row["workload"] == "W4" and row["steps_per_s"] > 0
+
+
+def test_steps_are_timed_only_once_the_implementation_has_settled(monkeypatch):
+    """A trainer's first calls alternate parallel and serial shards: W3 was once timed on
+    them and reported at half its speed."""
+    clock = [0.0]  # a step takes 0.1 ms of this clock: calibration ends at k = 512
+    monkeypatch.setattr(workloads, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
+    calls: list[int] = []
+
+    def run_steps(k: int) -> None:
+        calls.append(k)
+        clock[0] += k * 1e-4
+
+    # a warm-up and five calibration calls (k = 2 ... 512), then settling calls
+    settled_after = 9
+    workloads._time_steps(run_steps, repeat=3, settled=lambda: len(calls) >= settled_after)
+    assert calls[:6] == [2, 2, 8, 32, 128, 512]
+    assert calls[6:settled_after] == [512] * 3  # settling, at the calibrated size
+    assert len(calls) == settled_after + 3  # then the timed repeats

@@ -30,6 +30,19 @@ def test_parallel_choice_tries_both_then_keeps_the_faster_and_reprobes():
     assert picks.count(True) == 1  # serial now, parallel only probed
 
 
+def test_parallel_choice_is_settled_once_both_modes_are_measured():
+    """Until settled the modes take turns, so a timing of those calls mixes the two."""
+    choice = ParallelChoice()
+    for _ in range(1 + 2 * ParallelChoice.FIRST_CALLS):
+        assert not choice.settled
+        mode = choice.choose()
+        choice.record(mode, 0.01, 10)
+    assert choice.choose() is False  # the last turn: serial's third counted call
+    assert not choice.settled
+    choice.record(False, 0.02, 10)
+    assert choice.settled
+
+
 def test_parallel_choice_is_not_flipped_by_one_slow_call():
     choice = ParallelChoice()
     seconds = {True: 0.010, False: 0.012}  # parallel a little faster
