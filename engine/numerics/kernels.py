@@ -25,7 +25,7 @@ from numba.core import config as numba_config
 
 from engine.numerics.blas import import_cython_blas
 from engine.numerics.kernel_cache import make_kernel_cache_crash_safe
-from engine.numerics.model import EMBEDDING, OPT_ADAM, OPT_MOMENTUM, OPT_SGD
+from engine.numerics.model import ACTIVATIONS, EMBEDDING, OPT_ADAM, OPT_MOMENTUM, OPT_SGD
 
 # numba.core.config sets its settings through globals(), so no stub declares them: hence
 # the two pyright ignores below.
@@ -44,6 +44,14 @@ import_cython_blas()
 # Every kernel is @njit(cache=True, nogil=True), written out on each so it can be seen at
 # a glance: nogil lets the UI thread run while a kernel does (tests/engine/test_kernels.py
 # checks every dispatcher in this module for both flags).
+
+# The one activation whose derivative needs its input: square's (2z) cannot be read back
+# from z * z. For every other, a layer's activation overwrites its pre-activation in place
+# (relu's derivative reads a > 0, which is z > 0): one array per layer instead of two to
+# write and read back, which is memory traffic a step of W3 spent a tenth of its time on.
+SQUARE = ACTIVATIONS["square"]
+# No activation at all (the output layer): not even a copy.
+NO_ACTIVATION = -1
 
 # Multiply-adds below which a matrix product runs as a loop instead of a BLAS call.
 SMALL_GEMM = 32768
@@ -70,52 +78,55 @@ def _gemm(a, b, out):
             out[i, j] = acc
 
 
+# The elementwise work runs one row at a time, fused with whatever else touches that row
+# (a bias, a gather, a scatter), while the row is in the L1 cache: as separate passes over
+# W3's 4,704 x 512 activations, each pass read and wrote memory and together they took a
+# quarter of a step.
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
-def _activate(z, out, act):
-    """out = act(z), elementwise; z and out are 2-D of the same shape (may alias).
-    One loop per activation, each branch-free inside, so the loops vectorise."""
-    rows, cols = z.shape
+def _activate_row(z, a, act):
+    """The activation of one row z: into a for SQUARE, in place for the others (whose a is
+    z itself, see SQUARE). Each loop writes the one array it reads, or two distinct ones:
+    a loop reading and writing two views of the same row fails the vectoriser's overlap
+    check and runs scalar. One loop per activation, each branch-free inside."""
     zero = z.dtype.type(0.0)
     one = z.dtype.type(1.0)
-    for i in range(rows):
-        if act == 1:
-            for j in range(cols):
-                out[i, j] = max(z[i, j], zero)
-        elif act == 2:
-            for j in range(cols):
-                out[i, j] = math.tanh(z[i, j])
-        elif act == 3:
-            for j in range(cols):
-                out[i, j] = one / (one + math.exp(-z[i, j]))
-        elif act == 4:
-            for j in range(cols):
-                out[i, j] = z[i, j] * z[i, j]
-        else:
-            for j in range(cols):
-                out[i, j] = z[i, j]
+    cols = z.shape[0]
+    if act == SQUARE:
+        for j in range(cols):
+            a[j] = z[j] * z[j]
+    elif act == 1:
+        for j in range(cols):
+            z[j] = max(z[j], zero)
+    elif act == 2:
+        for j in range(cols):
+            z[j] = math.tanh(z[j])
+    elif act == 3:
+        for j in range(cols):
+            z[j] = one / (one + math.exp(-z[j]))
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _activation_backward(z, a, grad, act):
-    """grad *= act'(z) in place, using the stored activation a where that is cheaper.
-    Branch-free inner loops (relu is a select, not a conditional store) so they vectorise."""
-    rows, cols = z.shape
+def _activation_backward_row(z, a, grad, act):
+    """grad *= act'(z) in place for one row, using the stored activation a where that is
+    cheaper. Branch-free inner loops (relu is a select, not a conditional store)."""
     zero = z.dtype.type(0.0)
     one = z.dtype.type(1.0)
     two = z.dtype.type(2.0)
-    for i in range(rows):
-        if act == 1:
-            for j in range(cols):
-                grad[i, j] = grad[i, j] if z[i, j] > zero else zero
-        elif act == 2:
-            for j in range(cols):
-                grad[i, j] *= one - a[i, j] * a[i, j]
-        elif act == 3:
-            for j in range(cols):
-                grad[i, j] *= a[i, j] * (one - a[i, j])
-        elif act == 4:
-            for j in range(cols):
-                grad[i, j] *= two * z[i, j]
+    cols = z.shape[0]
+    if act == 1:
+        for j in range(cols):
+            grad[j] = grad[j] if z[j] > zero else zero
+    elif act == 2:
+        for j in range(cols):
+            grad[j] *= one - a[j] * a[j]
+    elif act == 3:
+        for j in range(cols):
+            grad[j] *= a[j] * (one - a[j])
+    elif act == 4:
+        for j in range(cols):
+            grad[j] *= two * z[j]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -158,11 +169,12 @@ def scratch_size(fan_in, fan_out, shard_rows, x_cols, n_shards, n_params):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _carve_workspace(ws, fan_in, fan_out, max_rows, x_cols):
+def _carve_workspace(ws, fan_in, fan_out, max_rows, x_cols, act):
     """Per-layer pre-activation, activation and delta buffers (max_rows x the layer's
     output width) and the gathered-input buffer (max_rows x x_cols; x_cols = 0 unless
     dense minibatches), as views into one flat buffer: one allocation, and one per shard
-    when sharded."""
+    when sharded. Activations are the pre-activations' own views unless act is SQUARE
+    (their part of the buffer is then never touched, so its pages are never mapped)."""
     widths = _widths(fan_in, fan_out)
     n_layers = fan_out.shape[0]
     offsets = np.zeros(3 * n_layers + 1, np.int64)
@@ -174,28 +186,49 @@ def _carve_workspace(ws, fan_in, fan_out, max_rows, x_cols):
     ]
     top = offsets[3 * n_layers]
     xbuf = ws[top : top + max_rows * x_cols].reshape((max_rows, x_cols))
-    return views[:n_layers], views[n_layers : 2 * n_layers], views[2 * n_layers :], xbuf
+    zs = views[:n_layers]
+    acts = views[n_layers : 2 * n_layers] if act == SQUARE else zs
+    return zs, acts, views[2 * n_layers :], xbuf
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _first_layer_index(xi, rows, n_rows, weight, bias, z):
-    """Layer 0 for one-hot inputs given as indices: a sum of gathered weight rows."""
-    fan_out = weight.shape[1]
+def _first_layer_index(xi, rows, n_rows, weight, bias, z, a, act):
+    """Layer 0 for one-hot inputs given as indices: a sum of gathered weight rows into z,
+    and its activation into a (none for NO_ACTIVATION). The bias and the first two rows
+    are summed in one pass, in the order of adding each in turn: W3's gather took twice
+    as long as one pass over the row per operand."""
     has_bias = bias.shape[0] > 0
+    n_ops = xi.shape[1]
     for r in range(n_rows):
         src = rows[r] if rows.shape[0] > 0 else r
-        for j in range(fan_out):
-            z[r, j] = bias[j] if has_bias else 0.0
-        for c in range(xi.shape[1]):
-            w_row = xi[src, c]
-            for j in range(fan_out):
-                z[r, j] += weight[w_row, j]
+        z_row = z[r]
+        first = weight[xi[src, 0]]
+        second = weight[xi[src, 1]] if n_ops > 1 else first[:0]
+        if has_bias and n_ops > 1:
+            for j in range(z_row.shape[0]):
+                z_row[j] = bias[j] + first[j] + second[j]
+        elif n_ops > 1:
+            for j in range(z_row.shape[0]):
+                z_row[j] = first[j] + second[j]
+        elif has_bias:
+            for j in range(z_row.shape[0]):
+                z_row[j] = bias[j] + first[j]
+        else:
+            for j in range(z_row.shape[0]):
+                z_row[j] = first[j]
+        for c in range(2, n_ops):
+            w_row = weight[xi[src, c]]
+            for j in range(z_row.shape[0]):
+                z_row[j] += w_row[j]
+        if act != NO_ACTIVATION:
+            _activate_row(z_row, a[r], act)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _embed(xi, rows, n_rows, table, z):
+def _embed(xi, rows, n_rows, table, z, a, act):
     """A shared embedding: operand c's row of the table (its index minus c * vocab) into
-    columns c * D to (c + 1) * D of z."""
+    columns c * D to (c + 1) * D of z, copied to a when a is not z's view (act SQUARE):
+    an embedding has no activation."""
     vocab, width = table.shape
     for r in range(n_rows):
         src = rows[r] if rows.shape[0] > 0 else r
@@ -203,6 +236,9 @@ def _embed(xi, rows, n_rows, table, z):
             token = xi[src, c] - c * vocab
             for j in range(width):
                 z[r, c * width + j] = table[token, j]
+        if act == SQUARE:
+            for j in range(z.shape[1]):
+                a[r, j] = z[r, j]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -217,12 +253,14 @@ def _forward(weights, biases, embedded, xd, xi, rows, n_rows, act, zs, acts, xbu
     for layer in range(n_layers):
         weight, bias = weights[layer], biases[layer]
         z = zs[layer][:n_rows]
+        a = acts[layer][:n_rows]
+        hidden = layer < n_layers - 1
         if layer == 0 and embedded:
-            _embed(xi, rows, n_rows, weight, z)
-            _activate(z, acts[0][:n_rows], 0)
+            _embed(xi, rows, n_rows, weight, z, a, act)
             continue
         if layer == 0 and xi.shape[0] > 0:
-            _first_layer_index(xi, rows, n_rows, weight, bias, z)
+            layer_act = act if hidden else NO_ACTIVATION
+            _first_layer_index(xi, rows, n_rows, weight, bias, z, a, layer_act)
         else:
             if layer > 0:
                 inp = acts[layer - 1][:n_rows]
@@ -237,12 +275,12 @@ def _forward(weights, biases, embedded, xd, xi, rows, n_rows, act, zs, acts, xbu
             else:
                 inp = xd[:n_rows]
             _gemm(inp, weight, z)
-            if bias.shape[0] > 0:
-                for r in range(n_rows):
-                    for j in range(bias.shape[0]):
-                        z[r, j] += bias[j]
-        if layer < n_layers - 1:
-            _activate(z, acts[layer][:n_rows], act)
+            for r in range(n_rows):
+                z_row = z[r]
+                for j in range(bias.shape[0]):
+                    z_row[j] += bias[j]
+                if hidden:
+                    _activate_row(z_row, a[r], act)
 
 
 @njit(cache=True, nogil=True, fastmath=REDUCE, error_model="numpy")
@@ -365,21 +403,25 @@ def _backward(
                     for j in range(width):
                         gw[token, j] += dz[r, c * width + j]
             continue
-        if layer < n_layers - 1:
-            _activation_backward(zs[layer][:n_rows], acts[layer][:n_rows], dz, act)
-        if gb.shape[0] > 0:
-            gb[:] = 0.0
-            for r in range(n_rows):
-                for j in range(gb.shape[0]):
-                    gb[j] += dz[r, j]
-        if layer == 0 and xi.shape[0] > 0:
-            gw[:, :] = 0.0  # scatter-add into the gathered rows only
-            for r in range(n_rows):
+        z, a = zs[layer][:n_rows], acts[layer][:n_rows]
+        hidden = layer < n_layers - 1
+        scatter = layer == 0 and xi.shape[0] > 0  # add into the gathered rows only
+        gb[:] = 0.0
+        if scatter:
+            gw[:, :] = 0.0
+        for r in range(n_rows):  # per row: the activation's derivative, bias, scatter
+            dz_row = dz[r]
+            if hidden:
+                _activation_backward_row(z[r], a[r], dz_row, act)
+            for j in range(gb.shape[0]):
+                gb[j] += dz_row[j]
+            if scatter:
                 src = rows[r] if rows.shape[0] > 0 else r
                 for c in range(xi.shape[1]):
-                    w_row = xi[src, c]
-                    for j in range(gw.shape[1]):
-                        gw[w_row, j] += dz[r, j]
+                    gw_row = gw[xi[src, c]]
+                    for j in range(gw_row.shape[0]):
+                        gw_row[j] += dz_row[j]
+        if scatter:
             continue
         if layer == 0:
             inp = xbuf[:n_rows] if rows.shape[0] > 0 else xd[:n_rows]
@@ -505,7 +547,7 @@ def _shard_gradient(
         return
     weights, biases = _layer_views(params, fan_in, fan_out, w_off, b_off)
     grad_weights, grad_biases = _layer_views(grads[t], fan_in, fan_out, w_off, b_off)
-    zs, acts, deltas, xbuf = _carve_workspace(ws[t], fan_in, fan_out, shard_rows, x_cols)
+    zs, acts, deltas, xbuf = _carve_workspace(ws[t], fan_in, fan_out, shard_rows, x_cols, act)
     embedded = b_off[0] == EMBEDDING
     if rows.shape[0] > 0:  # a minibatch: its shard is a slice of the row indices
         rows = rows[lo:hi]
@@ -746,7 +788,7 @@ def evaluate(params, xd, xi, yf, yi, fan_in, fan_out, w_off, b_off, act, loss_co
     n_block = min(block, n_total)
     x_cols = xd.shape[1] if xd.shape[0] > 0 else 0
     ws = np.empty(_workspace_size(fan_in, fan_out, n_block, x_cols), params.dtype)
-    zs, acts, deltas, xbuf = _carve_workspace(ws, fan_in, fan_out, n_block, x_cols)
+    zs, acts, deltas, xbuf = _carve_workspace(ws, fan_in, fan_out, n_block, x_cols, act)
     weights, biases = _layer_views(params, fan_in, fan_out, w_off, b_off)
     embedded = b_off[0] == EMBEDDING
     classify = yi.shape[0] > 0  # labels: accuracy by argmax, whatever the loss
@@ -793,7 +835,7 @@ def predict(params, xd, xi, fan_in, fan_out, w_off, b_off, act, loss_code, block
     n_block = min(block, n_total)
     x_cols = xd.shape[1] if xd.shape[0] > 0 else 0
     ws = np.empty(_workspace_size(fan_in, fan_out, n_block, x_cols), params.dtype)
-    zs, acts, _, xbuf = _carve_workspace(ws, fan_in, fan_out, n_block, x_cols)
+    zs, acts, _, xbuf = _carve_workspace(ws, fan_in, fan_out, n_block, x_cols, act)
     weights, biases = _layer_views(params, fan_in, fan_out, w_off, b_off)
     embedded = b_off[0] == EMBEDDING
     last = fan_in.shape[0] - 1

@@ -57,18 +57,19 @@ def make_case(
     n: int = 23,
     seed: int = 0,
     labels: bool | None = None,
+    operands: int = 2,
 ) -> Case:
     """labels (default: for cross_entropy) gives the case class labels: with mse, one-hot
-    targets."""
+    targets. operands: one-hot entries per row of index inputs (a, b for modular data)."""
     labels = loss == "cross_entropy" if labels is None else labels
     rng = np.random.default_rng(seed)
     n_out = 3 if labels else 2
     p = 5
     if kind in ("mlp-index", "mlp-embed"):
-        a, b = rng.integers(0, p, n), rng.integers(0, p, n)
-        xi = np.ascontiguousarray(np.stack([a, b + p], axis=1).astype(np.int64))
+        columns = [rng.integers(0, p, n) + c * p for c in range(operands)]
+        xi = np.ascontiguousarray(np.stack(columns, axis=1).astype(np.int64))
         xd = np.empty((0, 0))
-        n_in, input_kind = 2 * p, "index"
+        n_in, input_kind = operands * p, "index"
     else:
         xd = rng.uniform(-1.0, 1.0, (n, 3))
         if kind == "polynomial":
@@ -82,7 +83,7 @@ def make_case(
         loss=loss,
         bias=bias,
         input_kind=input_kind,
-        index_width=2 if input_kind == "index" else 0,
+        index_width=operands if input_kind == "index" else 0,
         embedding=4 if kind == "mlp-embed" else 0,
     )
     if labels:

@@ -217,6 +217,19 @@ def test_compiled_matches_reference_after_50_steps(opt, reg, kind):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.parametrize("operands", [1, 2, 3])
+@pytest.mark.parametrize("kind", ["mlp-index", "mlp-embed"])
+@pytest.mark.parametrize("act", ["relu", "square"])
+def test_index_inputs_of_any_width_match_the_reference(operands, kind, act):
+    """The gather sums two operands in one pass and any others after: every width trains
+    as the reference does (and square, whose activation is stored apart from its input)."""
+    case = make_case(kind, act, "cross_entropy", bias=True, n=40, operands=operands)
+    fast, slow = _run_both(case, 30, "adamw", batch=9, weight_decay=0.05)
+    assert fast[0] == slow[0] == 30
+    for a, b in zip(fast[1:], slow[1:]):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
 @pytest.mark.parametrize("shards", [2, 3])
 @pytest.mark.parametrize(
     ("kind", "batch"),
