@@ -55,7 +55,7 @@ from engine.live.control import (
     Stop,
     valid_pace,
 )
-from engine.live.parallel_compile import ParallelCompile, parallel_is_cached
+from engine.live.background_compile import BackgroundCompile, parallel_is_cached
 from engine.live.snapshot import Series, Snapshot, starting_snapshot
 from engine.numerics.parallel import shard_cores
 from engine.numerics.warmup import (
@@ -155,7 +155,7 @@ class Runner:
         self._summary: dict | None = None
         self.last_chunk: tuple[int, float] = (0, 0.0)  # (steps, seconds) of the latest chunk
         self.data_views = DataViewFeed(self.session.trainer)
-        self._parallel_compile: ParallelCompile | None = None  # while a child compiles it
+        self._background_compile: BackgroundCompile | None = None  # while a child compiles
         self._snapshot = self._empty_snapshot()
         self._thread = threading.Thread(
             target=self._main, name=f"groklab-runner-{cfg.name}", daemon=True
@@ -304,16 +304,18 @@ class Runner:
             self._publish(force=True)  # the final state: the step the files were written at
 
     def _warm_up(self) -> None:
-        """The kernels this run needs before its first step. A cold cache's parallel variant
-        is left to a child process (engine/live/parallel_compile.py): the run trains
-        serially meanwhile, with the same numbers, and switches when it is ready."""
+        """The kernels this run needs before its first step. On a cold cache that is the
+        serial training kernel alone: a child process started first compiles the rest on
+        the other core (engine/live/background_compile.py). The run trains serially
+        meanwhile, with the same numbers, and switches to parallel shards when they are
+        ready."""
         dtype = self.session.trainer.dtype
         if not parallel_wanted() or parallel_is_cached(dtype):
             warm_up_kernels(dtype)
             return
-        warm_up_kernels(dtype, FIRST_KERNELS)
+        self._background_compile = BackgroundCompile(dtype)
         self.session.trainer.parallel_ready = False
-        self._parallel_compile = ParallelCompile(dtype)
+        warm_up_kernels(dtype, FIRST_KERNELS)
         self.session.note(
             "kernels",
             f"training serially while parallel shards compile in the background "
@@ -322,13 +324,13 @@ class Runner:
 
     def _maybe_switch_to_parallel(self) -> None:
         """Between chunks: load the parallel variant once its child has compiled it."""
-        compiling = self._parallel_compile
+        compiling = self._background_compile
         if compiling is None:
             return
         outcome = compiling.done()
         if outcome is None:
             return
-        self._parallel_compile = None
+        self._background_compile = None
         if not outcome:
             self.session.note("kernels", "parallel shards failed to compile: training stays serial")
             return

@@ -53,9 +53,10 @@ def index_lock_path() -> Path:
     return compile_lock_path().with_suffix(".index.lock")
 
 
-def parallel_lock_path(dtype: DTypeLike) -> Path:
-    """The lock a compile of train_chunk's parallel variant of one precision holds."""
-    return compile_lock_path().with_suffix(f".parallel-{np.dtype(dtype).name}.lock")
+def part_lock_path(dtype: DTypeLike, part: str) -> Path:
+    """The lock a compile of one part of a precision's kernels holds outside compile_lock
+    (warmup.py: the parallel variant, or the evaluation and prediction kernels)."""
+    return compile_lock_path().with_suffix(f".{part}-{np.dtype(dtype).name}.lock")
 
 
 @contextmanager

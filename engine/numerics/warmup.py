@@ -6,10 +6,15 @@ save holds a short lock on the cache's index (make_kernel_cache_crash_safe), and
 kernels a run needs first are compiled or loaded under a longer one (compile_lock): two
 cold starts take turns and the second loads what the first compiled. Every compile goes
 through warm_up_kernels: the runner's, a sweep worker's, `groklab warmup`'s, the child
-that compiles the parallel kernel (engine/live/parallel_compile.py), and the trainer's own
-before its first kernel call (`ensure_warm`), which makes a session or a benchmark driven
-without a runner safe too. What a process has warmed is remembered, so asking again costs
-nothing.
+that compiles what a run can start without (engine/live/background_compile.py), and the
+trainer's own before its first call of a kernel (`ensure_warm`), which makes a session or
+a benchmark driven without a runner safe too. What a process has warmed is remembered, so
+asking again costs nothing.
+
+A cold start needs only the serial training kernel before its first step. Evaluation and
+prediction (LATER_KERNELS) come a moment later, and the parallel variant when it is ready:
+the child compiles them on the other core meanwhile, each under its own lock, so a run that
+asks for them first waits for the child and then loads them.
 """
 
 from __future__ import annotations
@@ -24,16 +29,19 @@ from engine.numerics.kernel_cache import (
     compile_lock,
     exclusive,
     make_kernel_cache_crash_safe,
-    parallel_lock_path,
+    part_lock_path,
 )
 
 # Seconds the parallel variant took to compile on the 2-core development machine (its
 # child's whole run, interpreter start included): what the run's note announces.
 PARALLEL_COMPILE_S = 12
 
-# kernel_warmups' selections: everything, what a run needs before its first step, and
-# the parallel variant a run compiles out of the way (ParallelCompile).
-ALL_KERNELS, FIRST_KERNELS, PARALLEL_KERNEL = "all", "first", "parallel"
+# kernel_warmups' selections: everything; what a run needs before its first step; and
+# what a cold start leaves to a child process (BackgroundCompile): the evaluation and
+# prediction kernels, then the parallel variant.
+ALL_KERNELS, FIRST_KERNELS, LATER_KERNELS, PARALLEL_KERNEL = "all", "first", "later", "parallel"
+# The selections ALL_KERNELS stands for, in the order it compiles them.
+PARTS = (FIRST_KERNELS, PARALLEL_KERNEL, LATER_KERNELS)
 
 
 def parallel_wanted() -> bool:
@@ -52,9 +60,10 @@ def kernel_warmups(
     Every session passes the kernels arrays of the same dimensions and layouts, and the
     same argument types as here (the shard count as an int, a scratch array: omitting them
     would be another signature), so these calls cover every model of a precision. Call
-    them under compile_lock (warm_up_kernels does). train_chunk has a serial and, where
-    shards can run in parallel (parallel_wanted), a parallel variant: FIRST_KERNELS is
-    everything but the latter, PARALLEL_KERNEL the latter alone.
+    them under their locks (warm_up_kernels does). train_chunk has a serial and, where
+    shards can run in parallel (parallel_wanted), a parallel variant: FIRST_KERNELS is the
+    former, PARALLEL_KERNEL the latter (nothing where it is not wanted), LATER_KERNELS
+    evaluation and prediction.
     """
     from engine.numerics import kernels
     from engine.numerics.chunk import PLAIN_SGD, train_chunk_args
@@ -87,17 +96,20 @@ def kernel_warmups(
         )
 
     name = np.dtype(dtype).name
-    first: list[tuple[str, Callable[[], object]]] = [
-        (f"training, serial ({name})", lambda: train(False)),
-        (f"evaluation ({name})", lambda: kernels.evaluate(
-            params, xd, empty_i2, yf, empty_i1, *meta, 0, 0, 16)),
-        (f"prediction ({name})", lambda: kernels.predict(
-            params, xd, empty_i2, *meta, 0, 0, 16, np.empty((2, 2), dtype))),
-    ]  # fmt: skip
-    parallel = [(f"training, parallel shards ({name})", lambda: train(True))]
-    if which == FIRST_KERNELS or not parallel_wanted():
-        return [] if which == PARALLEL_KERNEL else first
-    return parallel if which == PARALLEL_KERNEL else first[:1] + parallel + first[1:]
+    parts: dict[str, list[tuple[str, Callable[[], object]]]] = {
+        FIRST_KERNELS: [(f"training, serial ({name})", lambda: train(False))],
+        PARALLEL_KERNEL: [(f"training, parallel shards ({name})", lambda: train(True))]
+        if parallel_wanted() else [],
+        LATER_KERNELS: [
+            (f"evaluation ({name})", lambda: kernels.evaluate(
+                params, xd, empty_i2, yf, empty_i1, *meta, 0, 0, 16)),
+            (f"prediction ({name})", lambda: kernels.predict(
+                params, xd, empty_i2, *meta, 0, 0, 16, np.empty((2, 2), dtype))),
+        ],
+    }  # fmt: skip
+    if which == ALL_KERNELS:
+        return [step for part in PARTS for step in parts[part]]
+    return parts[which]
 
 
 # (precision, FIRST_KERNELS or PARALLEL_KERNEL) this process has warmed.
@@ -110,12 +122,12 @@ def warm_up_kernels(dtype: DTypeLike = np.float64, which: str = ALL_KERNELS) -> 
     the runner says `compiling` meanwhile."""
     saves_are_safe = make_kernel_cache_crash_safe()  # before anything compiles
     name = np.dtype(dtype).name
-    parts = (FIRST_KERNELS, PARALLEL_KERNEL) if which == ALL_KERNELS else (which,)
-    # The parallel variant compiles outside compile_lock, its saves being safe anyway: its
-    # half-minute compile must never hold back another run's first kernels. It takes turns
+    parts = PARTS if which == ALL_KERNELS else (which,)
+    # What a run can start without compiles outside compile_lock, its saves being safe
+    # anyway: it must never hold back another run's first kernels. Each part takes turns
     # with other compiles of itself, so a second run loads it instead of compiling it too.
-    if which == PARALLEL_KERNEL and saves_are_safe:
-        turn = exclusive(parallel_lock_path(dtype))
+    if which in (PARALLEL_KERNEL, LATER_KERNELS) and saves_are_safe:
+        turn = exclusive(part_lock_path(dtype, which))
     else:
         turn = compile_lock()
     with _warm_lock, turn:
@@ -124,11 +136,10 @@ def warm_up_kernels(dtype: DTypeLike = np.float64, which: str = ALL_KERNELS) -> 
         _warm.update((name, part) for part in parts)
 
 
-def ensure_warm(dtype: DTypeLike, parallel: bool) -> None:
-    """Before a kernel call: warm this precision's kernels (the parallel variant too when
-    `parallel`) unless this process already has, so no call compiles outside the lock."""
+def ensure_warm(dtype: DTypeLike, *parts: str) -> None:
+    """Before a kernel call: warm these parts of this precision's kernels unless this
+    process already has, so no call compiles outside its lock."""
     name = np.dtype(dtype).name
-    if (name, FIRST_KERNELS) not in _warm:
-        warm_up_kernels(dtype, FIRST_KERNELS)
-    if parallel and (name, PARALLEL_KERNEL) not in _warm:
-        warm_up_kernels(dtype, PARALLEL_KERNEL)
+    for part in parts:
+        if (name, part) not in _warm:
+            warm_up_kernels(dtype, part)

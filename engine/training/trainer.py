@@ -26,7 +26,7 @@ from engine.numerics.parallel import (
     shards_for,
     threads_for,
 )
-from engine.numerics.warmup import ensure_warm
+from engine.numerics.warmup import FIRST_KERNELS, LATER_KERNELS, PARALLEL_KERNEL, ensure_warm
 from engine.training.data import Dataset, make_dataset
 
 # Evaluation works through a split in blocks of this many rows to bound its workspace.
@@ -225,7 +225,7 @@ class Trainer:
         parallel = shards > 1 and can_parallel and self._parallel.choose()
         scratch = None
         if self.impl == "compiled":
-            ensure_warm(self.dtype, parallel)
+            ensure_warm(self.dtype, FIRST_KERNELS, *([PARALLEL_KERNEL] if parallel else []))
             scratch = self._scratch_for(shards)
         started = time.perf_counter()
         with kernel_blas(1 if parallel else blas):
@@ -308,7 +308,7 @@ class Trainer:
         # One BLAS thread: an idle second OpenBLAS thread spin-waits for ~0.1 s after each
         # call, and evaluations come often enough to keep it spinning against the UI.
         if self.impl == "compiled":
-            ensure_warm(self.dtype, False)
+            ensure_warm(self.dtype, LATER_KERNELS)
         with kernel_blas(1):
             loss, acc, mad = self._kernels.evaluate(
                 self.params,
@@ -334,7 +334,7 @@ class Trainer:
         out = np.empty((max(xd.shape[0], xi.shape[0]), self.arch.sizes[-1]), self.dtype)
         fan_in, fan_out, w_off, b_off = self._meta
         if self.impl == "compiled":
-            ensure_warm(self.dtype, False)
+            ensure_warm(self.dtype, LATER_KERNELS)
         with kernel_blas(1):  # as evaluate: no spinning second BLAS thread
             self._kernels.predict(
                 self.params, xd, xi, fan_in, fan_out, w_off, b_off,

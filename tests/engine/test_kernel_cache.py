@@ -14,7 +14,7 @@ from numba.core.caching import IndexDataCacheFile
 
 from engine.numerics import warmup
 from engine.numerics.kernel_cache import make_kernel_cache_crash_safe
-from engine.numerics.warmup import FIRST_KERNELS, PARALLEL_KERNEL
+from engine.numerics.warmup import FIRST_KERNELS, LATER_KERNELS, PARALLEL_KERNEL
 
 # Subprocesses and lock waits: seconds each, so out of the quick selection.
 pytestmark = pytest.mark.slow
@@ -53,7 +53,7 @@ HOLD_A_LOCK = (
     "import sys, time\n"
     "from engine.numerics import kernel_cache as k\n"
     "lock = k.compile_lock() if sys.argv[1] == 'compile' else "
-    "k.exclusive(k.parallel_lock_path('float64'))\n"
+    "k.exclusive(k.part_lock_path('float64', sys.argv[1]))\n"
     "with lock:\n"
     "    print('held', flush=True)\n"
     "    time.sleep(60)\n"
@@ -62,7 +62,8 @@ HOLD_A_LOCK = (
 
 def _hold(repo_root, which: str) -> subprocess.Popen:
     """Another process holding this cache's compile lock (a cold start compiling its first
-    kernels) or its float64 parallel lock (a child compiling the parallel variant)."""
+    kernels) or the float64 lock of a part (a child compiling the parallel variant, or
+    the evaluation and prediction kernels)."""
     child = subprocess.Popen(
         [sys.executable, "-c", HOLD_A_LOCK, which], cwd=repo_root,
         env=dict(os.environ), stdout=subprocess.PIPE, text=True,
@@ -95,17 +96,29 @@ def _warm_up_in_a_thread(monkeypatch, which: str) -> threading.Event:
     return finished
 
 
-def test_the_parallel_variant_never_waits_for_a_runs_first_kernels(holder, monkeypatch):
+@pytest.mark.parametrize("which", [PARALLEL_KERNEL, LATER_KERNELS])
+def test_what_a_run_starts_without_never_waits_for_a_runs_first_kernels(
+    holder, monkeypatch, which
+):
+    """The child compiling them runs beside the run's own first compile, on the other core."""
     compiling_first = holder("compile")
     assert make_kernel_cache_crash_safe()  # its saves are safe without the compile lock
-    assert _warm_up_in_a_thread(monkeypatch, PARALLEL_KERNEL).wait(timeout=30)
+    assert _warm_up_in_a_thread(monkeypatch, which).wait(timeout=30)
     assert compiling_first.poll() is None  # it did not wait for the holder
 
 
 @pytest.mark.parametrize(
     ("held", "which"),
-    [("compile", FIRST_KERNELS), ("parallel", PARALLEL_KERNEL)],
-    ids=["first kernels after a cold start's", "parallel variant after another's"],
+    [
+        ("compile", FIRST_KERNELS),
+        (PARALLEL_KERNEL, PARALLEL_KERNEL),
+        (LATER_KERNELS, LATER_KERNELS),
+    ],
+    ids=[
+        "first kernels after a cold start's",
+        "parallel variant after another's",
+        "evaluation kernels after a child's",
+    ],
 )
 def test_compiles_of_the_same_kernels_take_turns(holder, monkeypatch, held, which):
     other = holder(held)

@@ -77,7 +77,7 @@ def test_a_run_trains_before_the_parallel_kernel_exists_then_switches(monkeypatc
         return real(*args)
 
     monkeypatch.setattr(runner_module, "parallel_is_cached", lambda dtype: False)
-    monkeypatch.setattr(runner_module, "ParallelCompile", _ChildCompile)
+    monkeypatch.setattr(runner_module, "BackgroundCompile", _ChildCompile)
     monkeypatch.setattr(kernels, "train_chunk", spy)
     _ChildCompile.outcome = None
     runner = Runner(_sharded_config())

@@ -1,13 +1,15 @@
-"""train_chunk's parallel variant, compiled out of the way while a run trains serially.
+"""What a cold start can train without, compiled out of the way on the other core.
 
-Its parallel loop is the slowest kernel to compile (about as long as all the others), and
-a compile holds the GIL for its whole length, so compiling it in the run's own process
-would freeze the dashboard as surely as waiting for it. A run therefore starts on the
-serial variant (the same numbers: shards are summed in the same order either way) and a
-child process compiles the parallel one into the shared Numba cache, outside the compile
-lock (a run started meanwhile loads its own first kernels at once). When the child is
-done the runner loads it from the cache, which takes a moment, and lets the trainer
-choose parallel shards from then on.
+A run's first step needs only the serial training kernel. A child process started with
+the run compiles, beside it, the evaluation and prediction kernels (needed a moment
+later; the run loads them from the cache when it first evaluates, waiting for the child
+if it is not done) and then train_chunk's parallel variant. Its parallel loop is the
+slowest kernel to compile (about as long as all the others), and a compile holds the GIL
+for its whole length, so compiling it in the run's own process would freeze the
+dashboard as surely as waiting for it. The run trains on the serial variant meanwhile
+(the same numbers: shards are summed in the same order either way); when the child is
+done the runner loads the parallel one from the cache, which takes a moment, and lets
+the trainer choose parallel shards from then on.
 
 One child per process at a time: a second runner (a test suite, a sweep worker) waits for
 the same child instead of starting its own. Another process's child waits for this one
@@ -27,7 +29,8 @@ from engine.launch import python_command
 _CHILD_CODE = (
     "import sys\n"
     "import numpy as np\n"
-    "from engine.numerics.warmup import PARALLEL_KERNEL, warm_up_kernels\n"
+    "from engine.numerics.warmup import LATER_KERNELS, PARALLEL_KERNEL, warm_up_kernels\n"
+    "warm_up_kernels(np.dtype(sys.argv[1]), LATER_KERNELS)\n"
     "warm_up_kernels(np.dtype(sys.argv[1]), PARALLEL_KERNEL)\n"
 )
 
@@ -54,8 +57,9 @@ def parallel_is_cached(dtype: DTypeLike) -> bool:
         return False
 
 
-class ParallelCompile:
-    """The child compiling the parallel variant for one precision; `done()` polls it."""
+class BackgroundCompile:
+    """The child compiling one precision's kernels a run starts without; `done()` polls
+    it (done: the parallel variant is in the cache)."""
 
     def __init__(self, dtype: DTypeLike) -> None:
         self.precision = np.dtype(dtype).name
