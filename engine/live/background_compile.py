@@ -1,7 +1,8 @@
 """What a cold start can train without, compiled out of the way on the other core.
 
 A run's first step needs only the serial training kernel. A child process started with
-the run compiles, beside it, the evaluation and prediction kernels (needed a moment
+the run compiles, beside it, the parts of that kernel the run's compile reaches last
+(warmup.py, HEAD_START), then the evaluation and prediction kernels (needed a moment
 later; the run loads them from the cache when it first evaluates, waiting for the child
 if it is not done) and then train_chunk's parallel variant. Its parallel loop is the
 slowest kernel to compile (about as long as all the others), and a compile holds the GIL
@@ -29,7 +30,9 @@ from engine.launch import python_command
 _CHILD_CODE = (
     "import sys\n"
     "import numpy as np\n"
-    "from engine.numerics.warmup import LATER_KERNELS, PARALLEL_KERNEL, warm_up_kernels\n"
+    "from engine.numerics.warmup import HEAD_START, LATER_KERNELS, PARALLEL_KERNEL\n"
+    "from engine.numerics.warmup import warm_up_kernels\n"
+    "warm_up_kernels(np.dtype(sys.argv[1]), HEAD_START)\n"
     "warm_up_kernels(np.dtype(sys.argv[1]), LATER_KERNELS)\n"
     "warm_up_kernels(np.dtype(sys.argv[1]), PARALLEL_KERNEL)\n"
 )

@@ -566,6 +566,23 @@ def _shard_gradient(
     shard_loss[t] = loss if n_shards == 1 else loss * count
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def compile_backward_ahead(params, grads, ws, xd, xi, fan_in, fan_out, w_off, b_off, act, rows, n):
+    """Compiles _backward (and what it calls) for the argument types _shard_gradient gives
+    it, and runs no step: a child process calls this on a cold start, beside the run
+    compiling train_chunk, which then loads the backward pass from the cache instead of
+    compiling it (engine/numerics/warmup.py, HEAD_START)."""
+    weights, biases = _layer_views(params, fan_in, fan_out, w_off, b_off)
+    grad_weights, grad_biases = _layer_views(grads[0], fan_in, fan_out, w_off, b_off)
+    zs, acts, deltas, xbuf = _carve_workspace(ws[0], fan_in, fan_out, n, 0, act)
+    if n > 0:  # never: the arguments' types are what counts
+        embedded = b_off[0] == EMBEDDING
+        _backward(
+            weights, grad_weights, grad_biases, embedded, xd, xi, rows, n, act, zs, acts, xbuf,
+            deltas,
+        )  # fmt: skip
+
+
 @njit(cache=True, nogil=True, error_model="numpy", parallel=True)
 def _shard_gradients_parallel(
     params,

@@ -14,7 +14,10 @@ asking again costs nothing.
 A cold start needs only the serial training kernel before its first step. Evaluation and
 prediction (LATER_KERNELS) come a moment later, and the parallel variant when it is ready:
 the child compiles them on the other core meanwhile, each under its own lock, so a run that
-asks for them first waits for the child and then loads them.
+asks for them first waits for the child and then loads them. Before those, the child
+compiles HEAD_START: the parts of the serial kernel that its compile reaches last (the
+backward pass, the optimizer update; Numba compiles and caches each function on its own),
+so the run loads them from the cache when it gets there.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ PARALLEL_COMPILE_S = 12
 # what a cold start leaves to a child process (BackgroundCompile): the evaluation and
 # prediction kernels, then the parallel variant.
 ALL_KERNELS, FIRST_KERNELS, LATER_KERNELS, PARALLEL_KERNEL = "all", "first", "later", "parallel"
+# Parts of FIRST_KERNELS, compiled ahead by the child, unlocked (see the module's note).
+HEAD_START = "head start"
 # The selections ALL_KERNELS stands for, in the order it compiles them.
 PARTS = (FIRST_KERNELS, PARALLEL_KERNEL, LATER_KERNELS)
 
@@ -96,7 +101,17 @@ def kernel_warmups(
         )
 
     name = np.dtype(dtype).name
+    def head_start() -> None:
+        grads, ws = np.zeros((1, 4), dtype), np.zeros((1, 64), dtype)
+        kernels.compile_backward_ahead(params, grads, ws, xd, empty_i2, *meta, 0, empty_i1, 0)
+        kernels._penalise_and_norm(params, params.copy(), params.copy(), 0.0, 0.0)
+        kernels._update(
+            params.copy(), params.copy(), params.copy(), params.copy(), params.copy(), 0,
+            0.0, 1.0, 0.0, 0.0, 0.9, 0.999, 1e-8, 1,
+        )  # fmt: skip
+
     parts: dict[str, list[tuple[str, Callable[[], object]]]] = {
+        HEAD_START: [(f"training's backward pass and update ({name})", head_start)],
         FIRST_KERNELS: [(f"training, serial ({name})", lambda: train(False))],
         PARALLEL_KERNEL: [(f"training, parallel shards ({name})", lambda: train(True))]
         if parallel_wanted() else [],
@@ -121,6 +136,11 @@ def warm_up_kernels(dtype: DTypeLike = np.float64, which: str = ALL_KERNELS) -> 
     """Compile (or load from the cache) the kernels of this precision (kernel_warmups);
     the runner says `compiling` meanwhile."""
     saves_are_safe = make_kernel_cache_crash_safe()  # before anything compiles
+    if which == HEAD_START:  # beside the run's compile of the same kernel: never waits
+        if saves_are_safe:
+            for _what, warm_up in kernel_warmups(dtype, which):
+                warm_up()
+        return
     name = np.dtype(dtype).name
     parts = PARTS if which == ALL_KERNELS else (which,)
     # What a run can start without compiles outside compile_lock, its saves being safe

@@ -3,6 +3,7 @@ never holds back another run's first kernels (engine/numerics/kernel_cache.py, w
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -126,3 +127,38 @@ def test_compiles_of_the_same_kernels_take_turns(holder, monkeypatch, held, whic
     assert not finished.wait(timeout=1.0)  # waits while the other process holds the lock
     other.kill()
     assert finished.wait(timeout=30)  # and goes on once it lets go (or dies)
+
+
+HEAD_START_THEN_FIRST = """
+import json, sys, subprocess
+import numpy as np
+from numba.core import event
+from engine.numerics import warmup
+ahead = "from engine.numerics import warmup; import numpy as np; "
+ahead += "warmup.warm_up_kernels(np.float32, warmup.HEAD_START)"
+subprocess.run([sys.executable, "-c", ahead], check=True)  # the child, on a cold start
+compiled = []
+class Recorder(event.Listener):
+    def on_start(self, ev):
+        pass
+    def on_end(self, ev):
+        compiled.append(ev.data["dispatcher"].py_func.__name__)
+event.register("numba:compile", Recorder())
+warmup.warm_up_kernels(np.float32, warmup.FIRST_KERNELS)
+print(json.dumps(compiled))
+"""
+
+
+@pytest.mark.slow  # two compiles into an empty cache: about 20 s
+def test_the_head_start_leaves_the_run_to_load_its_backward_pass_and_update(repo_root, tmp_path):
+    """What a child compiles ahead (HEAD_START) has the types the run's serial kernel calls
+    it with: the run's own compile loads it from the cache instead of compiling it."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+    done = subprocess.run(
+        [sys.executable, "-c", HEAD_START_THEN_FIRST], cwd=repo_root, env=env,
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    compiled = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "train_chunk" in compiled and "_forward" in compiled  # the run compiled the rest
+    assert not {"_backward", "_update", "_penalise_and_norm"} & set(compiled)
