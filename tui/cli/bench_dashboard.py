@@ -3,7 +3,9 @@
 Throughput: W1 and W2 run once headless (the runner alone) and once inside the dashboard
 (Textual's headless App.run_test, chart visible at 120x40, polling at 20 Hz); the result is
 the engine's steps/s inside the dashboard relative to headless, and the p99 interval
-between the dashboard's polls (its UI timer).
+between the dashboard's polls (its UI timer). Beside them, the same p99 of an empty
+Textual app's 20 Hz timer, in the same run: the floor the machine's event loop sets (a
+timer that fires late by any amount makes an interval longer than 50 ms).
 
 Data view: spiral and grokking-mod97 inside the dashboard at 120x40 at full speed, the
 data view shown and hidden in alternating windows of the same run; the result is the
@@ -124,6 +126,23 @@ async def _data_view_cost(preset: str) -> tuple[float, float, float]:
     return float(np.median(paired)), float(np.median(shown)), float(np.median(hidden))
 
 
+async def _timer_floor_p99() -> float:
+    """p99 interval (ms) of a 20 Hz interval timer in an empty Textual app, nothing else
+    running: the lateness every timer of this machine's event loop has."""
+    from textual.app import App
+
+    class Empty(App):
+        def on_mount(self) -> None:
+            self.stamps: list[float] = []
+            self.set_interval(1.0 / POLL_HZ, lambda: self.stamps.append(time.monotonic()))
+
+    app = Empty()
+    async with app.run_test(size=(120, 40)):
+        await asyncio.sleep(MEASURE_S)
+    intervals = np.diff(app.stamps) * 1000.0
+    return float(np.percentile(intervals, 99)) if intervals.size else float("nan")
+
+
 def startup_times(warm: bool) -> dict:
     """Seconds from process launch to the first frame and to the first training step."""
     env = dict(os.environ)
@@ -189,6 +208,19 @@ def measure_dashboard() -> list[dict]:
                 "note": f"{inside / headless:.0%} of headless, UI p99 {p99:.0f} ms",
             }
         )
+    floor = asyncio.run(_timer_floor_p99())
+    rows.append(
+        {
+            "workload": "UI timer",
+            "impl": "empty app",
+            "steps_per_s": None,
+            "ui_p99_ms": floor,
+            "ratio_vs_numpy": None,
+            "gflops": None,
+            "peak_gflops": None,
+            "note": f"an empty Textual app's {POLL_HZ:.0f} Hz timer: p99 {floor:.0f} ms",
+        }
+    )
     for preset in DATA_VIEW_PRESETS:
         ratio, shown, hidden = asyncio.run(_data_view_cost(preset))
         rows.append(
@@ -205,7 +237,7 @@ def measure_dashboard() -> list[dict]:
             }
         )
     # Warm first: an empty cache's run leaves a child compiling the parallel kernel for a
-    # while (engine/live/parallel_compile.py), which would slow whatever is measured next.
+    # while (engine/live/background_compile.py), which would slow whatever is measured next.
     for warm in (True, False):
         times = startup_times(warm)
         label = "warm cache" if warm else "empty cache"
