@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.config import RunConfig
+from engine.live.background_compile import BackgroundCompile, parallel_is_cached
 from engine.live.control import (
     Command,
     EvaluateTest,
@@ -55,7 +56,6 @@ from engine.live.control import (
     Stop,
     valid_pace,
 )
-from engine.live.background_compile import BackgroundCompile, parallel_is_cached
 from engine.live.snapshot import Series, Snapshot, starting_snapshot
 from engine.numerics.parallel import shard_cores
 from engine.numerics.warmup import (

@@ -101,6 +101,7 @@ def kernel_warmups(
         )
 
     name = np.dtype(dtype).name
+
     def head_start() -> None:
         grads, ws = np.zeros((1, 4), dtype), np.zeros((1, 64), dtype)
         kernels.compile_backward_ahead(params, grads, ws, xd, empty_i2, *meta, 0, empty_i1, 0)

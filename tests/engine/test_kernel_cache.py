@@ -98,9 +98,7 @@ def _warm_up_in_a_thread(monkeypatch, which: str) -> threading.Event:
 
 
 @pytest.mark.parametrize("which", [PARALLEL_KERNEL, LATER_KERNELS])
-def test_what_a_run_starts_without_never_waits_for_a_runs_first_kernels(
-    holder, monkeypatch, which
-):
+def test_what_a_run_starts_without_never_waits_for_a_runs_first_kernels(holder, monkeypatch, which):
     """The child compiling them runs beside the run's own first compile, on the other core."""
     compiling_first = holder("compile")
     assert make_kernel_cache_crash_safe()  # its saves are safe without the compile lock
