@@ -57,7 +57,8 @@ from engine.live.control import (
     valid_pace,
 )
 from engine.live.snapshot import Series, Snapshot, starting_snapshot
-from engine.numerics.parallel import shard_cores
+from engine.numerics.kernel_cache import training_kernel_never_cached
+from engine.numerics.parallel import cores, shard_cores
 from engine.numerics.warmup import (
     FIRST_KERNELS,
     PARALLEL_COMPILE_S,
@@ -310,10 +311,15 @@ class Runner:
         meanwhile, with the same numbers, and switches to parallel shards when they are
         ready."""
         dtype = self.session.trainer.dtype
+        child = None
+        if cores() > 1 and training_kernel_never_cached():
+            # A first run with this cache: the child starts before this thread has even
+            # imported Numba, as it has the most to compile ahead of the run.
+            child = BackgroundCompile(dtype)
         if not parallel_wanted() or parallel_is_cached(dtype):
             warm_up_kernels(dtype)
             return
-        self._background_compile = BackgroundCompile(dtype)
+        self._background_compile = child or BackgroundCompile(dtype)
         self.session.trainer.parallel_ready = False
         warm_up_kernels(dtype, FIRST_KERNELS)
         self.session.note(

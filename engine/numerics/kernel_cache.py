@@ -20,6 +20,28 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 
+def _cache_setting() -> str:
+    """NUMBA_CACHE_DIR when set, else the folder of this checkout's kernels (whose
+    __pycache__ Numba uses)."""
+    from engine import numerics
+
+    return os.environ.get("NUMBA_CACHE_DIR") or str(Path(numerics.__file__).resolve().parent)
+
+
+def training_kernel_never_cached() -> bool:
+    """Whether the cache this process uses holds no index of train_chunk at all: a first
+    run with this cache, known without importing Numba (a stale index counts as cached
+    here; loading finds it out). Numba keeps a NUMBA_CACHE_DIR cache in one folder per
+    source folder, and the default one in __pycache__ beside the kernels."""
+    root = Path(_cache_setting())
+    pattern = (
+        "*/kernels.train_chunk-*.nbi"
+        if os.environ.get("NUMBA_CACHE_DIR")
+        else ("__pycache__/kernels.train_chunk-*.nbi")
+    )
+    return next(root.glob(pattern), None) is None
+
+
 def compile_lock_path() -> Path:
     """The lock file of the Numba cache this process compiles into.
 
@@ -28,10 +50,7 @@ def compile_lock_path() -> Path:
     A lock held by a process that died is released by the kernel with its file
     descriptors (flock), so it is never waited on forever.
     """
-    from engine import numerics
-
-    cache = os.environ.get("NUMBA_CACHE_DIR") or str(Path(numerics.__file__).resolve().parent)
-    key = hashlib.sha1(cache.encode()).hexdigest()[:16]
+    key = hashlib.sha1(_cache_setting().encode()).hexdigest()[:16]
     user = os.getuid() if hasattr(os, "getuid") else 0
     return Path(tempfile.gettempdir()) / f"groklab-kernels-{user}-{key}.lock"
 

@@ -567,19 +567,21 @@ def _shard_gradient(
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def compile_backward_ahead(params, grads, ws, xd, xi, fan_in, fan_out, w_off, b_off, act, rows, n):
-    """Compiles _backward (and what it calls) for the argument types _shard_gradient gives
-    it, and runs no step: a child process calls this on a cold start, beside the run
-    compiling train_chunk, which then loads the backward pass from the cache instead of
-    compiling it (engine/numerics/warmup.py, HEAD_START)."""
-    weights, biases = _layer_views(params, fan_in, fan_out, w_off, b_off)
-    grad_weights, grad_biases = _layer_views(grads[0], fan_in, fan_out, w_off, b_off)
-    zs, acts, deltas, xbuf = _carve_workspace(ws[0], fan_in, fan_out, n, 0, act)
+def compile_ahead(params, xd, xi, yf, yi, rows, act, loss_code, n):
+    """Compiles the loss and _backward (and what they call) for the argument types
+    _shard_gradient gives them, literal True included, and runs no step: a child process
+    calls this on a cold start, beside the run compiling train_chunk, which then loads
+    them from the cache instead of compiling them (engine/numerics/warmup.py, HEAD_START).
+    Its lists are built here, not by _layer_views and _carve_workspace, so it need not
+    wait for those to compile."""
+    matrices = [params[:0].reshape((0, 0)) for _ in range(1)]  # their types, not values
+    vectors = [params[:0] for _ in range(1)]
     if n > 0:  # never: the arguments' types are what counts
-        embedded = b_off[0] == EMBEDDING
+        out = matrices[0]
+        _loss_and_output_grad(out, yf, yi, rows, n, loss_code, out, True, n)
         _backward(
-            weights, grad_weights, grad_biases, embedded, xd, xi, rows, n, act, zs, acts, xbuf,
-            deltas,
+            matrices, matrices, vectors, n > 1, xd, xi, rows, n, act, matrices, matrices,
+            out, matrices,
         )  # fmt: skip
 
 

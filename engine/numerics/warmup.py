@@ -16,8 +16,8 @@ prediction (LATER_KERNELS) come a moment later, and the parallel variant when it
 the child compiles them on the other core meanwhile, each under its own lock, so a run that
 asks for them first waits for the child and then loads them. Before those, the child
 compiles HEAD_START: the parts of the serial kernel that its compile reaches last (the
-backward pass, the optimizer update; Numba compiles and caches each function on its own),
-so the run loads them from the cache when it gets there.
+loss, the backward pass, the optimizer update; Numba compiles and caches each function on
+its own), so the run loads them from the cache when it gets there.
 """
 
 from __future__ import annotations
@@ -103,8 +103,8 @@ def kernel_warmups(
     name = np.dtype(dtype).name
 
     def head_start() -> None:
-        grads, ws = np.zeros((1, 4), dtype), np.zeros((1, 64), dtype)
-        kernels.compile_backward_ahead(params, grads, ws, xd, empty_i2, *meta, 0, empty_i1, 0)
+        # The kernels' own argument types: C arrays, int64 and float64 scalars.
+        kernels.compile_ahead(params, xd, empty_i2, yf, empty_i1, empty_i1, 0, 0, 0)
         kernels._penalise_and_norm(params, params.copy(), params.copy(), 0.0, 0.0)
         kernels._update(
             params.copy(), params.copy(), params.copy(), params.copy(), params.copy(), 0,
@@ -112,7 +112,7 @@ def kernel_warmups(
         )  # fmt: skip
 
     parts: dict[str, list[tuple[str, Callable[[], object]]]] = {
-        HEAD_START: [(f"training's backward pass and update ({name})", head_start)],
+        HEAD_START: [(f"training's loss, backward pass and update ({name})", head_start)],
         FIRST_KERNELS: [(f"training, serial ({name})", lambda: train(False))],
         PARALLEL_KERNEL: [(f"training, parallel shards ({name})", lambda: train(True))]
         if parallel_wanted() else [],

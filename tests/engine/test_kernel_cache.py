@@ -14,7 +14,7 @@ import pytest
 from numba.core.caching import IndexDataCacheFile
 
 from engine.numerics import warmup
-from engine.numerics.kernel_cache import make_kernel_cache_crash_safe
+from engine.numerics.kernel_cache import make_kernel_cache_crash_safe, training_kernel_never_cached
 from engine.numerics.warmup import FIRST_KERNELS, LATER_KERNELS, PARALLEL_KERNEL
 
 # Subprocesses and lock waits: seconds each, so out of the quick selection.
@@ -24,7 +24,7 @@ pytest.importorskip("fcntl")
 SAVER = """
 import sys
 from numba.core.caching import IndexDataCacheFile
-from engine.numerics.kernel_cache import make_kernel_cache_crash_safe
+from engine.numerics.kernel_cache import make_kernel_cache_crash_safe, training_kernel_never_cached
 assert make_kernel_cache_crash_safe()
 cache = IndexDataCacheFile(sys.argv[1], "shared", "stamp")
 for i in range(int(sys.argv[3])):
@@ -148,7 +148,9 @@ print(json.dumps(compiled))
 
 
 @pytest.mark.slow  # two compiles into an empty cache: about 20 s
-def test_the_head_start_leaves_the_run_to_load_its_backward_pass_and_update(repo_root, tmp_path):
+def test_the_head_start_leaves_the_run_to_load_its_loss_backward_pass_and_update(
+    repo_root, tmp_path
+):
     """What a child compiles ahead (HEAD_START) has the types the run's serial kernel calls
     it with: the run's own compile loads it from the cache instead of compiling it."""
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
@@ -159,4 +161,18 @@ def test_the_head_start_leaves_the_run_to_load_its_backward_pass_and_update(repo
     assert done.returncode == 0, done.stderr
     compiled = json.loads(done.stdout.strip().splitlines()[-1])
     assert "train_chunk" in compiled and "_forward" in compiled  # the run compiled the rest
-    assert not {"_backward", "_update", "_penalise_and_norm"} & set(compiled)
+    assert not {"_loss_and_output_grad", "_backward", "_update", "_penalise_and_norm"} & set(
+        compiled
+    )
+
+
+def test_a_cache_without_a_training_kernel_index_is_known_without_numba(tmp_path, monkeypatch):
+    """What lets a first run start its child before importing Numba."""
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    assert training_kernel_never_cached()
+    folder = tmp_path / "numerics_0123"  # Numba's folder for the kernels' source folder
+    folder.mkdir()
+    (folder / "kernels.evaluate-800.py311.nbi").write_bytes(b"")
+    assert training_kernel_never_cached()  # another kernel's index is not train_chunk's
+    (folder / "kernels.train_chunk-634.py311.nbi").write_bytes(b"")
+    assert not training_kernel_never_cached()
