@@ -96,7 +96,7 @@ def starting_snapshot(
     it without generating the data); a runner that has read the data passes its own.
     """
     explanation = (
-        "loading the training kernels, or compiling them the first time (about 15 s on a "
+        "loading the training kernels, or compiling them the first time (about 10 s on a "
         "2-core machine, then cached; groklab warmup compiles them ahead)"
         if error is None
         else error.splitlines()[0]
