@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,6 +29,23 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 @pytest.fixture
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+@pytest.fixture
+def on_an_empty_cache(tmp_path: Path) -> Callable[[str, float], Any]:
+    """Run a Python script from the checkout in a fresh process with an empty Numba cache;
+    returns the JSON its last line of output prints (the script failing fails the test)."""
+
+    def run(script: str, timeout: float) -> Any:
+        env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+        done = subprocess.run(
+            [sys.executable, "-c", script], cwd=REPO_ROOT, env=env,
+            capture_output=True, text=True, timeout=timeout,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    return run
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ never holds back another run's first kernels (engine/numerics/kernel_cache.py, w
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -149,17 +148,11 @@ print(json.dumps(compiled))
 
 @pytest.mark.slow  # two compiles into an empty cache: about 20 s
 def test_the_head_start_leaves_the_run_to_load_its_loss_backward_pass_and_update(
-    repo_root, tmp_path
+    on_an_empty_cache,
 ):
     """What a child compiles ahead (HEAD_START) has the types the run's serial kernel calls
     it with: the run's own compile loads it from the cache instead of compiling it."""
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
-    done = subprocess.run(
-        [sys.executable, "-c", HEAD_START_THEN_FIRST], cwd=repo_root, env=env,
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    compiled = json.loads(done.stdout.strip().splitlines()[-1])
+    compiled = on_an_empty_cache(HEAD_START_THEN_FIRST, 600)
     assert "train_chunk" in compiled and "_forward" in compiled  # the run compiled the rest
     assert not {"_loss_and_output_grad", "_backward", "_update", "_penalise_and_norm"} & set(
         compiled

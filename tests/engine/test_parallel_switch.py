@@ -3,10 +3,6 @@ to parallel shards mid-run changes no number."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -119,16 +115,10 @@ runner.stop()
 
 @needs_parallel
 @pytest.mark.slow  # every kernel compiles into an empty cache: about a minute
-def test_a_cold_start_trains_before_the_parallel_kernel_exists(repo_root, tmp_path):
+def test_a_cold_start_trains_before_the_parallel_kernel_exists(on_an_empty_cache):
     """In a fresh process with an empty Numba cache: the run trains from the start, on the
     serial kernel, and the parallel one becomes ready at a later step (an order, not a time)."""
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
-    done = subprocess.run(
-        [sys.executable, "-c", COLD_START], cwd=repo_root, env=env,
-        capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    report = on_an_empty_cache(COLD_START, 900)
     assert report["state"] == "running"
     kernels = [(step, detail) for step, kind, detail in report["events"] if kind == "kernels"]
     assert kernels[0][0] == 0 and "training serially" in kernels[0][1]
