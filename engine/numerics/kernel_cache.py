@@ -34,12 +34,8 @@ def training_kernel_never_cached() -> bool:
     here; loading finds it out). Numba keeps a NUMBA_CACHE_DIR cache in one folder per
     source folder, and the default one in __pycache__ beside the kernels."""
     root = Path(_cache_setting())
-    pattern = (
-        "*/kernels.train_chunk-*.nbi"
-        if os.environ.get("NUMBA_CACHE_DIR")
-        else ("__pycache__/kernels.train_chunk-*.nbi")
-    )
-    return next(root.glob(pattern), None) is None
+    folder = "*" if os.environ.get("NUMBA_CACHE_DIR") else "__pycache__"
+    return next(root.glob(f"{folder}/kernels.train_chunk-*.nbi"), None) is None
 
 
 def compile_lock_path() -> Path:

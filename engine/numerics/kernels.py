@@ -124,7 +124,7 @@ def _activation_backward_row(z, a, grad, act):
     elif act == 3:
         for j in range(cols):
             grad[j] *= a[j] * (one - a[j])
-    elif act == 4:
+    elif act == SQUARE:
         for j in range(cols):
             grad[j] *= two * z[j]
 
@@ -194,29 +194,20 @@ def _carve_workspace(ws, fan_in, fan_out, max_rows, x_cols, act):
 @njit(cache=True, nogil=True, error_model="numpy")
 def _first_layer_index(xi, rows, n_rows, weight, bias, z, a, act):
     """Layer 0 for one-hot inputs given as indices: a sum of gathered weight rows into z,
-    and its activation into a (none for NO_ACTIVATION). The bias and the first two rows
-    are summed in one pass, in the order of adding each in turn: W3's gather took twice
-    as long as one pass over the row per operand."""
+    and its activation into a (none for NO_ACTIVATION). The bias and the first row go in
+    together, the same sum as adding each to the row in turn, in one pass fewer."""
     has_bias = bias.shape[0] > 0
-    n_ops = xi.shape[1]
     for r in range(n_rows):
         src = rows[r] if rows.shape[0] > 0 else r
         z_row = z[r]
         first = weight[xi[src, 0]]
-        second = weight[xi[src, 1]] if n_ops > 1 else first[:0]
-        if has_bias and n_ops > 1:
-            for j in range(z_row.shape[0]):
-                z_row[j] = bias[j] + first[j] + second[j]
-        elif n_ops > 1:
-            for j in range(z_row.shape[0]):
-                z_row[j] = first[j] + second[j]
-        elif has_bias:
+        if has_bias:
             for j in range(z_row.shape[0]):
                 z_row[j] = bias[j] + first[j]
         else:
             for j in range(z_row.shape[0]):
                 z_row[j] = first[j]
-        for c in range(2, n_ops):
+        for c in range(1, xi.shape[1]):
             w_row = weight[xi[src, c]]
             for j in range(z_row.shape[0]):
                 z_row[j] += w_row[j]

@@ -35,9 +35,9 @@ from engine.numerics.kernel_cache import (
     part_lock_path,
 )
 
-# Seconds the parallel variant took to compile on the 2-core development machine (its
-# child's whole run, interpreter start included): what the run's note announces.
-PARALLEL_COMPILE_S = 12
+# Seconds from a cold start's first step until the parallel variant was ready, on the
+# 2-core development machine: what the run's note announces.
+PARALLEL_COMPILE_S = 10
 
 # kernel_warmups' selections: everything; what a run needs before its first step; and
 # what a cold start leaves to a child process (BackgroundCompile): the evaluation and
@@ -128,7 +128,7 @@ def kernel_warmups(
     return parts[which]
 
 
-# (precision, FIRST_KERNELS or PARALLEL_KERNEL) this process has warmed.
+# (precision, one of PARTS) this process has warmed.
 _warm: set[tuple[str, str]] = set()
 _warm_lock = threading.Lock()  # one warm-up at a time within the process too
 

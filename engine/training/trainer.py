@@ -220,9 +220,7 @@ class Trainer:
         lrs = lr_schedule(hp, self.step, count)
         losses, gnorms, ratios = np.empty(count), np.empty(count), np.empty(count)
         shards, blas = self.core_plan(hp.batch_size)
-        # A replay may plan shards where no threading layer runs them: they run serially.
-        can_parallel = self.parallel_ready and parallel_available()
-        parallel = shards > 1 and can_parallel and self._parallel.choose()
+        parallel = self._parallel_possible(shards) and self._parallel.choose()
         scratch = None
         if self.impl == "compiled":
             ensure_warm(self.dtype, FIRST_KERNELS, *([PARALLEL_KERNEL] if parallel else []))
@@ -265,13 +263,17 @@ class Trainer:
             stopped = "converged" if finite else "nonfinite"
         return ChunkResult(losses[:recorded], gnorms[:recorded], ratios[:done], done, stopped)
 
+    def _parallel_possible(self, shards: int) -> bool:
+        """Whether a step of this many shards may run them in parallel (a replay may plan
+        shards where no threading layer runs them: they run serially)."""
+        return shards > 1 and self.parallel_ready and parallel_available()
+
     @property
     def shard_mode_settled(self) -> bool:
         """Whether run() has measured parallel and serial shards enough to keep the faster
-        (trivially so when a step has one shard or nothing can run them in parallel)."""
+        (trivially so when its steps cannot run shards in parallel)."""
         shards, _ = self.core_plan(self.hp.batch_size)
-        can_parallel = self.parallel_ready and parallel_available()
-        return shards == 1 or not can_parallel or self._parallel.settled
+        return not self._parallel_possible(shards) or self._parallel.settled
 
     def _step_rows(self, batch_size: int) -> int:
         """Rows one training step takes: the batch, or the whole training split."""

@@ -134,14 +134,9 @@ from engine.numerics import warmup
 ahead = "from engine.numerics import warmup; import numpy as np; "
 ahead += "warmup.warm_up_kernels(np.float32, warmup.HEAD_START)"
 subprocess.run([sys.executable, "-c", ahead], check=True)  # the child, on a cold start
-compiled = []
-class Recorder(event.Listener):
-    def on_start(self, ev):
-        pass
-    def on_end(self, ev):
-        compiled.append(ev.data["dispatcher"].py_func.__name__)
-event.register("numba:compile", Recorder())
-warmup.warm_up_kernels(np.float32, warmup.FIRST_KERNELS)
+with event.install_recorder("numba:compile") as recorded:
+    warmup.warm_up_kernels(np.float32, warmup.FIRST_KERNELS)
+compiled = [e.data["dispatcher"].py_func.__name__ for _, e in recorded.buffer if e.is_end]
 print(json.dumps(compiled))
 """
 

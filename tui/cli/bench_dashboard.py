@@ -18,6 +18,7 @@ frame and to the first training step, with an empty Numba cache and with a warm 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -149,10 +150,8 @@ def _kill_session(leader: int) -> None:
     sessions, as on Windows)."""
     if not hasattr(os, "killpg"):
         return
-    try:
+    with contextlib.suppress(ProcessLookupError):  # nothing left
         os.killpg(leader, signal.SIGKILL)
-    except ProcessLookupError:  # nothing left
-        pass
 
 
 def startup_times(warm: bool) -> dict:
